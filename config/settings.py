@@ -1,0 +1,166 @@
+"""Endy's one Settings object: every variable Endy reads, from the environment and `.env`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The value .env.example ships with; production refuses it even though it is long enough.
+PLACEHOLDER_SECRET_KEY = "change-me-to-a-long-random-string-of-64-characters-or-more"
+MIN_SECRET_KEY_CHARS = 32
+
+
+class SlackMode(StrEnum):
+    """How Endy connects to Slack."""
+
+    SOCKET = "socket"
+    HTTP = "http"
+
+
+class ConfigError(Exception):
+    """Start-up configuration is unusable; the message lists every problem at once."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"Endy cannot start with this configuration:\n{lines}")
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def mask_url(url: str | None) -> str:
+    """Return the URL with any password replaced by `***` (for logs and error messages)."""
+    if not url:
+        return "(unset)"
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparseable URL)"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+class Settings(BaseSettings):
+    """Every configuration variable of Endy (names from the deployment guide and DESIGN.md)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
+
+    # From the deployment guide.
+    openai_api_key: SecretStr | None = None
+    host: str = "0.0.0.0"
+    port: int = Field(default=8000, ge=1, le=65535)
+    environment: str = "development"
+    log_level: str = "info"
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET_KEY)
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(default=10, ge=1)
+    rate_limit_per_hour: int = Field(default=100, ge=1)
+    enable_metrics: bool = True
+    enable_health_check: bool = True
+    reload: bool = False
+    log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    log_backup_count: int = Field(default=5, ge=0)
+
+    # Slack.
+    slack_mode: SlackMode = SlackMode.SOCKET
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_http_port: int = Field(default=3000, ge=1, le=65535)
+    slack_api_url: str = "https://slack.com/api/"
+
+    # Storage.
+    database_url: SecretStr | None = None
+    redis_url: SecretStr | None = None
+
+    # LLM.
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_embedding_model: str = "text-embedding-3-small"
+    llm_timeout_seconds: float = Field(default=20.0, gt=0)
+    llm_max_retries: int = Field(default=1, ge=0, le=5)
+
+    # Knowledge and answering.
+    knowledge_dir: Path | None = None
+    max_question_chars: int = Field(default=500, ge=10)
+    answer_min_confidence: float = Field(default=0.4, ge=0.0, le=1.0)
+
+    # Operations.
+    admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_dir: Path = Path("logs")
+    data_dir: Path = Path(".endy")
+
+    _split = field_validator("allowed_origins", "admin_user_ids", mode="before")(_split_csv)
+
+    @field_validator("environment", "log_level")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.strip().lower()
+
+    @property
+    def is_production(self) -> bool:
+        """True when ENVIRONMENT=production."""
+        return self.environment == "production"
+
+    @property
+    def llm_enabled(self) -> bool:
+        """True when an OpenAI(-compatible) key is configured."""
+        return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value().strip())
+
+    def production_problems(self) -> list[str]:
+        """Everything that makes this configuration unfit for production (empty when fit)."""
+        if not self.is_production:
+            return []
+        problems = _secret_key_problems(self.secret_key.get_secret_value())
+        problems += _slack_problems(self)
+        for name, value in (("DATABASE_URL", self.database_url), ("REDIS_URL", self.redis_url)):
+            if value is None or not value.get_secret_value().strip():
+                problems.append(f"{name} is unset: production refuses the embedded default")
+        if "*" in self.allowed_origins:
+            problems.append("ALLOWED_ORIGINS must not contain '*' in production")
+        if self.reload:
+            problems.append("RELOAD must be false in production")
+        return problems
+
+    def check_startup(self) -> None:
+        """Raise ConfigError listing every problem when this configuration cannot start."""
+        problems = self.production_problems()
+        if problems:
+            raise ConfigError(problems)
+
+
+def _secret_key_problems(key: str) -> list[str]:
+    if key == PLACEHOLDER_SECRET_KEY:
+        return ["SECRET_KEY is the example placeholder: generate a random one"]
+    if len(key) < MIN_SECRET_KEY_CHARS:
+        return [f"SECRET_KEY is {len(key)} characters: at least {MIN_SECRET_KEY_CHARS} are required"]
+    return []
+
+
+def _token_problem(name: str, value: SecretStr | None, prefix: str) -> list[str]:
+    if value is None or not value.get_secret_value():
+        return [f"{name} is missing"]
+    if not value.get_secret_value().startswith(prefix):
+        return [f"{name} must start with '{prefix}'"]
+    return []
+
+
+def _slack_problems(settings: Settings) -> list[str]:
+    problems = _token_problem("SLACK_BOT_TOKEN", settings.slack_bot_token, "xoxb-")
+    if settings.slack_mode is SlackMode.SOCKET:
+        problems += _token_problem("SLACK_APP_TOKEN", settings.slack_app_token, "xapp-")
+    elif not settings.slack_signing_secret or not settings.slack_signing_secret.get_secret_value():
+        problems.append("SLACK_SIGNING_SECRET is missing (required when SLACK_MODE=http)")
+    return problems

@@ -1,0 +1,100 @@
+"""The `endy` command as a user runs it: a real subprocess on embedded defaults (nothing configured)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from services.knowledge import sample_kb_dir
+from tests.conftest import DATA, HOST_ENV
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def run(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in HOST_ENV}
+    return subprocess.run(
+        [sys.executable, "-m", "endy_bot", *args],
+        cwd=tmp_path,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        env={**clean, **env},
+        timeout=100,
+        check=False,
+    )
+
+
+def test_ask_answers_from_the_bundled_handbook(tmp_path: Path) -> None:
+    result = run(tmp_path, "ask", "연차는 어떻게 신청하나요?")
+    assert result.returncode == 0, result.stderr
+    assert "e-HR" in result.stdout and "📄 출처" in result.stdout
+    assert "연차 신청 방법" in result.stdout or "연차는 어떻게 신청하나요?" in result.stdout
+    assert "⚠️ LLM 서비스 비활성화" in result.stderr
+    assert "Traceback" not in result.stderr
+    log = (tmp_path / "logs" / "endy.log").read_text(encoding="utf-8")
+    assert "answered" in log and "LLM 서비스 비활성화" in log
+
+
+def test_ask_bad_input_gets_kind_korean_messages(tmp_path: Path) -> None:
+    empty = run(tmp_path, "ask", "   ")
+    assert empty.returncode == 0 and "무엇이든 편하게 물어보세요" in empty.stdout and "근태·휴가" in empty.stdout
+    long = run(tmp_path, "ask", "가" * 501)
+    assert long.returncode == 0 and "500자 이내" in long.stdout and "501자" in long.stdout
+    unknown = run(tmp_path, "ask", "비트코인 시세 알려줘")
+    assert "찾지 못했어요" in unknown.stdout and "#ask-" in unknown.stdout
+
+
+def test_chat_keeps_history_for_follow_ups(tmp_path: Path) -> None:
+    result = run(tmp_path, "chat", stdin="연차는 어떻게 신청하나요?\n그럼 취소는요?\n종료\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "엔디예요" in out and "좋은 하루" in out
+    follow_up = out.split("질문> ")[2]
+    assert "취소" in follow_up and "연차" in follow_up and "찾지 못했어요" not in follow_up
+
+
+def test_kb_stats_reports_counts_and_problems(tmp_path: Path) -> None:
+    stats = run(tmp_path, "kb", "stats")
+    assert stats.returncode == 0 and "엔카 생활 가이드" in stats.stdout and "FAQ" in stats.stdout
+    kb = tmp_path / "kb"
+    shutil.copytree(sample_kb_dir(), kb)
+    (kb / "faq.yaml").write_text("- question: 좋은 질문\n  answer: 좋은 답\n- question: 답 없음\n", encoding="utf-8")
+    broken = run(tmp_path, "kb", "stats", "--kb", str(kb))
+    assert broken.returncode == 0 and "faq.yaml:3" in broken.stdout and "FAQ 1개" in broken.stdout
+
+
+def test_kb_eval_json(tmp_path: Path) -> None:
+    result = run(tmp_path, "kb", "eval", str(DATA / "devset.jsonl"), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) == {"n", "hit_at_1", "hit_at_3", "mrr", "misses"}
+    assert report["n"] >= 60 and report["hit_at_3"] >= 0.9
+    human = run(tmp_path, "kb", "eval", str(tmp_path / "missing.jsonl"))
+    assert human.returncode == 2 and "missing.jsonl" in human.stderr and "Traceback" not in human.stderr
+
+
+def test_production_refuses_to_start_and_lists_every_problem(tmp_path: Path) -> None:
+    result = run(tmp_path, "ask", "연차", ENVIRONMENT="production", SECRET_KEY="short", SLACK_BOT_TOKEN="xoxp-wrong")
+    assert result.returncode == 2
+    for problem in (
+        "SECRET_KEY",
+        "SLACK_BOT_TOKEN must start with 'xoxb-'",
+        "SLACK_APP_TOKEN is missing",
+        "DATABASE_URL",
+        "REDIS_URL",
+    ):
+        assert problem in result.stderr
+    assert "Traceback" not in result.stderr and "short" not in result.stderr
+
+
+def test_invalid_setting_value_is_a_clear_error(tmp_path: Path) -> None:
+    result = run(tmp_path, "ask", "연차", RATE_LIMIT_PER_MINUTE="many")
+    assert result.returncode == 2 and "rate_limit_per_minute" in result.stderr.lower()
+    assert "Traceback" not in result.stderr

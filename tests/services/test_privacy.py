@@ -1,0 +1,232 @@
+"""Table-driven tests for services.privacy (pattern-based PII masking)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.privacy import PiiKind, PiiMatch, contains_pii, find_pii, mask_pii
+
+P = pytest.param
+
+EMAIL_CASES = [
+    P("hong@example.com으로 보내주세요", "[이메일]으로 보내주세요", id="email-josa"),
+    P("메일: gildong.hong+hr@endy-corp.co.kr 입니다", "메일: [이메일] 입니다", id="email-plus-subdomain"),
+    P(
+        "cc에 kim_01@company.com, lee@company.com 넣어주세요",
+        "cc에 [이메일], [이메일] 넣어주세요",
+        id="email-two",
+    ),
+    P("문의는 HR.Team@Example.ORG.", "문의는 [이메일].", id="email-sentence-end"),
+    P("(park99@naver.com)로 회신 바랍니다", "([이메일])로 회신 바랍니다", id="email-parens"),
+    P("제 메일은hong01012345678@gmail.com이에요", "제 메일은[이메일]이에요", id="email-digits-local-part"),
+]
+
+PHONE_CASES = [
+    P("제 번호는 010-1234-5678입니다", "제 번호는 [전화번호]입니다", id="mobile-hyphen"),
+    P("01012345678로 연락 주세요", "[전화번호]로 연락 주세요", id="mobile-plain"),
+    P("연락처 010 1234 5678 / 010.9876.5432", "연락처 [전화번호] / [전화번호]", id="mobile-space-dot"),
+    P("예전 번호 011-123-4567은 해지했어요", "예전 번호 [전화번호]은 해지했어요", id="mobile-011"),
+    P("본사 02-123-4567, 지사 02-1234-5678", "본사 [전화번호], 지사 [전화번호]", id="seoul"),
+    P("판교 031-123-4567, 제주 064-1234-5678로 전화", "판교 [전화번호], 제주 [전화번호]로 전화", id="area"),
+    P(
+        "인터넷전화 070-1234-5678, 안심번호 0505-123-4567",
+        "인터넷전화 [전화번호], 안심번호 [전화번호]",
+        id="070-050x",
+    ),
+    P("고객센터 1588-1234 또는 1899-0000", "고객센터 [전화번호] 또는 [전화번호]", id="representative"),
+    P(
+        "해외에서는 +82 10-1234-5678 또는 +82-10-1234-5678",
+        "해외에서는 [전화번호] 또는 [전화번호]",
+        id="intl-1",
+    ),
+    P("+821012345678, 사무실 +82 2 123 4567", "[전화번호], 사무실 [전화번호]", id="intl-2"),
+    P("대표번호 (02) 1234-5678 / 02)123-4567", "대표번호 [전화번호] / [전화번호]", id="paren-area"),
+]
+
+RRN_CASES = [
+    P(
+        "주민번호 900101-1234567 확인 부탁드립니다",
+        "주민번호 [주민등록번호] 확인 부탁드립니다",
+        id="rrn-hyphen",
+    ),
+    P("주민등록번호는 9512312234567입니다", "주민등록번호는 [주민등록번호]입니다", id="rrn-plain"),
+    P(
+        "아이 주민번호 210315-3123456 (2020년 이후 발급)",
+        "아이 주민번호 [주민등록번호] (2020년 이후 발급)",
+        id="rrn-2000s",
+    ),
+    P("연말정산용 880808 2345678 입니다", "연말정산용 [주민등록번호] 입니다", id="rrn-space"),
+    P("부양가족: 051130-4000001, 070707-3999999", "부양가족: [주민등록번호], [주민등록번호]", id="rrn-two"),
+]
+
+FRN_CASES = [
+    P("외국인등록번호 900101-5234567 입니다", "외국인등록번호 [외국인등록번호] 입니다", id="frn-5"),
+    P("등록번호는 8512126123456이에요", "등록번호는 [외국인등록번호]이에요", id="frn-plain-6"),
+    P("신규 입사자 번호 020202-7123456 확인", "신규 입사자 번호 [외국인등록번호] 확인", id="frn-7"),
+    P("ARC 011231 8765432 제출", "ARC [외국인등록번호] 제출", id="frn-8-space"),
+    P("외국인 직원(990909-5111111) 서류", "외국인 직원([외국인등록번호]) 서류", id="frn-parens"),
+]
+
+EMPLOYEE_CASES = [
+    P("사번 E12345 입니다", "사번 [사번] 입니다", id="emp-basic"),
+    P("제 사번은 A1234567이에요", "제 사번은 [사번]이에요", id="emp-eun"),
+    P("사원번호: 2019001234 로 조회해 주세요", "사원번호: [사번] 로 조회해 주세요", id="emp-digits"),
+    P("직원번호는 EN-2023-0142 입니다", "직원번호는 [사번] 입니다", id="emp-hyphenated"),
+    P("Employee ID: E54321, emp no. A7654321", "Employee ID: [사번], emp no. [사번]", id="emp-english"),
+    P("ENC-123456 님이 휴가 신청했어요", "[사번] 님이 휴가 신청했어요", id="emp-standalone-enc"),
+    P("결재자 EN202301, 참조 ENC-54321", "결재자 [사번], 참조 [사번]", id="emp-standalone-en"),
+]
+
+CARD_CASES = [
+    P("카드번호 4111-1111-1111-1111로 결제", "카드번호 [카드번호]로 결제", id="card-visa-hyphen"),
+    P("5555 5555 5555 4444 로 결제했어요", "[카드번호] 로 결제했어요", id="card-mc-space-no-context"),
+    P("아멕스 3782-822463-10005 등록", "아멕스 [카드번호] 등록", id="card-amex"),
+    P("결제수단 6011111111111117 변경", "결제수단 [카드번호] 변경", id="card-plain-luhn"),
+    P("법인카드 1234-5678-9012-3456 분실 신고", "법인카드 [카드번호] 분실 신고", id="card-context-no-luhn"),
+    P("체크카드 번호는 9410123456789012이에요", "체크카드 번호는 [카드번호]이에요", id="card-context-plain"),
+    P("1234-5678-9012-3456 카드로 결제했어요", "[카드번호] 카드로 결제했어요", id="card-context-after"),
+    P("BC 9410-1234-5678-9010 승인", "BC [카드번호] 승인", id="card-grouped-luhn-9"),
+]
+
+ACCOUNT_CASES = [
+    P("신한 110-123-456789로 보내주세요", "신한 [계좌번호]로 보내주세요", id="acct-shinhan"),
+    P("우리은행 1002-123-456789 (예금주 홍길동)", "우리은행 [계좌번호] (예금주 홍길동)", id="acct-woori"),
+    P("국민 123456-01-123456 계좌입니다", "국민 [계좌번호] 계좌입니다", id="acct-kb"),
+    P("카카오뱅크 3333-01-1234567로 송금 부탁해요", "카카오뱅크 [계좌번호]로 송금 부탁해요", id="acct-kakao"),
+    P("경조금은 123456789012로 입금해 주세요", "경조금은 [계좌번호]로 입금해 주세요", id="acct-plain-after"),
+    P(
+        "급여 통장 번호 3521234567890 변경 요청",
+        "급여 통장 번호 [계좌번호] 변경 요청",
+        id="acct-plain-before",
+    ),
+    P("계좌: 110-123-456789, 1002-987-654321", "계좌: [계좌번호], [계좌번호]", id="acct-list"),
+]
+
+POSITIVE_CASES = EMAIL_CASES + PHONE_CASES + RRN_CASES + FRN_CASES + EMPLOYEE_CASES + CARD_CASES + ACCOUNT_CASES
+
+NEAR_MISSES = [
+    P("회의는 2024-03-15에 진행합니다", id="date-iso"),
+    P("2024.03.15 배포 예정", id="date-dot"),
+    P("20240315 기준 데이터입니다", id="date-compact"),
+    P("2024년 3월 15일까지 제출", id="date-korean"),
+    P("24.03.15 공지 확인해 주세요", id="date-short"),
+    P("14:30에 회의실로 오세요", id="time"),
+    P("주문번호 2024031512345 조회 부탁드려요", id="order-number"),
+    P("ORD-20240315-0001 건 확인", id="order-id"),
+    P("v1.2.3 릴리스 노트", id="version-v"),
+    P("Python 3.11.7로 업그레이드", id="version-python"),
+    P("Windows 10.0.19045 빌드", id="version-windows"),
+    P("1,234,567원 결제 완료", id="amount-commas"),
+    P("복지포인트 150만원 지원", id="amount-man"),
+    P("식대 ₩50,000 한도", id="amount-won-sign"),
+    P("1234567원 입금 완료", id="amount-plain-with-bank-word"),
+    P("입금액 1234567890원 확인", id="amount-long-with-bank-word"),
+    P("예산 3,000,000 승인", id="amount-no-unit"),
+    P("달성률 98.5%, 전년 대비 12% 증가", id="percent"),
+    P("2024년 입사자 대상", id="year"),
+    P("12층 1203호 회의실", id="room"),
+    P("서버 IP는 192.168.0.1 입니다", id="ip"),
+    P("택배 운송장 123456789012 조회", id="tracking"),
+    P("우체국 택배 운송장 123456789012", id="tracking-bank-name-not-adjacent"),
+    P("우리 팀 주문번호 2024031512345", id="weak-bank-word"),
+    P("ISBN 978-89-6626-123-4, 9788966261234", id="isbn"),
+    P("<@U012AB3CDEF> 님이 C024BE91L 채널에 글을 남겼어요", id="slack-ids"),
+    P("thread_ts 1712345678.123456", id="slack-ts"),
+    P("가이드: https://example.com/docs?page=2&v=3", id="url"),
+    P("블로그 https://medium.com/@endy/post-1", id="url-with-at"),
+    P("10-20만원 정도 예상", id="price-range"),
+    P("배송은 2-3일 소요됩니다", id="day-range"),
+    P("010-12-34는 잘못된 번호예요", id="phone-too-short"),
+    P("로그 id 010123456789012345", id="phone-inside-long-run"),
+    P("연봉 1800-2000만원 범위", id="salary-range"),
+    P("고객 참조번호 1234567890123456", id="16-digits-no-luhn-no-context"),
+    P("결제 시각 1712345678123", id="ms-timestamp"),
+    P("검사번호 12345 결과 나왔어요", id="geomsa-not-sabeon"),
+    P("사번은 2024년에 바뀌었어요", id="sabeon-then-year"),
+    P("가려진 번호 900101-1****** 입니다", id="rrn-already-redacted"),
+    P("입금일 2024-03-15 14:30", id="bank-word-with-date"),
+]
+
+MASKED_PLACEHOLDERS = "[이메일] [전화번호] [주민등록번호] [외국인등록번호] [사번] [카드번호] [계좌번호]"
+
+
+@pytest.mark.parametrize(("text", "expected"), POSITIVE_CASES)
+def test_masks_true_positives(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+    assert contains_pii(text)
+
+
+@pytest.mark.parametrize("text", NEAR_MISSES)
+def test_leaves_near_misses_unchanged(text: str) -> None:
+    assert mask_pii(text) == text
+    assert find_pii(text) == []
+    assert not contains_pii(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [P(c.values[0], id=c.id) for c in POSITIVE_CASES]
+    + [
+        P(MASKED_PLACEHOLDERS, id="placeholders-only"),
+        P("계좌 110-123-456789, 그리고 운송장 123456789012", id="context-window-shrinks"),
+        P("사번 E12345 2019001234", id="placeholder-contains-context-word"),
+    ],
+)
+def test_mask_is_idempotent(text: str) -> None:
+    once = mask_pii(text)
+    assert mask_pii(once) == once
+    assert not contains_pii(once)
+
+
+def test_placeholders_alone_are_not_pii() -> None:
+    assert mask_pii(MASKED_PLACEHOLDERS) == MASKED_PLACEHOLDERS
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        P("", [], id="empty"),
+        P("가나다 " * 2000, [], id="long-no-digits"),
+        P(
+            "메일 a@b.co 전화 010-1234-5678",
+            [(PiiKind.EMAIL, "a@b.co"), (PiiKind.PHONE, "010-1234-5678")],
+            id="two",
+        ),
+        P("사번 E12345", [(PiiKind.EMPLOYEE_ID, "E12345")], id="id-only-not-context"),
+        P("계좌 9001011234567", [(PiiKind.RRN, "9001011234567")], id="rrn-beats-account"),
+        P("카드 4111111111111111", [(PiiKind.CARD, "4111111111111111")], id="card-beats-account"),
+        P("01012345678@naver.com", [(PiiKind.EMAIL, "01012345678@naver.com")], id="email-beats-phone"),
+        P("사번 01012345678", [(PiiKind.PHONE, "01012345678")], id="phone-beats-employee"),
+    ],
+)
+def test_find_pii_kinds_and_positions(text: str, expected: list[tuple[PiiKind, str]]) -> None:
+    matches = find_pii(text)
+    assert [(m.kind, text[m.start : m.end]) for m in matches] == expected
+    starts = [m.start for m in matches]
+    assert starts == sorted(starts)
+    assert all(a.end <= b.start for a, b in zip(matches, matches[1:], strict=False))
+
+
+def test_find_pii_exact_offsets() -> None:
+    text = "연락처 010-1234-5678"
+    assert find_pii(text) == [PiiMatch(PiiKind.PHONE, 4, 17)]
+
+
+def test_mixed_message_with_every_kind() -> None:
+    text = (
+        "안녕하세요, 신규 입사자 홍길동(사번 E12345)입니다. "
+        "메일 hong@endy.co.kr, 휴대폰 010-1234-5678, "
+        "주민번호 900101-1234567, 배우자 외국인등록번호 910202-6234567, "
+        "법인카드 4111-1111-1111-1111, 급여 계좌는 신한 110-123-456789입니다. "
+        "입사일은 2024-03-15, 식대는 150만원입니다."
+    )
+    expected = (
+        "안녕하세요, 신규 입사자 홍길동(사번 [사번])입니다. "
+        "메일 [이메일], 휴대폰 [전화번호], "
+        "주민번호 [주민등록번호], 배우자 외국인등록번호 [외국인등록번호], "
+        "법인카드 [카드번호], 급여 계좌는 신한 [계좌번호]입니다. "
+        "입사일은 2024-03-15, 식대는 150만원입니다."
+    )
+    assert mask_pii(text) == expected
+    assert {m.kind for m in find_pii(text)} == set(PiiKind)
+    assert mask_pii(expected) == expected
