@@ -93,10 +93,18 @@ def _measure(size: int, cache: Path) -> dict[str, object]:
         naive.get_scores(q.split())
         naive_times.append((time.perf_counter() - t0) * 1000)
     q95 = statistics.quantiles(times, n=20)[-1]
-    return {"sections": len(kb.sections), "model_load_s": model_load, "index_cold_s": cold, "index_warm_s": warm,
-            "p50_ms": statistics.median(times), "p95_ms": q95,
-            "naive_p50_ms": statistics.median(naive_times), "naive_p95_ms": statistics.quantiles(naive_times, n=20)[-1],
-            "rss_mb": _rss_mb(), "queries": len(times)}
+    return {
+        "sections": len(kb.sections),
+        "model_load_s": model_load,
+        "index_cold_s": cold,
+        "index_warm_s": warm,
+        "p50_ms": statistics.median(times),
+        "p95_ms": q95,
+        "naive_p50_ms": statistics.median(naive_times),
+        "naive_p95_ms": statistics.quantiles(naive_times, n=20)[-1],
+        "rss_mb": _rss_mb(),
+        "queries": len(times),
+    }
 
 
 def _quality() -> dict[str, dict[str, float]]:
@@ -126,8 +134,15 @@ def _quality() -> dict[str, dict[str, float]]:
                 h1 += rank == 1
                 h3 += rank <= 3
         n = len(cases)
-        out[name] = {"n": n, "hit_at_1": rep.hit_at_1, "hit_at_3": rep.hit_at_3, "mrr": rep.mrr,
-                     "naive_hit_at_1": h1 / n, "naive_hit_at_3": h3 / n, "naive_mrr": rr / n}
+        out[name] = {
+            "n": n,
+            "hit_at_1": rep.hit_at_1,
+            "hit_at_3": rep.hit_at_3,
+            "mrr": rep.mrr,
+            "naive_hit_at_1": h1 / n,
+            "naive_hit_at_3": h3 / n,
+            "naive_mrr": rr / n,
+        }
     return out
 
 
@@ -144,25 +159,34 @@ def main() -> None:
         return
     rows = []
     for size in args.sizes:
-        proc = subprocess.run([sys.executable, __file__, "--one", str(size), "--cache", str(args.cache / str(size))],
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--one", str(size), "--cache", str(args.cache / str(size))],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     result = {"sizes": rows, "quality": _quality()}
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print("| sections | Kiwi load (s) | index cold (s) | index warm (s) | p50 (ms) | p95 (ms) | naive p50/p95 (ms) | RSS (MB) |")
+    print("| sections | Kiwi load (s) | index cold (s) | index warm (s) | p50 (ms) | p95 (ms) "
+          "| naive p50/p95 (ms) | RSS (MB) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['sections']} | {r['model_load_s']:.2f} | {r['index_cold_s']:.2f} | {r['index_warm_s']:.2f} | "
-              f"{r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['naive_p50_ms']:.2f} / {r['naive_p95_ms']:.2f} | "
-              f"{r['rss_mb']:.0f} |")
+        print(
+            f"| {r['sections']} | {r['model_load_s']:.2f} | {r['index_cold_s']:.2f} | {r['index_warm_s']:.2f} | "
+            f"{r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['naive_p50_ms']:.2f} / {r['naive_p95_ms']:.2f} | "
+            f"{r['rss_mb']:.0f} |"
+        )
     print()
     print("| set | n | hit@1 | hit@3 | MRR | naive hit@1 | naive hit@3 | naive MRR |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, q in result["quality"].items():
-        print(f"| {name} | {q['n']:.0f} | {q['hit_at_1']:.3f} | {q['hit_at_3']:.3f} | {q['mrr']:.3f} | "
-              f"{q['naive_hit_at_1']:.3f} | {q['naive_hit_at_3']:.3f} | {q['naive_mrr']:.3f} |")
+        print(
+            f"| {name} | {q['n']:.0f} | {q['hit_at_1']:.3f} | {q['hit_at_3']:.3f} | {q['mrr']:.3f} | "
+            f"{q['naive_hit_at_1']:.3f} | {q['naive_hit_at_3']:.3f} | {q['naive_mrr']:.3f} |"
+        )
 
 
 if __name__ == "__main__":

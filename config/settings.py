@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     # Storage.
     database_url: SecretStr | None = None
     redis_url: SecretStr | None = None
+    db_pool_size: int = Field(default=10, ge=1, le=100)
+    migrate_on_start: bool = True
+    redis_key_prefix: str = "endy:"
+    cache_ttl_seconds: int = Field(default=3600, ge=0)
 
     # LLM.
     openai_base_url: str | None = None

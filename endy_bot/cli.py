@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 from config.settings import ConfigError, Settings
 from endy_bot import __version__
-from endy_bot.deps import Deps, build_retriever, knowledge_root, open_deps
+from endy_bot.deps import Deps, build_retriever, knowledge_root, open_deps, run_migrate
 from endy_bot.evaluation import EvalError, evaluate, format_report, load_devset
 from endy_bot.terminal import answer_footer, kb_stats
 from handlers import texts
-from services.answering import Asker, Turn
-from services.errors import InvalidQuestion, InvalidReason, KnowledgeError
+from services.answer_types import Asker, Turn
+from services.errors import InvalidQuestion, InvalidReason, KnowledgeError, RateLimited
 from services.knowledge import load_knowledge_base
 from services.logging import configure_logging
+from services.migrate import MigrationError
 
 _EXIT_WORDS = {"종료", "exit", "quit", "/exit", "/quit", "q"}
 
@@ -31,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one question")
     ask.add_argument("question", nargs="+")
     sub.add_parser("chat", help="interactive chat with follow-ups")
+    mig = sub.add_parser("migrate", help="apply database migrations")
+    mig.add_argument("--status", action="store_true", help="list migrations and whether they are applied")
     kb = sub.add_parser("kb", help="knowledge base tools").add_subparsers(dest="kb_command", required=True)
     stats = kb.add_parser("stats", help="summarise the loaded knowledge base")
     stats.add_argument("--kb", type=Path, help="knowledge folder (default: KNOWLEDGE_DIR or the sample)")
@@ -53,8 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "kb":
             return _kb(args, settings)
+        if args.command == "migrate":
+            return asyncio.run(run_migrate(settings, status=args.status))
         return asyncio.run(_ask(settings, " ".join(args.question)) if args.command == "ask" else _chat(settings))
-    except ConfigError as err:
+    except (ConfigError, MigrationError) as err:
         print(f"{texts.CONFIG_ERROR}\n{err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -81,16 +88,26 @@ def _kb(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _respond(deps: Deps, question: str, history: list[Turn]) -> None:
+def _cli_asker(thread_ts: str | None = None) -> Asker:
+    """The terminal user: rate-limited and recorded like a Slack user (surface cli)."""
+    return Asker(
+        user_id=f"cli:{getpass.getuser()}", team_id="local", surface="cli", channel_id="terminal", thread_ts=thread_ts
+    )
+
+
+async def _respond(deps: Deps, question: str, history: list[Turn], asker: Asker) -> None:
     """Stream one answer to stdout, then its footer; append the exchange to history."""
     try:
-        stream = deps.answers.stream(question, Asker(user_id="cli"), history)
+        stream = await deps.answers.stream(question, asker, history)
     except InvalidQuestion as err:
         print(
             texts.help_text(deps.kb.categories)
             if err.reason is InvalidReason.EMPTY
             else texts.too_long(err.limit, err.length)
         )
+        return
+    except RateLimited as err:
+        print(texts.rate_limited(err.retry_after))
         return
     async for chunk in stream:
         sys.stdout.write(chunk)
@@ -104,7 +121,7 @@ async def _respond(deps: Deps, question: str, history: list[Turn]) -> None:
 
 async def _ask(settings: Settings, question: str) -> int:
     async with open_deps(settings) as deps:
-        await _respond(deps, question, [])
+        await _respond(deps, question, [], _cli_asker())
     return 0
 
 
@@ -112,6 +129,7 @@ async def _chat(settings: Settings) -> int:
     async with open_deps(settings) as deps:
         print(texts.CHAT_WELCOME)
         history: list[Turn] = []
+        asker = _cli_asker(thread_ts=uuid.uuid4().hex)  # one conversation per chat session
         while True:
             try:
                 line = await asyncio.to_thread(input, texts.CHAT_PROMPT)
@@ -119,7 +137,7 @@ async def _chat(settings: Settings) -> int:
                 break
             if line.strip().lower() in _EXIT_WORDS:
                 break
-            await _respond(deps, line, history)
+            await _respond(deps, line, history, asker)
             print()
         print(texts.CHAT_BYE)
     return 0

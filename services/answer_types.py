@@ -1,0 +1,110 @@
+"""The values the answer pipeline takes and returns (shared by every door, the cache and storage)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from services.knowledge import Department, KnowledgeBase
+
+
+class AnswerKind(StrEnum):
+    """What kind of reply the pipeline produced."""
+
+    ANSWER = "answer"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who asks, through which door (dm, mention, slash, cli), and where (for threads and storage)."""
+
+    user_id: str
+    team_id: str | None = None
+    surface: str = "cli"
+    channel_id: str | None = None
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One earlier exchange in the same conversation (question, answer)."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A cited knowledge-base section."""
+
+    title: str
+    link: str | None
+    source: str
+    section_id: str
+
+    def to_dict(self) -> dict[str, str | None]:
+        """JSON form (cache, database)."""
+        return {"title": self.title, "link": self.link, "source": self.source, "section_id": self.section_id}
+
+
+def _source(d: dict[str, Any]) -> Source:
+    return Source(str(d["title"]), d.get("link"), str(d["source"]), str(d["section_id"]))
+
+
+@dataclass(slots=True)
+class Answer:
+    """The pipeline's result, ready for any door to render."""
+
+    kind: AnswerKind
+    text: str
+    question: str
+    sources: list[Source] = field(default_factory=list)
+    confidence: float = 0.0
+    related_questions: list[str] = field(default_factory=list)
+    used_llm: bool = False
+    llm_failed: bool = False
+    model: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    department: Department | None = None
+    suggestions: list[Source] = field(default_factory=list)
+    category: str | None = None
+    cached: bool = False
+    request_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_cache(self) -> dict[str, Any]:
+        """The cacheable part (no request id, timings or token counts of this asking)."""
+        return {
+            "kind": self.kind.value,
+            "text": self.text,
+            "sources": [s.to_dict() for s in self.sources],
+            "confidence": self.confidence,
+            "related": self.related_questions,
+            "used_llm": self.used_llm,
+            "model": self.model,
+            "department": self.department.key if self.department else None,
+            "suggestions": [s.to_dict() for s in self.suggestions],
+            "category": self.category,
+        }
+
+    @classmethod
+    def from_cache(cls, payload: dict[str, Any], question: str, kb: KnowledgeBase) -> Answer:
+        """Rebuild a cached answer for a new asking of the same question."""
+        return cls(
+            AnswerKind(payload["kind"]),
+            str(payload["text"]),
+            question,
+            sources=[_source(s) for s in payload.get("sources", [])],
+            confidence=float(payload.get("confidence", 0.0)),
+            related_questions=[str(q) for q in payload.get("related", [])],
+            used_llm=bool(payload.get("used_llm")),
+            model=payload.get("model"),
+            department=kb.department(payload.get("department")),
+            suggestions=[_source(s) for s in payload.get("suggestions", [])],
+            category=payload.get("category"),
+            cached=True,
+        )

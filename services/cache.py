@@ -1,0 +1,74 @@
+"""Answer cache in Redis: keyed by the normalised (masked) question and the knowledge-base version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from typing import Any
+
+import redis.asyncio as aioredis
+from loguru import logger
+from redis.exceptions import RedisError
+
+from services.metrics import Metrics
+
+_TRAILING = re.compile(r"[\s?!.~…。？！]+$")
+
+
+def normalise_question(question: str) -> str:
+    """The form two askings of the same question share: NFKC, lower case, single spaces, no trailing ?!."""
+    text = " ".join(unicodedata.normalize("NFKC", question).lower().split())
+    return _TRAILING.sub("", text)
+
+
+class AnswerCache:
+    """Stores finished answers for CACHE_TTL_SECONDS; a KB change (new version) misses automatically."""
+
+    def __init__(self, redis: aioredis.Redis, *, key_prefix: str, ttl_seconds: int, metrics: Metrics) -> None:
+        self._redis = redis
+        self._prefix = key_prefix
+        self._ttl = ttl_seconds
+        self._metrics = metrics
+
+    @property
+    def enabled(self) -> bool:
+        """False when CACHE_TTL_SECONDS=0."""
+        return self._ttl > 0
+
+    def key(self, question: str, kb_version: str) -> str:
+        """The Redis key for a question under one knowledge-base version."""
+        digest = hashlib.sha256(normalise_question(question).encode()).hexdigest()[:32]
+        return f"{self._prefix}answer:{kb_version}:{digest}"
+
+    async def get(self, question: str, kb_version: str) -> dict[str, Any] | None:
+        """The cached payload, or None on a miss (or when Redis is unreachable)."""
+        try:
+            raw = await self._redis.get(self.key(question, kb_version))
+        except (RedisError, OSError) as err:
+            self._error("get", err)
+            return None
+        if raw is None:
+            self._metrics.cache_operations.labels("miss").inc()
+            return None
+        try:
+            payload: dict[str, Any] = json.loads(raw)
+        except ValueError:
+            self._metrics.cache_operations.labels("error").inc()
+            return None
+        self._metrics.cache_operations.labels("hit").inc()
+        return payload
+
+    async def set(self, question: str, kb_version: str, payload: dict[str, Any]) -> None:
+        """Store a payload (best effort: a Redis failure only counts an error)."""
+        try:
+            await self._redis.set(self.key(question, kb_version), json.dumps(payload, ensure_ascii=False), ex=self._ttl)
+        except (RedisError, OSError) as err:
+            self._error("set", err)
+            return
+        self._metrics.cache_operations.labels("set").inc()
+
+    def _error(self, op: str, err: BaseException) -> None:
+        self._metrics.cache_operations.labels("error").inc()
+        logger.bind(op=op, error=type(err).__name__).debug("answer cache unavailable; bypassing")

@@ -1,0 +1,71 @@
+"""PostgreSQL connection: DATABASE_URL, or an embedded server (pgserver) under DATA_DIR outside production."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+from loguru import logger
+
+from config.settings import ConfigError, Settings, mask_url
+
+_SCHEMES = {"postgres", "postgresql"}
+
+
+def check_database_url(url: str) -> None:
+    """Raise ConfigError (password masked) when DATABASE_URL is not a PostgreSQL URL."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError as err:
+        raise ConfigError([f"DATABASE_URL is not a valid URL ({err}): {mask_url(url)}"]) from None
+    if parts.scheme not in _SCHEMES or not (parts.hostname or "host=" in parts.query):
+        raise ConfigError([f"DATABASE_URL must look like postgresql://user:password@host:5432/db, got {mask_url(url)}"])
+
+
+def _start_embedded(data_dir: Path) -> tuple[str, Any]:
+    import pgserver  # imported lazily: production never needs it
+
+    pgdata = data_dir / "postgres"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for a runtime dir; without XDG_RUNTIME_DIR (root, CI) it warns and
+        # falls back to /tmp, which is fine for a local development database.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
+    return server.get_uri(), server
+
+
+async def database_url(settings: Settings, stack: AsyncExitStack) -> str:
+    """The URL to use: DATABASE_URL, or an embedded server started (and stopped on exit) for this process."""
+    if settings.database_url is not None:
+        url = settings.database_url.get_secret_value()
+        check_database_url(url)
+        logger.bind(database=mask_url(url)).info("using PostgreSQL from DATABASE_URL")
+        return url
+    if settings.is_production:
+        raise ConfigError(["DATABASE_URL is unset: production refuses the embedded default"])
+    url, server = await asyncio.to_thread(_start_embedded, settings.data_dir.resolve())
+    stack.callback(server.cleanup)
+    logger.bind(database=mask_url(url), data=str(settings.data_dir / "postgres")).info(
+        "using embedded PostgreSQL (pgserver)"
+    )
+    return url
+
+
+async def open_pool(settings: Settings, stack: AsyncExitStack) -> asyncpg.Pool:
+    """Open an asyncpg pool; connection problems become a ConfigError naming DATABASE_URL."""
+    url = await database_url(settings, stack)
+    try:
+        pool = await asyncpg.create_pool(
+            url, min_size=1, max_size=settings.db_pool_size, command_timeout=30, timeout=10
+        )
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as err:
+        raise ConfigError([f"DATABASE_URL: cannot connect to {mask_url(url)} ({type(err).__name__}: {err})"]) from None
+    stack.push_async_callback(pool.close)
+    return pool

