@@ -170,8 +170,10 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print("| sections | Kiwi load (s) | index cold (s) | index warm (s) | p50 (ms) | p95 (ms) "
-          "| naive p50/p95 (ms) | RSS (MB) |")
+    print(
+        "| sections | Kiwi load (s) | index cold (s) | index warm (s) | p50 (ms) | p95 (ms) "
+        "| naive p50/p95 (ms) | RSS (MB) |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(

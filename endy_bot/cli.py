@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer one question")
     ask.add_argument("question", nargs="+")
     sub.add_parser("chat", help="interactive chat with follow-ups")
+    sub.add_parser("serve", help="run the Slack app and the sidecar (SLACK_MODE=socket|http)")
     mig = sub.add_parser("migrate", help="apply database migrations")
     mig.add_argument("--status", action="store_true", help="list migrations and whether they are applied")
     kb = sub.add_parser("kb", help="knowledge base tools").add_subparsers(dest="kb_command", required=True)
@@ -58,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "kb":
             return _kb(args, settings)
+        if args.command == "serve":
+            from endy_bot.runtime import serve  # Bolt is only imported by the Slack door
+
+            return asyncio.run(serve(settings))
         if args.command == "migrate":
             return asyncio.run(run_migrate(settings, status=args.status))
         return asyncio.run(_ask(settings, " ".join(args.question)) if args.command == "ask" else _chat(settings))

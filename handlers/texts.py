@@ -45,3 +45,37 @@ def rate_limited(retry_after: float) -> str:
     seconds = max(1, round(retry_after))
     when = f"{seconds}초" if seconds < 60 else f"{(seconds + 59) // 60}분"
     return f"질문이 너무 많이 들어왔어요. {when} 뒤에 다시 물어봐 주세요."
+
+
+# --- Slack ---
+THINKING_STATUS = "안내 문서를 찾아보고 있어요…"
+GREETING = "안녕하세요, 엔디예요! 👋 휴가, 급여, 경비, IT, 복지, 사무실에 관해 궁금한 걸 편하게 물어보세요."
+FEEDBACK_POSITIVE = "도움이 됐어요"
+FEEDBACK_NEGATIVE = "아쉬워요"
+FEEDBACK_THANKS = "의견 고마워요! 더 나은 답변을 드리는 데 쓸게요. 🙏"
+FEEDBACK_MODAL_TITLE = "어떤 점이 아쉬웠나요?"
+FEEDBACK_MODAL_SUBMIT = "보내기"
+FEEDBACK_MODAL_CANCEL = "취소"
+FEEDBACK_REASONS_LABEL = "이유 (여러 개 골라도 돼요)"
+FEEDBACK_COMMENT_LABEL = "더 알려주실 내용이 있나요? (선택)"
+FEEDBACK_REASONS = {
+    "inaccurate": "정확하지 않아요",
+    "not_helpful": "도움이 안 돼요",
+    "outdated": "정보가 오래됐어요",
+    "other": "기타",
+}
+ESCALATE_BUTTON = "담당 팀에 물어보기"
+SHARE_BUTTON = "채널에 공유하기"
+SHARED_BY = "<@{user}>님이 엔디에게 물어본 내용을 공유했어요."
+ESCALATION_POST = "엔디가 답하지 못한 질문이 있어요. 확인 부탁드려요! 🙏\n> {question}\n<{link}|원래 대화 보기>"
+ESCALATION_POST_NO_LINK = "엔디가 답하지 못한 질문이 있어요. 확인 부탁드려요! 🙏\n> {question}"
+ESCALATED = "{team}({channel}) 채널에 질문을 전달했어요. 담당자가 곧 확인할 거예요."
+ESCALATION_FAILED = "질문을 전달하지 못했어요. {channel} 채널에 직접 물어봐 주세요."
+ANSWER_EXPIRED = "이 답변은 더 이상 공유할 수 없어요. 다시 질문해 주세요."
+SUGGESTED_PROMPTS_TITLE = "이런 걸 물어볼 수 있어요"
+HOME_TITLE = "엔디 사용법"
+HOME_HOW_TO = (
+    "• DM으로 바로 물어보세요.\n• 채널에서는 @엔디 를 멘션하면 스레드로 답해요.\n"
+    "• `/endy 질문` 을 입력하면 나만 보이게 답해요.\n• 답변 아래 👍/👎 로 알려주시면 더 좋아져요."
+)
+OTHER_LINKS_REMOVED = "(링크 생략)"

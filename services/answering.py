@@ -27,6 +27,9 @@ from services.storage import Exchange
 from services.tokenizer import clean_text
 
 FALLBACK_SEPARATOR = "\n\n---\n"
+# Part of the answer-cache key with the KB version: bump when retrieval or composition changes, so a
+# deploy does not keep serving answers the previous logic produced.
+ENGINE_VERSION = "e2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +149,8 @@ class AnswerStream:
         masked = mask_pii(self._question)
         history = [Turn(mask_pii(t.question), mask_pii(t.answer)) for t in self._history]
         cache = svc.protection.cache if not history else None  # follow-ups depend on the thread
-        payload = await cache.get(masked, svc.kb.version) if cache is not None and cache.enabled else None
+        namespace = f"{svc.kb.version}-{ENGINE_VERSION}"
+        payload = await cache.get(masked, namespace) if cache is not None and cache.enabled else None
         if payload is not None:
             answer = Answer.from_cache(payload, masked, svc.kb)
         else:
@@ -159,7 +163,7 @@ class AnswerStream:
             yield answer.text
         answer.timings = {"total": time.perf_counter() - started}
         if cache is not None and cache.enabled and payload is None and not answer.llm_failed:
-            await cache.set(masked, svc.kb.version, answer.to_cache())
+            await cache.set(masked, namespace, answer.to_cache())
         self._result = answer
         svc.record(answer, self._asker)
         logger.bind(

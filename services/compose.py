@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from services.answer_types import Answer, AnswerKind, Source, Turn
@@ -21,11 +22,18 @@ def source_of(section: Section) -> Source:
     return Source(section.title, section.link, section.source, section.id)
 
 
+_PLACEHOLDER = "|".join(re.escape(p) for p in PLACEHOLDERS.values())
+# "제 번호는 [전화번호]": the label that introduces masked PII is no more about the topic than the PII itself.
+_LABELLED_PII = re.compile(
+    r"(?:(?:제|내|저의|나의)\s*)?(?:전화\s*|휴대폰\s*|핸드폰\s*|연락\s*)?"
+    r"(?:번호|연락처|이메일|메일|주소|사번|계좌|카드|주민번호)?\s*(?:은|는|이|가|:|로|으로)?\s*"
+    rf"(?:{_PLACEHOLDER})(?:\s*(?:이에요|예요|입니다|이고|이야|로|으로))?"
+)
+
+
 def without_placeholders(text: str) -> str:
-    """Masked PII says nothing about the topic; keep it out of retrieval."""
-    for placeholder in PLACEHOLDERS.values():
-        text = text.replace(placeholder, " ")
-    return text
+    """Masked PII (and the words that introduce it) says nothing about the topic; keep it out of retrieval."""
+    return " ".join(_LABELLED_PII.sub(" ", text).split())
 
 
 class Composer:

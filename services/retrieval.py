@@ -20,7 +20,8 @@ from services.tokenizer import TOKENIZER_VERSION, KoreanTokenizer
 _SYNONYM_WEIGHT = 0.8
 _COVERAGE_BONUS = 1.0
 _RERANK_DEPTH = 30
-Concept = tuple[str, frozenset[str]]
+# A question token and its synonyms; a synonym may be a phrase (several morphemes that must all match).
+Concept = tuple[str, frozenset[tuple[str, ...]]]
 _FAQ_LINK_WEIGHT = 0.9
 _RRF_K = 60
 _DENSE_WEIGHT = 0.7
@@ -72,18 +73,18 @@ class SynonymExpander:
 
     def expand(self, tokens: Sequence[str], text: str = "") -> list[Concept]:
         """One concept per distinct question token: the token and its fired synonyms."""
-        concepts = {t: {t} for t in tokens}
+        concepts: dict[str, set[tuple[str, ...]]] = {t: {(t,)} for t in tokens}
         literal = "".join(text.split()).lower()
         for members in self._groups:
             fired = [(m, word) for m, word in members if _contains(tokens, m) or (word and word in literal)]
             if not fired:
                 continue
-            group_tokens = {t for m, _ in members for t in m}
+            phrases = {m for m, _ in members}
             for member, word in fired:
                 # Literal hits may be split differently in the question: expand the tokens inside the word.
                 for t in tokens:
                     if t in member or (word and t in word):
-                        concepts[t] |= group_tokens
+                        concepts[t] |= phrases
         return [(t, frozenset(concepts[t])) for t in dict.fromkeys(tokens)]
 
 
@@ -182,9 +183,9 @@ class Retriever:
         total = np.zeros(len(self.sections), dtype=np.float64)
         for token, members in concepts:
             best = self._field_scores([token])
-            for member in members - {token}:
-                if member in self._df:
-                    best = np.maximum(best, _SYNONYM_WEIGHT * self._field_scores([member]))
+            for member in members - {(token,)}:
+                if all(t in self._df for t in member):
+                    best = np.maximum(best, _SYNONYM_WEIGHT * self._field_scores(list(member)))
             total += best
         scores = total
         for i in np.argsort(-scores)[:10]:
@@ -197,10 +198,10 @@ class Retriever:
         doc = self._token_sets[i]
         total = covered = 0.0
         for _, concept in concepts:
-            known = [self.idf(t) for t in concept if t in self._df]
+            known = [max(self.idf(t) for t in m) for m in concept if all(t in self._df for t in m)]
             weight = max(known) if known else self.idf("\0unknown")
             total += weight
-            if doc & concept:
+            if any(all(t in doc for t in m) for m in concept):
                 covered += weight
         return covered / total if total else 0.0
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import asyncpg
 from loguru import logger
 
+from services.privacy import mask_pii
 from services.storage.records import MAX_COMMENT_CHARS, RATINGS, VIAS, check_choice, clip_optional, clip_reasons
 
 # Re-voting replaces the vote. Repeating the same rating without details (e.g. the reaction added again
@@ -54,7 +55,7 @@ class FeedbackStore:
             rating,
             via,
             clip_reasons(reasons),
-            clip_optional(comment, MAX_COMMENT_CHARS),
+            clip_optional(mask_pii(comment) if comment else None, MAX_COMMENT_CHARS),  # defence in depth
         )
         async with self._pool.acquire() as conn:
             stored = await conn.fetchval(_UPSERT_VOTE, *args)

@@ -1,0 +1,138 @@
+"""The aiohttp sidecar on PORT: /health, /readiness, /liveness, /metrics, with security headers and CORS."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from loguru import logger
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from endy_bot import __version__
+from endy_bot.deps import Deps
+
+CHECK_TIMEOUT = 2.0
+MIN_FREE_BYTES = 1024**3  # the deployment guide alerts below 1 GB
+# database or knowledge base down: Endy cannot answer usefully → unhealthy (503); the rest → degraded (200)
+CRITICAL = ("database", "knowledge_base")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(slots=True)
+class State:
+    """What the probes report beyond dependency checks."""
+
+    migrated: bool = False
+    slack_connected: Callable[[], bool] = field(default=lambda: True)
+    shutting_down: bool = False
+
+
+async def _bounded(check: Callable[[], Awaitable[bool]]) -> bool:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            return await check()
+    except Exception as err:  # any failure of a dependency check just means "not OK"
+        logger.bind(error=type(err).__name__).debug("health check failed")
+        return False
+
+
+async def run_checks(deps: Deps, state: State) -> dict[str, bool]:
+    """Every check, concurrently, each bounded by CHECK_TIMEOUT."""
+
+    async def database() -> bool:
+        return bool(await deps.pool.fetchval("SELECT 1") == 1)
+
+    async def redis() -> bool:
+        return bool(await deps.redis.ping())
+
+    async def disk() -> bool:
+        deps.settings.log_dir.mkdir(parents=True, exist_ok=True)
+        return shutil.disk_usage(deps.settings.log_dir).free >= MIN_FREE_BYTES
+
+    async def constant(value: bool) -> bool:
+        return value
+
+    names = ("llm_service", "database", "redis", "slack", "knowledge_base", "disk_space")
+    results = await asyncio.gather(
+        _bounded(lambda: constant(deps.llm is not None)),
+        _bounded(database),
+        _bounded(redis),
+        _bounded(lambda: constant(state.slack_connected())),
+        _bounded(lambda: constant(bool(deps.kb.sections))),
+        _bounded(disk),
+    )
+    return dict(zip(names, results, strict=True))
+
+
+def build_sidecar(deps: Deps, state: State) -> web.Application:
+    """The sidecar app (ENABLE_HEALTH_CHECK / ENABLE_METRICS decide which routes exist)."""
+    origins = set(deps.settings.allowed_origins)
+
+    @web.middleware
+    async def headers(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            response = web.json_response({"error": exc.reason}, status=exc.status)
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Server"] = "endy"  # no framework or version disclosure
+        origin = request.headers.get("Origin")
+        if origin and (origin in origins or "*" in origins):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response
+
+    async def health(_: web.Request) -> web.Response:
+        checks = await run_checks(deps, state)
+        status = (
+            "unhealthy" if not all(checks[c] for c in CRITICAL) else "healthy" if all(checks.values()) else "degraded"
+        )
+        body: dict[str, Any] = {
+            "status": status,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "version": __version__,
+            "checks": checks,
+        }
+        return web.json_response(body, status=503 if status == "unhealthy" else 200)
+
+    async def readiness(_: web.Request) -> web.Response:
+        checks = await run_checks(deps, state)
+        ready = (
+            state.migrated
+            and not state.shutting_down
+            and checks["database"]
+            and checks["knowledge_base"]
+            and checks["slack"]
+        )
+        return web.json_response({"ready": ready, "shutting_down": state.shutting_down}, status=200 if ready else 503)
+
+    async def liveness(_: web.Request) -> web.Response:
+        started = time.perf_counter()
+        await asyncio.sleep(0)  # the loop turned: it is responsive
+        return web.json_response({"alive": True, "loop_ms": round((time.perf_counter() - started) * 1000, 2)})
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(deps.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app = web.Application(middlewares=[headers])
+    if deps.settings.enable_health_check:
+        app.router.add_get("/health", health)
+        app.router.add_get("/readiness", readiness)
+        app.router.add_get("/liveness", liveness)
+    if deps.settings.enable_metrics:
+        app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,50 @@
+"""/endy: a private answer for the asker (with a share button); `/endy` or `/endy help` shows help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from endy_bot.deps import Deps
+from endy_bot.tasks import TaskTracker
+from handlers import blocks, texts
+from handlers.common import ask_in_background
+from handlers.reply import Target
+from services.answer_types import Asker
+
+_HELP_WORDS = {"", "help", "도움말", "도움", "?"}
+
+
+async def on_endy(
+    ack: AsyncAck,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    deps: Deps,
+    tasks: TaskTracker,
+) -> None:
+    """Ack at once, then answer privately in the background."""
+    text = str(command.get("text") or "").strip()
+    if text.lower() in _HELP_WORDS:
+        await ack(
+            response_type="ephemeral",
+            text=texts.help_text(deps.kb.categories),
+            blocks=blocks.help_blocks(deps.kb.categories),
+        )
+        deps.metrics.api_requests.labels("command", "/endy", "ok").inc()
+        return
+    await ack()
+    channel = str(command.get("channel_id") or "")
+    asker = Asker(
+        user_id=str(command["user_id"]), team_id=str(command.get("team_id") or ""), surface="slash", channel_id=channel
+    )
+    ask_in_background(
+        tasks, client, deps, text, asker, Target(channel, None, respond=respond), endpoint="/endy", kind="command"
+    )
+
+
+def register(app: AsyncApp) -> None:
+    """Listen to /endy."""
+    app.command("/endy")(on_endy)

@@ -1,0 +1,46 @@
+"""App Home: the messages tab greets once with suggested prompts; the home tab explains how to use Endy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loguru import logger
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from endy_bot.deps import Deps
+from handlers import blocks, texts
+
+
+async def on_home_opened(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient, deps: Deps) -> None:
+    """Publish the home tab, or greet once in the messages tab."""
+    user = str(event["user"])
+    if event.get("tab") == "home":
+        await client.views_publish(user_id=user, view=blocks.home_view(deps.kb.categories))
+        return
+    if not await deps.deduper.first_time(f"greeted:{context.team_id}:{user}"):
+        return
+    examples = [b for c in deps.kb.categories for b in c.examples[:1]]
+    text = texts.GREETING + "\n" + "\n".join(f"• {e}" for e in examples[:4])
+    await client.chat_postMessage(channel=event.get("channel") or user, text=text)
+
+
+async def on_thread_started(event: dict[str, Any], client: AsyncWebClient, deps: Deps) -> None:
+    """A new agent thread: offer one suggested prompt per category."""
+    thread = event.get("assistant_thread") or {}
+    try:
+        await client.assistant_threads_setSuggestedPrompts(
+            channel_id=str(thread.get("channel_id") or ""),
+            thread_ts=str(thread.get("thread_ts") or ""),
+            title=texts.SUGGESTED_PROMPTS_TITLE,
+            prompts=blocks.suggested_prompts(deps.kb.categories),
+        )
+    except SlackApiError as err:
+        logger.bind(error=err.response.get("error")).warning("suggested prompts not set")
+
+
+def register(app: AsyncApp) -> None:
+    """Listen to app_home_opened and assistant_thread_started."""
+    app.event("app_home_opened")(on_home_opened)
+    app.event("assistant_thread_started")(on_thread_started)

@@ -1,0 +1,159 @@
+"""Deliver an answer into Slack: stream it (LLM) or post it once, with sources and feedback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from loguru import logger
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from endy_bot.deps import Deps
+from handlers import blocks, texts
+from handlers.stream_safety import StreamSanitizer
+from services.answer_types import Answer, AnswerKind, Asker, Turn
+from services.answering import AnswerStream
+from services.errors import InvalidQuestion, InvalidReason, RateLimited
+from services.persist import AttachReply
+from services.slack_safety import escape
+
+Respond = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where the reply goes: a channel/thread, or privately through a slash command's response_url."""
+
+    channel: str
+    thread_ts: str | None = None
+    respond: Respond | None = None  # set for /endy: reply only to the asker
+
+    @property
+    def private(self) -> bool:
+        """True when only the asker sees the reply."""
+        return self.respond is not None
+
+
+def answer_body(answer: Answer) -> str:
+    """The message text, made safe: knowledge-base text escaped, or the kind "not found" reply."""
+    if answer.kind is AnswerKind.NOT_FOUND:
+        return escape(texts.not_found(answer.department))
+    note = f"\n_{texts.LLM_FALLBACK_NOTE}_" if answer.llm_failed else ""
+    return escape(answer.text) + note
+
+
+async def notify(client: AsyncWebClient, target: Target, asker: Asker, text: str, *, ephemeral: bool) -> None:
+    """A short notice (limits, validation): private where Slack allows it."""
+    notice = blocks.notice_blocks(text)
+    if target.respond is not None:
+        await target.respond(response_type="ephemeral", replace_original=False, text=text, blocks=notice)
+    elif ephemeral and not target.channel.startswith("D"):
+        await client.chat_postEphemeral(
+            channel=target.channel, user=asker.user_id, thread_ts=target.thread_ts, text=text, blocks=notice
+        )
+    else:
+        await client.chat_postMessage(channel=target.channel, thread_ts=target.thread_ts, text=text, blocks=notice)
+
+
+async def deliver(
+    client: AsyncWebClient,
+    deps: Deps,
+    question: str,
+    asker: Asker,
+    target: Target,
+    history: Sequence[Turn] = (),
+    *,
+    endpoint: str,
+    kind: str,
+) -> Answer | None:
+    """Run the pipeline for one question, put the answer in Slack, and count the outcome."""
+    started = time.perf_counter()
+    status = "ok"
+    try:
+        stream = await deps.answers.stream(question, asker, history)
+    except InvalidQuestion as err:
+        status = "invalid"
+        text = (
+            texts.help_text(deps.kb.categories)
+            if err.reason is InvalidReason.EMPTY
+            else texts.too_long(err.limit, err.length)
+        )
+        await notify(client, target, asker, text, ephemeral=False)
+        return None
+    except RateLimited as err:
+        status = "rate_limited"
+        await notify(client, target, asker, texts.rate_limited(err.retry_after), ephemeral=True)
+        return None
+    except BaseException:
+        status = "error"
+        raise
+    finally:
+        if status != "ok":
+            deps.metrics.api_requests.labels(kind, endpoint, status).inc()
+    try:
+        if deps.llm is not None and not target.private and target.thread_ts:
+            ts = await _stream_reply(client, stream, asker, target)
+        else:
+            ts = await _post_reply(client, stream, target)
+    except BaseException:
+        deps.metrics.api_requests.labels(kind, endpoint, "error").inc()
+        raise
+    answer = stream.result
+    if ts:
+        deps.recorder.submit(AttachReply(answer.request_id, target.channel, ts))
+    deps.metrics.api_requests.labels(kind, endpoint, "ok").inc()
+    deps.metrics.api_response.labels(kind, endpoint).observe(time.perf_counter() - started)
+    return answer
+
+
+async def _post_reply(client: AsyncWebClient, stream: AnswerStream, target: Target) -> str | None:
+    async for _ in stream:
+        pass
+    answer = stream.result
+    body = answer_body(answer)
+    text, rendered = body[:3000], blocks.answer_blocks(answer, body, shareable=target.private)
+    if target.respond is not None:
+        await target.respond(response_type="ephemeral", replace_original=False, text=text, blocks=rendered)
+        return None
+    resp = await client.chat_postMessage(channel=target.channel, thread_ts=target.thread_ts, text=text, blocks=rendered)
+    return str(resp["ts"])
+
+
+async def _stream_reply(client: AsyncWebClient, stream: AnswerStream, asker: Asker, target: Target) -> str | None:
+    """Slack's native streaming: status while thinking, text as it comes, blocks at the end."""
+    assert target.thread_ts is not None
+    if target.channel.startswith("D"):
+        await _set_status(client, target.channel, target.thread_ts, texts.THINKING_STATUS)
+    streamer = await client.chat_stream(
+        channel=target.channel,
+        thread_ts=target.thread_ts,
+        recipient_team_id=asker.team_id,
+        recipient_user_id=asker.user_id,
+    )
+    sanitizer: StreamSanitizer | None = None
+    async for chunk in stream:
+        if sanitizer is None:  # links allowed in generated text: the knowledge base's own
+            sanitizer = StreamSanitizer(stream.service.kb_links)
+        safe = sanitizer.feed(chunk)
+        if safe:
+            await streamer.append(markdown_text=safe)
+    answer = stream.result
+    tail = sanitizer.flush() if sanitizer else ""
+    if answer.kind is AnswerKind.NOT_FOUND:
+        tail = answer_body(answer)
+    elif answer.llm_failed:
+        tail += f"\n_{texts.LLM_FALLBACK_NOTE}_"
+    if tail:
+        await streamer.append(markdown_text=tail)
+    resp = await streamer.stop(blocks=blocks.answer_blocks(answer, ""))
+    return str(resp["ts"]) if resp and resp.get("ts") else None
+
+
+async def _set_status(client: AsyncWebClient, channel: str, thread_ts: str, status: str) -> None:
+    try:
+        await client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts, status=status)
+    except SlackApiError as err:  # a status is a nicety; never fail the answer for it
+        logger.bind(error=err.response.get("error")).debug("assistant status not set")

@@ -1,0 +1,79 @@
+"""Endy running for real (open_deps + Server) against the fake Slack, real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from config.settings import Settings
+from endy_bot.deps import Deps, open_deps
+from endy_bot.runtime import Server
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack import FakeSlack
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Endy:
+    slack: FakeSlack
+    server: Server
+    deps: Deps
+    llm: FakeOpenAI | None = None
+
+    async def rows(self, sql: str, *args: Any) -> list[Any]:
+        """Query PostgreSQL after every queued write has landed."""
+        assert await self.deps.recorder.flush(10)
+        return list(await self.deps.pool.fetch(sql, *args))
+
+
+StartEndy = Callable[..., Any]
+
+
+@pytest.fixture
+async def start_endy(
+    make_settings: Callable[..., Settings], pg_url: str, redis_url: str, key_prefix: str
+) -> AsyncIterator[StartEndy]:
+    """Start one or more Endy processes (sharing the fake Slack, PostgreSQL and Redis)."""
+    async with AsyncExitStack() as stack:
+        shared: dict[str, Any] = {}
+
+        async def start(*, llm: bool = False, mode: str = "socket", **overrides: Any) -> Endy:
+            if "slack" not in shared:
+                shared["slack"] = await stack.enter_async_context(FakeSlack())
+            slack: FakeSlack = shared["slack"]
+            fake_llm = None
+            values: dict[str, Any] = {
+                "slack_bot_token": "xoxb-test",
+                "slack_app_token": "xapp-test",
+                "slack_api_url": slack.api_url,
+                "slack_mode": mode,
+                "slack_signing_secret": SIGNING_SECRET,
+                "slack_http_port": free_port(),
+                "database_url": pg_url,
+                "redis_url": redis_url,
+                "redis_key_prefix": key_prefix,
+                "host": "127.0.0.1",
+                "port": free_port(),
+            }
+            if llm:
+                fake_llm = await stack.enter_async_context(FakeOpenAI())
+                values |= {"openai_api_key": "sk-test", "openai_base_url": fake_llm.base_url}
+            deps = await stack.enter_async_context(open_deps(make_settings(**(values | overrides))))
+            server = Server(deps, grace_seconds=10)
+            await server.start()
+            stack.push_async_callback(server.stop)
+            return Endy(slack, server, deps, fake_llm)
+
+        yield start
