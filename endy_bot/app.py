@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from endy_bot.deps import Deps
 from endy_bot.tasks import TaskTracker
-from handlers import actions, commands, home, mentions, messages, reactions, texts
+from handlers import actions, admin, commands, home, mentions, messages, reactions, texts
 
 
 def slack_client(deps: Deps) -> AsyncWebClient:
@@ -96,6 +96,6 @@ def build_app(deps: Deps, tasks: TaskTracker, *, http: bool = False) -> AsyncApp
             },
         )
 
-    for module in (messages, mentions, commands, actions, reactions, home):
+    for module in (messages, mentions, commands, admin, actions, reactions, home):
         module.register(app)
     return app

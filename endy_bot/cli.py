@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="+")
     sub.add_parser("chat", help="interactive chat with follow-ups")
     sub.add_parser("serve", help="run the Slack app and the sidecar (SLACK_MODE=socket|http)")
+    rep = sub.add_parser("report", help="the admin feedback report in the terminal")
+    rep.add_argument("--days", type=int, default=7, choices=range(1, 366), metavar="DAYS")
     mig = sub.add_parser("migrate", help="apply database migrations")
     mig.add_argument("--status", action="store_true", help="list migrations and whether they are applied")
     kb = sub.add_parser("kb", help="knowledge base tools").add_subparsers(dest="kb_command", required=True)
@@ -63,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from endy_bot.runtime import serve  # Bolt is only imported by the Slack door
 
             return asyncio.run(serve(settings))
+        if args.command == "report":
+            return asyncio.run(_report(settings, args.days))
         if args.command == "migrate":
             return asyncio.run(run_migrate(settings, status=args.status))
         return asyncio.run(_ask(settings, " ".join(args.question)) if args.command == "ask" else _chat(settings))
@@ -122,6 +126,15 @@ async def _respond(deps: Deps, question: str, history: list[Turn], asker: Asker)
         sys.stdout.write("\n")
     print(answer_footer(answer))
     history.append(Turn(answer.question, answer.text))
+
+
+async def _report(settings: Settings, days: int) -> int:
+    from handlers.admin_view import report_lines  # rendering shared with Slack
+
+    async with open_deps(settings) as deps:
+        report = await deps.admin.report(days)
+        print("\n".join(line.replace("*", "") for line in report_lines(report, deps.kb)))
+    return 0
 
 
 async def _ask(settings: Settings, question: str) -> int:

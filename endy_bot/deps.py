@@ -13,11 +13,13 @@ import redis.asyncio as aioredis
 from loguru import logger
 
 from config.settings import Settings
+from services.admin import AdminService
 from services.answering import AnswerService, Protection
 from services.cache import AnswerCache
 from services.db import open_pool
 from services.dedupe import EventDeduper
 from services.embeddings import DenseIndex
+from services.kb_reload import KnowledgeReloader
 from services.knowledge import KnowledgeBase, load_knowledge_base, sample_kb_dir
 from services.llm import LlmClient
 from services.logging import log_llm_status
@@ -37,8 +39,6 @@ class Deps:
 
     settings: Settings
     metrics: Metrics
-    kb: KnowledgeBase
-    retriever: Retriever
     llm: LlmClient | None
     pool: asyncpg.Pool
     redis: aioredis.Redis
@@ -48,6 +48,34 @@ class Deps:
     cache: AnswerCache
     deduper: EventDeduper
     answers: AnswerService
+    admin: AdminService
+    reloader: KnowledgeReloader
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base being served (it changes on `/endy-admin kb reload`)."""
+        return self.answers.kb
+
+    @property
+    def retriever(self) -> Retriever:
+        """The retriever of the knowledge base being served."""
+        return self.answers.retriever
+
+    async def reload_knowledge(self) -> KnowledgeBase:
+        """Re-read KNOWLEDGE_DIR and swap it in (token and embedding caches make unchanged parts cheap)."""
+        kb = await asyncio.to_thread(load_knowledge_base, knowledge_root(self.settings))
+        retriever = await asyncio.to_thread(
+            Retriever, kb, self.answers.retriever.tokenizer, cache_dir=self.settings.data_dir / "cache"
+        )
+        if self.llm is not None:
+            dense = DenseIndex(self.llm, kb.sections, self.settings.data_dir / "cache")
+            await dense.prepare()
+            retriever.dense = dense if dense.ready else None
+        self.answers.swap(kb, retriever)
+        logger.bind(version=kb.version, sections=len(kb.sections), errors=len(kb.errors)).info(
+            "knowledge base reloaded"
+        )
+        return kb
 
 
 def knowledge_root(settings: Settings) -> Path:
@@ -132,6 +160,13 @@ async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
             min_confidence=settings.answer_min_confidence,
             protection=Protection(limiter=limiter, cache=cache, recorder=recorder),
         )
-        yield Deps(
-            settings, metrics, kb, retriever, llm, pool, redis, storage, recorder, limiter, cache, deduper, answers
+        admin = AdminService(storage, settings.admin_user_ids, retriever.tokenizer)
+        holder: list[Deps] = []
+        reloader = KnowledgeReloader(redis, key_prefix=prefix, reload=lambda: holder[0].reload_knowledge())
+        deps = Deps(
+            settings, metrics, llm, pool, redis, storage, recorder, limiter, cache, deduper, answers, admin, reloader
         )
+        holder.append(deps)
+        await reloader.start()
+        stack.push_async_callback(reloader.aclose)
+        yield deps

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 
 from aiohttp import web
@@ -56,10 +57,14 @@ class Server:
             token = s.slack_app_token.get_secret_value() if s.slack_app_token else None
             self._socket = AsyncSocketModeHandler(self.app, token, web_client=self.app.client)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
-            self.state.slack_connected = lambda: bool(self._socket and self._socket.client.is_connected())
+            self.state.slack_connected = self._socket_connected
         else:
             self._runners.append(await _start_site(self.app.web_app(path="/slack/events"), s.host, s.slack_http_port))
         logger.bind(mode=s.slack_mode.value, sidecar_port=s.port).info("Endy is serving Slack")
+
+    async def _socket_connected(self) -> bool:
+        # the aiohttp SocketModeClient's is_connected() is a coroutine: bool() of it was always True
+        return self._socket is not None and await self._socket.client.is_connected()
 
     async def stop(self) -> None:
         """Graceful: not ready at once, no new events, in-flight answers finish, writes flushed."""
@@ -81,6 +86,10 @@ async def serve(settings: Settings) -> int:
     async with open_deps(settings) as deps:
         server = Server(deps)
         await server.start()
+        # Start-up leaves ~200k long-lived objects (Kiwi, the KB and its indexes, Bolt): every full collection
+        # walked them, pausing the loop ~100 ms about once a second under load (answers and probes alike).
+        gc.collect()
+        gc.freeze()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from endy_bot import __version__
 from endy_bot.deps import Deps
+from services.migrate import migration_status
 
 CHECK_TIMEOUT = 2.0
 MIN_FREE_BYTES = 1024**3  # the deployment guide alerts below 1 GB
@@ -30,12 +31,16 @@ SECURITY_HEADERS = {
 }
 
 
+async def _no_connection_to_lose() -> bool:
+    return True  # HTTP mode: Slack calls us, there is no socket to be connected
+
+
 @dataclass(slots=True)
 class State:
     """What the probes report beyond dependency checks."""
 
     migrated: bool = False
-    slack_connected: Callable[[], bool] = field(default=lambda: True)
+    slack_connected: Callable[[], Awaitable[bool]] = field(default=_no_connection_to_lose)
     shutting_down: bool = False
 
 
@@ -69,11 +74,23 @@ async def run_checks(deps: Deps, state: State) -> dict[str, bool]:
         _bounded(lambda: constant(deps.llm is not None)),
         _bounded(database),
         _bounded(redis),
-        _bounded(lambda: constant(state.slack_connected())),
+        _bounded(state.slack_connected),
         _bounded(lambda: constant(bool(deps.kb.sections))),
         _bounded(disk),
     )
     return dict(zip(names, results, strict=True))
+
+
+async def schema_ready(deps: Deps, state: State) -> bool:
+    """Every migration applied; with MIGRATE_ON_START=false the `endy migrate` job applies them, so look."""
+    if not state.migrated:
+
+        async def applied() -> bool:
+            async with deps.pool.acquire() as conn:
+                return all(m.applied_at is not None for m in await migration_status(conn))
+
+        state.migrated = await _bounded(applied)  # once true it stays true: no query per probe
+    return state.migrated
 
 
 def build_sidecar(deps: Deps, state: State) -> web.Application:
@@ -112,8 +129,8 @@ def build_sidecar(deps: Deps, state: State) -> web.Application:
     async def readiness(_: web.Request) -> web.Response:
         checks = await run_checks(deps, state)
         ready = (
-            state.migrated
-            and not state.shutting_down
+            not state.shutting_down
+            and await schema_ready(deps, state)
             and checks["database"]
             and checks["knowledge_base"]
             and checks["slack"]

@@ -11,13 +11,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from endy_bot.deps import Deps
 from handlers import blocks, texts
+from handlers.admin_view import dashboard_lines, text_blocks
 
 
 async def on_home_opened(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient, deps: Deps) -> None:
     """Publish the home tab, or greet once in the messages tab."""
     user = str(event["user"])
     if event.get("tab") == "home":
-        await client.views_publish(user_id=user, view=blocks.home_view(deps.kb.categories))
+        extra: list[blocks.Block] = []
+        if await deps.admin.is_admin(str(context.team_id or ""), user):
+            report = await deps.admin.report(7)
+            extra = [{"type": "divider"}, *text_blocks(dashboard_lines(report, deps.kb))]
+        await client.views_publish(user_id=user, view=blocks.home_view(deps.kb.categories, extra))
         return
     if not await deps.deduper.first_time(f"greeted:{context.team_id}:{user}"):
         return

@@ -79,3 +79,48 @@ HOME_HOW_TO = (
     "• `/endy 질문` 을 입력하면 나만 보이게 답해요.\n• 답변 아래 👍/👎 로 알려주시면 더 좋아져요."
 )
 OTHER_LINKS_REMOVED = "(링크 생략)"
+
+
+# --- /endy-admin ---
+ADMIN_DENIED = "관리자만 접근 가능합니다"
+ADMIN_HELP = (
+    "*엔디 관리자 명령*\n"
+    "• `/endy-admin report [7d|30d|90d]` — 피드백 리포트 (기본 7일)\n"
+    "• `/endy-admin feedback [negative|all] [페이지]` — 피드백 목록\n"
+    "• `/endy-admin export [일수]` — 질문·피드백 CSV 받기 (기본 30일)\n"
+    "• `/endy-admin grant @사용자` · `revoke @사용자` — 관리자 권한 주기 · 회수\n"
+    "• `/endy-admin kb reload` · `kb stats` — 지식 베이스 다시 불러오기 · 현황\n"
+    "• `/endy-admin help` — 이 도움말"
+)
+ADMIN_USAGE = {
+    "bad_period": "기간은 `7d`, `30d`, `90d` 중 하나로 적어 주세요. 예: `/endy-admin report 30d`",
+    "bad_days": "내보낼 기간은 1~365 사이의 일수로 적어 주세요. 예: `/endy-admin export 30`",
+    "bad_user": "권한을 바꿀 사람을 @멘션으로 알려 주세요. 예: `/endy-admin grant @홍길동`",
+    "bad_page": "페이지는 1 이상의 숫자로 적어 주세요. 예: `/endy-admin feedback all 2`",
+    "bad_feedback_kind": "`negative`(👎만) 또는 `all`(전체) 중 하나를 골라 주세요.",
+}
+ADMIN_WORKING = "리포트를 만들고 있어요… 잠시만요."
+GRANTED = "<@{user}>님에게 관리자 권한을 드렸어요."
+REVOKED = "<@{user}>님의 관리자 권한을 회수했어요."
+ENV_ADMIN_PROTECTED = "<@{user}>님은 설정(ADMIN_USER_IDS)으로 지정된 관리자라 Slack에서는 회수할 수 없어요."
+REPORT_TITLE = "엔디 피드백 리포트 — 최근 {days}일"
+REPORT_EMPTY = "최근 {days}일 동안 아직 질문이 없어요. 데이터가 쌓이면 리포트를 보여 드릴게요."
+REPORT_HEADLINE = "*질문* {questions}개 · *질문한 사람* {askers}명 · *답변함* {answered}개 · *찾지 못함* {not_found}개"
+REPORT_HELPFUL = "*도움됨* {pct:.1f}% (👍 {up} · 👎 {down})"
+REPORT_NO_VOTES = "*도움됨* 아직 평가가 없어요"
+REPORT_CHANGE = " · 지난 {days}일 대비 {change:+.1f}%p"
+REPORT_BY_CATEGORY = "*카테고리별 평가*"
+REPORT_WORST = "*아쉬운 답변*"
+REPORT_GAPS = "*문서 보완이 필요한 질문* (비슷한 질문끼리 묶음, 많은 순)"
+REPORT_NONE = "없어요 🙌"
+REPORT_CHART_TITLE = "최근 {days}일 질문 수와 도움됨 비율"
+REPORT_CHART_COMMENT = "최근 {days}일 리포트 차트예요."
+UNCATEGORISED = "미분류"
+SECTION_USED = "사용한 문서"
+FEEDBACK_TITLE = "*피드백 목록* ({kind}, {page}페이지)"
+FEEDBACK_KIND = {True: "👎만", False: "전체"}
+FEEDBACK_EMPTY = "이 페이지에는 피드백이 없어요."
+EXPORT_DONE = "CSV를 DM으로 보냈어요. ({rows}건, 최근 {days}일, 개인정보는 가려져 있어요)"
+EXPORT_EMPTY = "최근 {days}일 동안 내보낼 질문이 없어요."
+KB_RELOADED = "지식 베이스를 다시 불러왔어요. 다른 인스턴스 {others}곳에도 알렸어요."
+DASHBOARD_TITLE = "관리자 대시보드 — 최근 7일"

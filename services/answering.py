@@ -62,6 +62,12 @@ class AnswerService:
         self.max_question_chars = max_question_chars
         self.protection = protection or Protection()
 
+    def swap(self, kb: KnowledgeBase, retriever: Retriever) -> None:
+        """Serve a reloaded knowledge base from now on (in-flight answers finish on the old one)."""
+        self.kb, self.retriever = kb, retriever
+        self.composer = Composer(kb, retriever, self.composer.min_confidence)
+        self.kb_links = frozenset(s.link for s in kb.sections if s.link)
+
     def validate(self, question: str) -> str:
         """Clean the question (control characters stripped) or raise InvalidQuestion."""
         cleaned = " ".join(clean_text(question).split())

@@ -33,11 +33,10 @@ def _start_embedded(data_dir: Path) -> tuple[str, Any]:
 
     pgdata = data_dir / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        # pgserver asks platformdirs for a runtime dir; without XDG_RUNTIME_DIR (root, CI) it warns and
-        # falls back to /tmp, which is fine for a local development database.
-        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-        server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
+    # pgserver asks platformdirs for a runtime dir (also when stopping); without XDG_RUNTIME_DIR (root, CI)
+    # it warns and falls back to /tmp, which is fine for a local development database.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     return server.get_uri(), server
 
 

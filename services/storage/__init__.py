@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from services.storage.admin import AdminStore, CategoryVotes, FeedbackRow, GapCandidate, WorstAnswer
 from services.storage.exchanges import ExchangeStore
 from services.storage.feedback import FeedbackStore
 from services.storage.records import (
@@ -14,11 +15,14 @@ from services.storage.records import (
     NegativeFeedback,
     Summary,
 )
-from services.storage.reports import ReportStore
 from services.storage.roles import RoleStore
 
 __all__ = [
     "TRUNCATED",
+    "CategoryVotes",
+    "FeedbackRow",
+    "GapCandidate",
+    "WorstAnswer",
     "DailyStat",
     "Exchange",
     "LowConfidence",
@@ -28,7 +32,7 @@ __all__ = [
 ]
 
 
-class Storage(ExchangeStore, FeedbackStore, RoleStore, ReportStore):
+class Storage(ExchangeStore, FeedbackStore, RoleStore, AdminStore):
     """Everything Endy keeps in PostgreSQL, behind one object over a shared pool (which it does not own)."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:

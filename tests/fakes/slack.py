@@ -243,6 +243,7 @@ class FakeSlack(SlackPayloads):
             "views.publish": self._views_publish,
             "conversations.replies": self._replies,
             "conversations.info": self._conversations_info,
+            "conversations.open": self._conversations_open,
             "users.info": self._users_info,
             "assistant.threads.setStatus": lambda c: self._require(c, "channel_id", "thread_ts", "status"),
             "assistant.threads.setSuggestedPrompts": lambda c: self._require(c, "channel_id", "prompts"),
@@ -825,6 +826,12 @@ class FakeSlack(SlackPayloads):
                 latest_reply=replies[-1].ts,
             )
         return {"messages": rendered, "has_more": False, "response_metadata": {"next_cursor": ""}}
+
+    def _conversations_open(self, call: ApiCall) -> dict[str, Any]:
+        users = _str(call.body, "users").split(",")
+        if len(users) != 1 or users[0][:1] not in ("U", "W"):
+            raise SlackError("user_not_found")
+        return {"channel": {"id": dm_channel(users[0])}, "no_op": True, "already_open": True}
 
     def _conversations_info(self, call: ApiCall) -> dict[str, Any]:
         channel = _str(call.body, "channel")

@@ -1,0 +1,116 @@
+"""/endy-admin: admins only (everyone else: "관리자만 접근 가능합니다"); reports, feedback, export, roles, KB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loguru import logger
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from endy_bot.deps import Deps
+from endy_bot.tasks import TaskTracker
+from endy_bot.terminal import kb_stats
+from handlers import texts
+from handlers.admin_view import feedback_lines, report_lines, text_blocks
+from services.admin import ProtectedAdmin
+from services.admin_commands import AdminAction, AdminCommand, UsageError, parse_admin
+from services.errors import PermissionDenied
+from services.report_chart import daily_chart
+
+
+async def _say(respond: AsyncRespond, lines: list[str]) -> None:
+    await respond(response_type="ephemeral", replace_original=False, text=lines[0], blocks=text_blocks(lines))
+
+
+async def _upload(client: AsyncWebClient, user: str, data: bytes, filename: str, title: str, comment: str) -> None:
+    """Deliver a file privately: into the admin's DM with Endy (files upload v2)."""
+    dm = await client.conversations_open(users=user)
+    await client.files_upload_v2(
+        channel=dm["channel"]["id"], file=data, filename=filename, title=title, initial_comment=comment
+    )
+
+
+async def run(
+    cmd: AdminCommand, team: str, user: str, deps: Deps, client: AsyncWebClient, respond: AsyncRespond
+) -> None:
+    """Carry out one admin command."""
+    if cmd.action is AdminAction.REPORT:
+        report = await deps.admin.report(cmd.days)
+        await _say(respond, report_lines(report, deps.kb))
+        png = daily_chart(report.daily, texts.REPORT_CHART_TITLE.format(days=cmd.days))
+        if png is not None:
+            await _upload(
+                client,
+                user,
+                png,
+                f"endy-report-{cmd.days}d.png",
+                texts.REPORT_TITLE.format(days=cmd.days),
+                texts.REPORT_CHART_COMMENT.format(days=cmd.days),
+            )
+    elif cmd.action is AdminAction.FEEDBACK:
+        page = await deps.admin.feedback_page(negative_only=cmd.negative_only, page=cmd.page)
+        await _say(respond, feedback_lines(page, negative_only=cmd.negative_only, page=cmd.page))
+    elif cmd.action is AdminAction.EXPORT:
+        data, rows = await deps.admin.export_csv(cmd.days)
+        if not rows:
+            await _say(respond, [texts.EXPORT_EMPTY.format(days=cmd.days)])
+            return
+        await _upload(client, user, data, f"endy-export-{cmd.days}d.csv", f"endy-export-{cmd.days}d.csv", "")
+        await _say(respond, [texts.EXPORT_DONE.format(rows=rows, days=cmd.days)])
+    elif cmd.action in (AdminAction.GRANT, AdminAction.REVOKE):
+        await _change_role(cmd, team, user, deps, respond)
+    elif cmd.action is AdminAction.KB_RELOAD:
+        kb = await deps.reload_knowledge()
+        others = await deps.reloader.publish()
+        await _say(respond, [texts.KB_RELOADED.format(others=others), "```" + kb_stats(kb) + "```"])
+    elif cmd.action is AdminAction.KB_STATS:
+        await _say(respond, ["```" + kb_stats(deps.kb) + "```"])
+    else:
+        await _say(respond, [texts.ADMIN_HELP])
+
+
+async def _change_role(cmd: AdminCommand, team: str, user: str, deps: Deps, respond: AsyncRespond) -> None:
+    target = str(cmd.user_id)
+    try:
+        await deps.admin.set_role(team, user, target, "admin" if cmd.action is AdminAction.GRANT else "user")
+    except ProtectedAdmin:
+        await _say(respond, [texts.ENV_ADMIN_PROTECTED.format(user=target)])
+        return
+    done = texts.GRANTED if cmd.action is AdminAction.GRANT else texts.REVOKED
+    await _say(respond, [done.format(user=target)])
+
+
+async def on_admin(
+    ack: AsyncAck,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    deps: Deps,
+    tasks: TaskTracker,
+) -> None:
+    """Ack, check the role, parse, then work in the background."""
+    await ack()
+    team, user = str(command.get("team_id") or ""), str(command["user_id"])
+    try:
+        await deps.admin.require_admin(team, user)
+        cmd = parse_admin(str(command.get("text") or ""))
+    except PermissionDenied:
+        deps.metrics.api_requests.labels("command", "/endy-admin", "denied").inc()
+        logger.bind(code=PermissionDenied.code).info("non-admin used /endy-admin")
+        await respond(response_type="ephemeral", text=texts.ADMIN_DENIED)
+        return
+    except UsageError as err:
+        deps.metrics.api_requests.labels("command", "/endy-admin", "invalid").inc()
+        await respond(response_type="ephemeral", text=texts.ADMIN_USAGE.get(err.reason, texts.ADMIN_HELP))
+        return
+    deps.metrics.api_requests.labels("command", "/endy-admin", "ok").inc()
+    tasks.spawn(
+        run(cmd, team, user, deps, client, respond),
+        context={"respond": respond, "user": user, "endpoint": "/endy-admin"},
+    )
+
+
+def register(app: AsyncApp) -> None:
+    """Listen to /endy-admin."""
+    app.command("/endy-admin")(on_admin)

@@ -1,0 +1,198 @@
+"""Admin domain: who is an admin, role changes, the feedback report, knowledge gaps, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from loguru import logger
+
+from services.errors import EndyError, PermissionDenied
+from services.privacy import mask_pii
+from services.storage import CategoryVotes, DailyStat, FeedbackRow, GapCandidate, Storage, Summary, WorstAnswer
+from services.tokenizer import KoreanTokenizer
+
+GAP_SIMILARITY = 0.4
+EXPORT_COLUMNS = (
+    "created_at",
+    "surface",
+    "kind",
+    "confidence",
+    "used_llm",
+    "category",
+    "department",
+    "question",
+    "answer",
+    "top_source",
+    "up",
+    "down",
+    "reasons",
+    "comments",
+)
+
+
+class ProtectedAdmin(EndyError):
+    """ADMIN_USER_IDS admins are configured by operators and cannot be revoked from Slack."""
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Similar questions the knowledge base did not serve, with the section Endy used (if any)."""
+
+    example: str
+    count: int
+    section: str | None
+    department: str | None
+    negative: int
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything `/endy-admin report` shows for one period."""
+
+    days: int
+    since: datetime
+    until: datetime
+    summary: Summary
+    previous: Summary
+    by_category: list[CategoryVotes]
+    worst: list[WorstAnswer]
+    gaps: list[Gap]
+    daily: list[DailyStat]
+
+    @property
+    def helpful_change(self) -> float | None:
+        """Percentage points against the previous period (None when either has no votes)."""
+        now, before = self.summary.helpful_pct, self.previous.helpful_pct
+        return None if now is None or before is None else now - before
+
+    @property
+    def empty(self) -> bool:
+        """True when nobody asked anything in the period."""
+        return self.summary.questions == 0
+
+
+def group_gaps(candidates: Sequence[GapCandidate], tokenizer: KoreanTokenizer, limit: int = 10) -> list[Gap]:
+    """Group similar questions (content-morpheme Jaccard ≥ GAP_SIMILARITY), most frequent first."""
+    groups: list[tuple[set[str], list[GapCandidate]]] = []
+    for cand in candidates:
+        tokens = set(tokenizer.tokenize(cand.question))
+        best = max(groups, key=lambda g: _jaccard(tokens, g[0]), default=None)
+        if best is not None and _jaccard(tokens, best[0]) >= GAP_SIMILARITY:
+            best[1].append(cand)
+        else:
+            groups.append((tokens, [cand]))
+    gaps = []
+    for _, members in groups:
+        sections = Counter(m.top_source for m in members if m.top_source)
+        departments = Counter(m.department for m in members if m.department)
+        gaps.append(
+            Gap(
+                members[0].question,
+                len(members),
+                sections.most_common(1)[0][0] if sections else None,
+                departments.most_common(1)[0][0] if departments else None,
+                sum(1 for m in members if m.why == "negative"),
+            )
+        )
+    gaps.sort(key=lambda g: -g.count)  # stable: ties keep the most recent first
+    return gaps[:limit]
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+class AdminService:
+    """Roles, reports and exports; every query aggregates in PostgreSQL."""
+
+    def __init__(self, storage: Storage, env_admins: Sequence[str], tokenizer: KoreanTokenizer) -> None:
+        self.storage = storage
+        self.env_admins = frozenset(env_admins)
+        self.tokenizer = tokenizer
+
+    async def is_admin(self, team_id: str, user_id: str) -> bool:
+        """ADMIN_USER_IDS ∪ role=admin in PostgreSQL."""
+        return user_id in self.env_admins or await self.storage.get_role(team_id, user_id) == "admin"
+
+    async def require_admin(self, team_id: str, user_id: str) -> None:
+        """Raise PermissionDenied (insufficient_permissions) for anyone else."""
+        if not await self.is_admin(team_id, user_id):
+            logger.bind(code=PermissionDenied.code).warning("admin command refused")
+            raise PermissionDenied
+
+    async def set_role(self, team_id: str, actor: str, target: str, role: str) -> str:
+        """Grant or revoke admin (audit-logged); env-configured admins cannot be revoked."""
+        await self.require_admin(team_id, actor)
+        if role == "user" and target in self.env_admins:
+            raise ProtectedAdmin
+        old = await self.storage.set_role(team_id, target, role, actor)
+        logger.bind(actor=actor, target=target, old=old, new=role).info("role changed")
+        return old
+
+    async def report(self, days: int, now: datetime | None = None) -> Report:
+        """The report for the last `days` days, compared with the `days` before."""
+        until = now or datetime.now(UTC)
+        # "the last N days" = today and the N-1 days before it (UTC days, like the roll-ups), so the chart
+        # has exactly N bars; the previous period is the N whole days before that.
+        today = until.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        since = today - timedelta(days=days - 1)
+        before = since - timedelta(days=days)
+        candidates = await self.storage.gap_candidates(since, until)
+        return Report(
+            days,
+            since,
+            until,
+            await self.storage.summary(since, until),
+            await self.storage.summary(before, since),
+            await self.storage.votes_by_category(since, until),
+            await self.storage.worst_answers(since, until),
+            group_gaps(candidates, self.tokenizer),
+            await self.storage.daily(since, until),
+        )
+
+    async def feedback_page(
+        self, *, negative_only: bool, page: int, per_page: int = 10, days: int = 90, now: datetime | None = None
+    ) -> list[FeedbackRow]:
+        """One page of feedback from the last `days` days."""
+        until = now or datetime.now(UTC)
+        return await self.storage.feedback_page(
+            until - timedelta(days=days),
+            until,
+            negative_only=negative_only,
+            limit=per_page,
+            offset=(page - 1) * per_page,
+        )
+
+    async def export_csv(self, days: int, now: datetime | None = None) -> tuple[bytes, int]:
+        """CSV (UTF-8 with BOM, for Excel) of every exchange and its votes; masked again on the way out."""
+        until = now or datetime.now(UTC)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_COLUMNS)
+        rows = 0
+        async for r in self.storage.export_rows(until - timedelta(days=days), until):
+            writer.writerow(
+                [
+                    r["created_at"].isoformat(),
+                    r["surface"],
+                    r["kind"],
+                    f"{r['confidence']:.3f}",
+                    r["used_llm"],
+                    r["category"] or "",
+                    r["department"] or "",
+                    mask_pii(r["question"]),
+                    mask_pii(r["answer"]),
+                    r["top_source"] or "",
+                    r["up"],
+                    r["down"],
+                    ";".join(r["reasons"]),
+                    mask_pii(r["comments"] or ""),
+                ]
+            )
+            rows += 1
+        return ("\ufeff" + buffer.getvalue()).encode("utf-8"), rows
