@@ -46,10 +46,13 @@ async def _time(admin: AdminService, days: int) -> tuple[float, float, int]:
 async def _parts(storage: Storage, days: int) -> dict[str, float]:
     until = datetime.now(UTC)
     since = until - timedelta(days=days)
-    calls = {"summary": lambda: storage.summary(since, until), "daily": lambda: storage.daily(since, until),
-             "votes_by_category": lambda: storage.votes_by_category(since, until),
-             "worst_answers": lambda: storage.worst_answers(since, until),
-             "gap_candidates": lambda: storage.gap_candidates(since, until)}
+    calls = {
+        "summary": lambda: storage.summary(since, until),
+        "daily": lambda: storage.daily(since, until),
+        "votes_by_category": lambda: storage.votes_by_category(since, until),
+        "worst_answers": lambda: storage.worst_answers(since, until),
+        "gap_candidates": lambda: storage.gap_candidates(since, until),
+    }
     out = {}
     for name, call in calls.items():
         times = []

@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=100)
     migrate_on_start: bool = True
     redis_key_prefix: str = "endy:"
+    redis_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
     cache_ttl_seconds: int = Field(default=3600, ge=0)
 
     # LLM.
@@ -95,6 +96,8 @@ class Settings(BaseSettings):
     openai_embedding_model: str = "text-embedding-3-small"
     llm_timeout_seconds: float = Field(default=20.0, gt=0)
     llm_max_retries: int = Field(default=1, ge=0, le=5)
+    llm_circuit_failures: int = Field(default=5, ge=1)
+    llm_circuit_open_seconds: float = Field(default=30.0, gt=0)
 
     # Knowledge and answering.
     knowledge_dir: Path | None = None
@@ -103,6 +106,7 @@ class Settings(BaseSettings):
 
     # Operations.
     admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    shutdown_grace_seconds: float = Field(default=20.0, gt=0, le=300)
     log_dir: Path = Path("logs")
     data_dir: Path = Path(".endy")
 

@@ -148,9 +148,10 @@ async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
             per_hour=settings.rate_limit_per_hour,
             key_prefix=prefix,
             metrics=metrics,
+            timeout=settings.redis_timeout_seconds,
         )
         cache = AnswerCache(redis, key_prefix=prefix, ttl_seconds=settings.cache_ttl_seconds, metrics=metrics)
-        deduper = EventDeduper(redis, key_prefix=prefix, metrics=metrics)
+        deduper = EventDeduper(redis, key_prefix=prefix, metrics=metrics, timeout=settings.redis_timeout_seconds)
         kb, retriever, llm = await _knowledge(settings, stack, metrics)
         answers = AnswerService(
             kb,

@@ -78,13 +78,16 @@ class Server:
         logger.bind(clean=finished, left=len(self.tasks)).info("in-flight answers drained")
         await self.deps.recorder.flush(self.grace)
         await self._runners[0].cleanup()
+        session = getattr(self.app.client, "session", None)
+        if session is not None:  # the Web API client's shared session (see endy_bot.app.slack_client)
+            await session.close()
 
 
 async def serve(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT, then shut down gracefully; exit code 0."""
     check_slack_settings(settings)
     async with open_deps(settings) as deps:
-        server = Server(deps)
+        server = Server(deps, grace_seconds=settings.shutdown_grace_seconds)
         await server.start()
         # Start-up leaves ~200k long-lived objects (Kiwi, the KB and its indexes, Bolt): every full collection
         # walked them, pausing the loop ~100 ms about once a second under load (answers and probes alike).

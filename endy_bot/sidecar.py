@@ -22,6 +22,9 @@ CHECK_TIMEOUT = 2.0
 MIN_FREE_BYTES = 1024**3  # the deployment guide alerts below 1 GB
 # database or knowledge base down: Endy cannot answer usefully → unhealthy (503); the rest → degraded (200)
 CRITICAL = ("database", "knowledge_base")
+CHECKS = ("llm_service", "database", "redis", "slack", "knowledge_base", "disk_space")
+# only what readiness decides on: a stalled Redis must not push /readiness past kubelet's default 1 s probe timeout
+READINESS_CHECKS = ("database", "knowledge_base", "slack")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -53,8 +56,8 @@ async def _bounded(check: Callable[[], Awaitable[bool]]) -> bool:
         return False
 
 
-async def run_checks(deps: Deps, state: State) -> dict[str, bool]:
-    """Every check, concurrently, each bounded by CHECK_TIMEOUT."""
+async def run_checks(deps: Deps, state: State, names: tuple[str, ...] = CHECKS) -> dict[str, bool]:
+    """The named checks (default: every one), concurrently, each bounded by CHECK_TIMEOUT."""
 
     async def database() -> bool:
         return bool(await deps.pool.fetchval("SELECT 1") == 1)
@@ -69,15 +72,15 @@ async def run_checks(deps: Deps, state: State) -> dict[str, bool]:
     async def constant(value: bool) -> bool:
         return value
 
-    names = ("llm_service", "database", "redis", "slack", "knowledge_base", "disk_space")
-    results = await asyncio.gather(
-        _bounded(lambda: constant(deps.llm is not None)),
-        _bounded(database),
-        _bounded(redis),
-        _bounded(state.slack_connected),
-        _bounded(lambda: constant(bool(deps.kb.sections))),
-        _bounded(disk),
-    )
+    checks: dict[str, Callable[[], Awaitable[bool]]] = {
+        "llm_service": lambda: constant(deps.llm is not None),
+        "database": database,
+        "redis": redis,
+        "slack": state.slack_connected,
+        "knowledge_base": lambda: constant(bool(deps.kb.sections)),
+        "disk_space": disk,
+    }
+    results = await asyncio.gather(*(_bounded(checks[name]) for name in names))
     return dict(zip(names, results, strict=True))
 
 
@@ -93,9 +96,8 @@ async def schema_ready(deps: Deps, state: State) -> bool:
     return state.migrated
 
 
-def build_sidecar(deps: Deps, state: State) -> web.Application:
-    """The sidecar app (ENABLE_HEALTH_CHECK / ENABLE_METRICS decide which routes exist)."""
-    origins = set(deps.settings.allowed_origins)
+def _headers_middleware(origins: set[str]) -> Any:
+    """Security headers, JSON errors without traces, and CORS for ALLOWED_ORIGINS on every response."""
 
     @web.middleware
     async def headers(
@@ -105,6 +107,8 @@ def build_sidecar(deps: Deps, state: State) -> web.Application:
             response = await handler(request)
         except web.HTTPException as exc:
             response = web.json_response({"error": exc.reason}, status=exc.status)
+            if "Allow" in exc.headers:  # a 405 says which methods are allowed
+                response.headers["Allow"] = exc.headers["Allow"]
         response.headers.update(SECURITY_HEADERS)
         response.headers["Server"] = "endy"  # no framework or version disclosure
         origin = request.headers.get("Origin")
@@ -112,6 +116,13 @@ def build_sidecar(deps: Deps, state: State) -> web.Application:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
         return response
+
+    return headers
+
+
+def build_sidecar(deps: Deps, state: State) -> web.Application:
+    """The sidecar app (ENABLE_HEALTH_CHECK / ENABLE_METRICS decide which routes exist)."""
+    origins = set(deps.settings.allowed_origins)
 
     async def health(_: web.Request) -> web.Response:
         checks = await run_checks(deps, state)
@@ -127,7 +138,7 @@ def build_sidecar(deps: Deps, state: State) -> web.Application:
         return web.json_response(body, status=503 if status == "unhealthy" else 200)
 
     async def readiness(_: web.Request) -> web.Response:
-        checks = await run_checks(deps, state)
+        checks = await run_checks(deps, state, READINESS_CHECKS)
         ready = (
             not state.shutting_down
             and await schema_ready(deps, state)
@@ -145,7 +156,7 @@ def build_sidecar(deps: Deps, state: State) -> web.Application:
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(deps.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    app = web.Application(middlewares=[headers])
+    app = web.Application(middlewares=[_headers_middleware(origins)])
     if deps.settings.enable_health_check:
         app.router.add_get("/health", health)
         app.router.add_get("/readiness", readiness)

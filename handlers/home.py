@@ -16,7 +16,9 @@ from handlers.admin_view import dashboard_lines, text_blocks
 
 async def on_home_opened(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient, deps: Deps) -> None:
     """Publish the home tab, or greet once in the messages tab."""
-    user = str(event["user"])
+    user = event.get("user")
+    if not isinstance(user, str):
+        return
     if event.get("tab") == "home":
         extra: list[blocks.Block] = []
         if await deps.admin.is_admin(str(context.team_id or ""), user):

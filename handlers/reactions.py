@@ -18,12 +18,14 @@ def rating_of(reaction: str) -> int | None:
 
 
 def _vote(event: dict[str, Any], context: AsyncBoltContext) -> tuple[MessageRef, str, str, int] | None:
-    item = event.get("item") or {}
+    item, user = event.get("item"), event.get("user")
     rating = rating_of(str(event.get("reaction") or ""))
-    if rating is None or item.get("type") != "message" or event.get("item_user") != context.bot_user_id:
+    if rating is None or not isinstance(item, dict) or not isinstance(user, str):
+        return None
+    if item.get("type") != "message" or event.get("item_user") != context.bot_user_id:
         return None
     team = str(context.team_id or event.get("team") or "")
-    return MessageRef(channel_id=item.get("channel"), reply_ts=item.get("ts")), team, str(event["user"]), rating
+    return MessageRef(channel_id=item.get("channel"), reply_ts=item.get("ts")), team, user, rating
 
 
 async def on_reaction_added(event: dict[str, Any], context: AsyncBoltContext, deps: Deps) -> None:

@@ -165,7 +165,7 @@ class AnswerStream:
             if answer.kind is AnswerKind.ANSWER and svc.llm is not None:
                 async for chunk in self._generate(answer, result, history):
                     yield chunk
-        if not answer.used_llm and answer.text:
+        if (answer.cached or not answer.used_llm) and answer.text:  # generated text was yielded as it came
             yield answer.text
         answer.timings = {"total": time.perf_counter() - started}
         if cache is not None and cache.enabled and payload is None and not answer.llm_failed:

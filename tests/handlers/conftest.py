@@ -66,6 +66,7 @@ async def start_endy(
                 "redis_key_prefix": key_prefix,
                 "host": "127.0.0.1",
                 "port": free_port(),
+                "redis_timeout_seconds": 10.0,  # a loaded CI machine is slow, not down: no fail-open
             }
             if llm:
                 fake_llm = await stack.enter_async_context(FakeOpenAI())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import base64
 import json
 import re
@@ -300,14 +299,8 @@ def test_security_context_resources_and_writable_paths(objects: list[Obj]) -> No
 
 
 def _server_grace_seconds() -> float:
-    """`Server(grace_seconds=…)`'s default, read from endy_bot/runtime.py without importing Bolt."""
-    tree = ast.parse((ROOT / "endy_bot" / "runtime.py").read_text(encoding="utf-8"))
-    server = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Server")
-    init = next(n for n in server.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
-    names = [a.arg for a in init.args.kwonlyargs]
-    default = init.args.kw_defaults[names.index("grace_seconds")]
-    assert isinstance(default, ast.Constant) and isinstance(default.value, int | float)
-    return float(default.value)
+    """SHUTDOWN_GRACE_SECONDS's default (what `endy serve` gives in-flight answers)."""
+    return float(Settings.model_fields["shutdown_grace_seconds"].default)
 
 
 def test_termination_grace_outlasts_prestop_and_endys_own_grace(objects: list[Obj]) -> None:

@@ -103,7 +103,7 @@ async def test_rate_limit_with_retry_after_is_retried(fake: FakeOpenAI, make_ser
 
 async def test_slow_llm_times_out_retries_then_falls_back(fake: FakeOpenAI, make_service: Callable[..., Any]) -> None:
     fake.slow_next(2, delay_seconds=30)
-    _, answer = await _streamed(make_service(llm_timeout_seconds=1.0, llm_max_retries=1))
+    _, answer = await _streamed(make_service(llm_timeout_seconds=2.0, llm_max_retries=1))
     assert answer.llm_failed and _about_leave_requests(answer.text.split("]")[0].lstrip("["))
     assert len(fake.chat_requests()) == 2
 

@@ -49,7 +49,9 @@ async def pipeline(
     recorder = Recorder(Storage(pool), metrics=metrics, spill_path=tmp_path / "spill.jsonl")
     await recorder.start()
     protection = Protection(
-        limiter=RateLimiter(redis_client, per_minute=10, per_hour=100, key_prefix=key_prefix, metrics=metrics),
+        limiter=RateLimiter(
+            redis_client, per_minute=10, per_hour=100, key_prefix=key_prefix, metrics=metrics, timeout=10.0
+        ),
         cache=AnswerCache(redis_client, key_prefix=key_prefix, ttl_seconds=60, metrics=metrics),
         recorder=recorder,
     )

@@ -38,7 +38,9 @@ def _sample(metrics: Metrics, name: str) -> float | None:
 
 
 def make_limiter(redis: aioredis.Redis, key_prefix: str, **overrides: Any) -> RateLimiter:
-    options: dict[str, Any] = {"per_minute": 10, "per_hour": 100, "key_prefix": key_prefix}
+    # A generous per-call timeout: on a loaded CI machine a slow (not failed) Redis reply must not flip the
+    # limiter into its fail-open fallback and let extra requests through; outage tests set their own.
+    options: dict[str, Any] = {"per_minute": 10, "per_hour": 100, "key_prefix": key_prefix, "timeout": 10.0}
     options.update(overrides)
     return RateLimiter(redis, **options)
 
