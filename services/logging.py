@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from config.settings import Settings
 
 LOG_FILE_NAME = "endy.log"
+NOTICE = "NOTICE"
 _STDLIB_LOGGERS = ("slack_sdk", "slack_bolt", "asyncpg", "aiohttp", "openai", "httpx", "redis")
 
 
@@ -105,10 +106,21 @@ def configure_logging(settings: Settings, *, console_level: str | None = None) -
         logging.getLogger(name).propagate = True
 
 
+def _notice_level() -> str:
+    """A level above WARNING for start-up facts operators must see even with LOG_LEVEL=warning (production)."""
+    try:
+        logger.level(NOTICE)
+    except ValueError:
+        logger.level(NOTICE, no=35)
+    return NOTICE
+
+
 def log_llm_status(settings: Settings) -> None:
-    """Log the start-up line the deployment guide tells operators to look for."""
+    """Log the start-up line the deployment guide tells operators to look for (visible at LOG_LEVEL=warning)."""
     if settings.llm_enabled:
         base = settings.openai_base_url or "https://api.openai.com/v1"
-        logger.bind(model=settings.openai_model, base_url=base).info("✅ LLM 서비스 활성화 (OpenAI API)")
+        logger.bind(model=settings.openai_model, base_url=base).log(
+            _notice_level(), "✅ LLM 서비스 활성화 (OpenAI API)"
+        )
     else:
         logger.warning("⚠️ LLM 서비스 비활성화 — OPENAI_API_KEY is not set (check .env); answers are extractive")

@@ -79,3 +79,13 @@ def test_llm_status_line(
     (record,) = _records(settings.log_dir)
     assert str(record["message"]).startswith(expected)
     assert "sk-test" not in json.dumps(record)
+
+
+def test_llm_status_is_visible_at_the_production_log_level(make_settings: Callable[..., Settings],
+                                                           restore_logging: None) -> None:
+    settings = make_settings(openai_api_key="sk-test", log_level="warning")
+    configure_logging(settings, console_level="ERROR")
+    logger.info("routine detail")
+    log_llm_status(settings)
+    (record,) = _records(settings.log_dir)
+    assert str(record["message"]).startswith("✅ LLM 서비스 활성화") and record["level"] == "NOTICE"
