@@ -106,6 +106,7 @@ class Settings(BaseSettings):
 
     # Operations.
     admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    health_min_free_mb: int = Field(default=1024, ge=0)
     shutdown_grace_seconds: float = Field(default=20.0, gt=0, le=300)
     log_dir: Path = Path("logs")
     data_dir: Path = Path(".endy")

@@ -19,12 +19,13 @@ from endy_bot.deps import Deps
 from services.migrate import migration_status
 
 CHECK_TIMEOUT = 2.0
-MIN_FREE_BYTES = 1024**3  # the deployment guide alerts below 1 GB
-# database or knowledge base down: Endy cannot answer usefully → unhealthy (503); the rest → degraded (200)
-CRITICAL = ("database", "knowledge_base")
+MIN_FREE_BYTES = 1024**3  # the deployment guide alerts below 1 GB (HEALTH_MIN_FREE_MB's default)
+# Only an empty knowledge base leaves Endy unable to answer → unhealthy (503). A database outage is degraded
+# (200): answers keep flowing and writes are buffered (services/persist.py) until it returns.
+CRITICAL = ("knowledge_base",)
 CHECKS = ("llm_service", "database", "redis", "slack", "knowledge_base", "disk_space")
 # only what readiness decides on: a stalled Redis must not push /readiness past kubelet's default 1 s probe timeout
-READINESS_CHECKS = ("database", "knowledge_base", "slack")
+READINESS_CHECKS = ("knowledge_base", "slack")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -67,7 +68,7 @@ async def run_checks(deps: Deps, state: State, names: tuple[str, ...] = CHECKS) 
 
     async def disk() -> bool:
         deps.settings.log_dir.mkdir(parents=True, exist_ok=True)
-        return shutil.disk_usage(deps.settings.log_dir).free >= MIN_FREE_BYTES
+        return shutil.disk_usage(deps.settings.log_dir).free >= deps.settings.health_min_free_mb * 1024 * 1024
 
     async def constant(value: bool) -> bool:
         return value
@@ -141,8 +142,7 @@ def build_sidecar(deps: Deps, state: State) -> web.Application:
         checks = await run_checks(deps, state, READINESS_CHECKS)
         ready = (
             not state.shutting_down
-            and await schema_ready(deps, state)
-            and checks["database"]
+            and await schema_ready(deps, state)  # needs the database once, until the schema is confirmed
             and checks["knowledge_base"]
             and checks["slack"]
         )

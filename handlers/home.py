@@ -35,7 +35,9 @@ async def on_home_opened(event: dict[str, Any], context: AsyncBoltContext, clien
 
 async def on_thread_started(event: dict[str, Any], client: AsyncWebClient, deps: Deps) -> None:
     """A new agent thread: offer one suggested prompt per category."""
-    thread = event.get("assistant_thread") or {}
+    thread = event.get("assistant_thread")
+    if not isinstance(thread, dict):
+        return
     try:
         await client.assistant_threads_setSuggestedPrompts(
             channel_id=str(thread.get("channel_id") or ""),
