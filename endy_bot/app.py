@@ -90,7 +90,8 @@ def build_app(deps: Deps, tasks: TaskTracker, *, http: bool = False) -> AsyncApp
 
     @app.error
     async def on_error(error: BaseException, body: dict[str, Any]) -> None:
-        event = body.get("event") or {}
+        raw_event = body.get("event")
+        event: dict[str, Any] = raw_event if isinstance(raw_event, dict) else {}
         await report(
             error,
             {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from loguru import logger
@@ -37,6 +38,17 @@ async def _start_site(app: web.Application, host: str, port: int) -> web.AppRunn
     return runner
 
 
+@web.middleware
+async def refuse_malformed_timestamps(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """401 for a non-numeric X-Slack-Request-Timestamp: slack_sdk's verifier would raise on it and Bolt would
+    pass the unverified body to the error hook (which must never act on a forged request)."""
+    if request.method == "POST" and not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
+        return web.json_response({"error": "invalid_request"}, status=401)
+    return await handler(request)
+
+
 class Server:
     """One running Endy: Slack connection, sidecar, background answers."""
 
@@ -59,7 +71,9 @@ class Server:
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             self.state.slack_connected = self._socket_connected
         else:
-            self._runners.append(await _start_site(self.app.web_app(path="/slack/events"), s.host, s.slack_http_port))
+            slack_web = self.app.web_app(path="/slack/events")
+            slack_web.middlewares.append(refuse_malformed_timestamps)
+            self._runners.append(await _start_site(slack_web, s.host, s.slack_http_port))
         logger.bind(mode=s.slack_mode.value, sidecar_port=s.port).info("Endy is serving Slack")
 
     async def _socket_connected(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -19,6 +20,14 @@ from services.persist import MessageRef, RecordFeedback
 from services.privacy import mask_pii
 
 
+def _is_request_id(value: object) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def _where(body: dict[str, Any]) -> tuple[str, str | None]:
     container = body.get("container") or {}
     return str(container.get("channel_id") or (body.get("channel") or {}).get("id") or ""), (
@@ -32,8 +41,8 @@ async def on_feedback(
     """Record the vote at once; a 👎 also opens the reasons modal."""
     await ack()
     rating, _, request_id = str(action.get("value") or "").partition("|")
-    if rating not in ("up", "down") or not request_id:
-        return
+    if rating not in ("up", "down") or not _is_request_id(request_id):
+        return  # not a button Endy built (forged or stale): nothing to record
     user, team = body["user"]["id"], str((body.get("team") or {}).get("id") or body["user"].get("team_id") or "")
     vote = 1 if rating == "up" else -1
     deps.recorder.submit(RecordFeedback(MessageRef(request_id=request_id), team, user, vote, "button"))
@@ -53,6 +62,8 @@ async def on_feedback_submit(
     """Store the reasons and comment with the 👎 vote, then thank the user (offering the team to ask)."""
     await ack()
     meta = json.loads(view.get("private_metadata") or "{}")
+    if not _is_request_id(meta.get("r")):
+        return
     values = (view.get("state") or {}).get("values") or {}
     reasons = [o["value"] for o in ((values.get("reasons") or {}).get("value") or {}).get("selected_options") or []]
     raw_comment = ((values.get("comment") or {}).get("value") or {}).get("value")

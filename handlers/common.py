@@ -19,7 +19,8 @@ def is_user_message(event: dict[str, Any], bot_user_id: str | None) -> bool:
     """A new message typed by a person: no edits, deletions, joins, bot or own messages, nor partial payloads."""
     if event.get("subtype") not in (None, "file_share", "thread_broadcast"):
         return False
-    if not (isinstance(event.get("channel"), str) and isinstance(event.get("ts"), str)):
+    channel, ts = event.get("channel"), event.get("ts")
+    if not (channel and isinstance(channel, str) and ts and isinstance(ts, str)):
         return False  # nothing to answer into (the handlers index both)
     return not event.get("bot_id") and event.get("user") not in (None, bot_user_id)
 

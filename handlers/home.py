@@ -30,7 +30,8 @@ async def on_home_opened(event: dict[str, Any], context: AsyncBoltContext, clien
         return
     examples = [b for c in deps.kb.categories for b in c.examples[:1]]
     text = texts.GREETING + "\n" + "\n".join(f"• {e}" for e in examples[:4])
-    await client.chat_postMessage(channel=event.get("channel") or user, text=text)
+    channel = event.get("channel")
+    await client.chat_postMessage(channel=channel if isinstance(channel, str) and channel else user, text=text)
 
 
 async def on_thread_started(event: dict[str, Any], client: AsyncWebClient, deps: Deps) -> None:

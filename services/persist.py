@@ -275,7 +275,7 @@ class Recorder:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
-            except asyncpg.PostgresError:
+            except (asyncpg.PostgresError, ValueError, TypeError, KeyError):
                 # Not transient (a bug or bad data): keep the record on disk for an operator, never silently.
                 self._metrics.persist.labels("failed").inc()
                 logger.exception("write rejected by the database; kept in the spill file")

@@ -1,0 +1,229 @@
+"""The HTTP surface under attack: forged, stale and replayed Slack requests; probing the sidecar for more than it shows.
+
+Requests go over raw TCP where a client library would tidy them up (``/../etc/passwd``, garbage request lines),
+so the server sees exactly what an attacker sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from tests.fakes.slack_payloads import http_body, sign
+from tests.handlers import conftest as handlers_conftest
+from tests.handlers.conftest import SIGNING_SECRET, Endy, StartEndy
+
+pytestmark = pytest.mark.timeout(120)
+start_endy = handlers_conftest.start_endy  # the fixture, shared with tests/handlers
+USER, CHANNEL = "U0MALLORY1", "C0TARGET"
+ENDPOINTS = ("/health", "/readiness", "/liveness", "/metrics")
+# What a body must never show: a traceback, a source or system path, a directory listing, a connection string.
+LEAK = re.compile(
+    r"Traceback|File \"|\.py\b|site-packages|/work/|/usr/|/etc/|/root|root:x:|Index of|<a href|postgres(?:ql)?://|redis://|unix://",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+async def raw_http(
+    port: int, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> Reply:
+    """One request exactly as written (no path normalisation), ``Connection: close``."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    if body or method in ("POST", "PUT", "PATCH"):
+        lines.append(f"Content-Length: {len(body)}")
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    return await _read_reply(reader, writer)
+
+
+async def raw_bytes(port: int, data: bytes) -> Reply:
+    """Send arbitrary bytes as a request; read whatever comes back."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    return await _read_reply(reader, writer)
+
+
+async def _read_reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Reply:
+    try:
+        async with asyncio.timeout(10):
+            raw = await reader.read(-1)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines)}
+    return Reply(int(status_line.split()[1]), headers, body.decode("utf-8", errors="replace"))
+
+
+def assert_clean(reply: Reply, what: str, *, sidecar: bool = False) -> None:
+    """No traceback, path, listing or secret in the body; the sidecar also names no framework or version."""
+    assert not LEAK.search(reply.body), f"{what}: body leaks {LEAK.search(reply.body)!r}: {reply.body[:300]!r}"
+    if sidecar:
+        assert reply.headers.get("server") == "endy", f"{what}: Server: {reply.headers.get('server')}"
+
+
+async def slack_post(endy: Endy, body: bytes, headers: dict[str, str]) -> Reply:
+    port = endy.deps.settings.slack_http_port
+    return await raw_http(port, "POST", "/slack/events", {"Content-Type": "application/json", **headers}, body)
+
+
+def mention(endy: Endy, text: str = "연차 신청 방법 알려줘") -> bytes:
+    body, _ = http_body("events_api", endy.slack.event_app_mention(USER, text, channel=CHANNEL))
+    return body
+
+
+async def settle(endy: Endy) -> None:
+    """Bounded poll until no answer is in flight (finishing a task changes nothing the fake could signal)."""
+    for _ in range(200):
+        if len(endy.server.tasks) == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{len(endy.server.tasks)} answers still in flight after 10 s")
+
+
+def errors_total(endy: Endy) -> float:
+    return sum(
+        s.value
+        for m in endy.deps.metrics.registry.collect()
+        if m.name == "errors"
+        for s in m.samples
+        if s.name == "errors_total"
+    )
+
+
+async def test_forged_stale_and_replayed_slack_requests_are_refused(start_endy: StartEndy) -> None:
+    endy: Endy = await start_endy(mode="http")
+    now = int(time.time())
+    body = mention(endy)
+    refused = {
+        "no signature": {},
+        "forged secret": sign(body, "forged-secret", now),
+        "signature of another body": sign(mention(endy, "급여일"), SIGNING_SECRET, now),
+        "stale timestamp (6 min)": sign(body, SIGNING_SECRET, now - 6 * 60),
+        "stale by one second past 5 min": sign(body, SIGNING_SECRET, now - 5 * 60 - 2),
+        "timestamp from the future": sign(body, SIGNING_SECRET, now + 10 * 60),
+        "signature without v0=": {**sign(body, SIGNING_SECRET, now), "X-Slack-Signature": "deadbeef"},
+    }
+    for what, headers in refused.items():
+        reply = await slack_post(endy, body, headers)
+        assert reply.status == 401, f"{what}: {reply.status} {reply.body!r}"
+        assert_clean(reply, what)
+    # A request captured 10 minutes ago, replayed byte for byte (its signature was valid then).
+    captured = mention(endy, "와이파이 비번 뭐야?")
+    old = sign(captured, SIGNING_SECRET, now - 10 * 60)
+    assert (await slack_post(endy, captured, old)).status == 401
+    # ... and the same capture with a fresh timestamp but the old signature.
+    fresh_ts = {**old, "X-Slack-Request-Timestamp": str(now)}
+    assert (await slack_post(endy, captured, fresh_ts)).status == 401
+    assert (await slack_post(endy, body, sign(body, SIGNING_SECRET))).status == 200  # the genuine request
+    (answer,) = await endy.slack.wait_for_messages(1)
+    assert "e-HR" in answer.text  # only the genuine request was answered
+    await settle(endy)
+    assert len(endy.slack.messages()) == 1 and errors_total(endy) == 0
+
+
+async def test_a_malformed_timestamp_is_refused_without_side_effects(start_endy: StartEndy) -> None:
+    endy: Endy = await start_endy(mode="http")
+    body = mention(endy)
+    for ts in ("abc", "", "1e3", "12.5"):
+        reply = await slack_post(endy, body, {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=00"})
+        assert_clean(reply, f"timestamp {ts!r}")
+        assert reply.status == 401, f"timestamp {ts!r}: {reply.status}"
+    marker = mention(endy, "급여일이 언제예요?")
+    assert (await slack_post(endy, marker, sign(marker, SIGNING_SECRET))).status == 200
+    await endy.slack.wait_for_messages(1)
+    await settle(endy)
+    assert [m.text for m in endy.slack.messages() if "참조 번호" in m.text] == []  # no apology to a forged channel
+    assert errors_total(endy) == 0
+
+
+async def test_the_slack_listener_exposes_only_its_post_endpoint(start_endy: StartEndy) -> None:
+    endy: Endy = await start_endy(mode="http")
+    port = endy.deps.settings.slack_http_port
+    for path in ("/", "/health", "/metrics", "/slack", "/slack/events/../../etc/passwd", "/static/"):
+        reply = await raw_http(port, "GET", path)
+        assert reply.status == 404, f"GET {path}: {reply.status}"
+        assert_clean(reply, f"GET {path}")
+    reply = await raw_http(port, "GET", "/slack/events")
+    assert reply.status == 405 and "POST" in reply.headers.get("allow", "")
+    assert_clean(reply, "GET /slack/events")
+    too_big = b'{"type": "event_callback", "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    reply = await slack_post(endy, too_big, sign(too_big, SIGNING_SECRET))
+    assert reply.status == 413, reply.status  # aiohttp's 1 MiB limit, before any parsing or signature work
+    assert_clean(reply, "2 MiB body")
+    assert endy.slack.messages() == [] and errors_total(endy) == 0
+
+
+async def test_sidecar_serves_only_its_documented_endpoints(start_endy: StartEndy) -> None:
+    endy: Endy = await start_endy(allowed_origins=["https://grafana.example"])
+    port = endy.deps.settings.port
+    await endy.slack.send_event(endy.slack.event_message_im("U0SECRETUSER", "연차는 어떻게 신청하나요?"))
+    await endy.slack.wait_for_messages(1)
+    for path in ENDPOINTS:
+        reply = await raw_http(port, "GET", path, {"Origin": "https://evil.example"})
+        assert reply.status in (200, 503), f"GET {path}: {reply.status}"
+        assert_clean(reply, f"GET {path}", sidecar=True)
+        assert reply.headers.get("x-content-type-options") == "nosniff"
+        assert "access-control-allow-origin" not in reply.headers  # not an allowed origin
+    metrics = (await raw_http(port, "GET", "/metrics")).body
+    assert "api_requests_total" in metrics and "U0SECRETUSER" not in metrics  # no user ids in labels
+    health = json.loads((await raw_http(port, "GET", "/health")).body)
+    assert set(health) == {"status", "timestamp", "version", "checks"}
+    unknown = [
+        "/",
+        "/static/",
+        "/static/../../etc/passwd",
+        "/../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/..%2f..%2fetc%2fpasswd",
+        "/.env",
+        "/.git/config",
+        "/health/",
+        "/health/../../etc/passwd",
+        "/metrics.json",
+        "/admin",
+        "/debug/pprof",
+        "/slack/events",
+        "/%ZZ",
+        "/" + "a" * 4000,
+    ]
+    for path in unknown:
+        reply = await raw_http(port, "GET", path)
+        assert reply.status in (400, 404), f"GET {path}: {reply.status}"
+        assert_clean(reply, f"GET {path}", sidecar=True)
+    for path in ENDPOINTS:
+        for method in ("POST", "PUT", "DELETE", "PATCH", "TRACE", "OPTIONS"):
+            reply = await raw_http(port, method, path, body=b'{"x": 1}' if method in ("POST", "PUT", "PATCH") else b"")
+            assert reply.status == 405 and "GET" in reply.headers.get("allow", ""), f"{method} {path}: {reply.status}"
+            assert_clean(reply, f"{method} {path}", sidecar=True)
+            assert '{"x": 1}' not in reply.body  # TRACE must not echo the request
+
+
+async def test_garbage_on_the_wire_gets_a_bare_400(start_endy: StartEndy) -> None:
+    endy: Endy = await start_endy(mode="http")
+    for port in (endy.deps.settings.port, endy.deps.settings.slack_http_port):
+        for data in (
+            b"GARBAGE\r\n\r\n",
+            b"GET /health HTTP/9.9\r\n\r\n",
+            b"GET /health HTTP/1.1\r\nHost: x\r\nX-Evil: " + b"a" * 70_000 + b"\r\n\r\n",
+            b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+            b"GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc",
+        ):
+            reply = await raw_bytes(port, data)
+            assert 400 <= reply.status < 500, f"{data[:40]!r} on {port}: {reply.status}"
+            assert not LEAK.search(reply.body), f"{data[:40]!r}: {reply.body[:300]!r}"
+    assert (await raw_http(endy.deps.settings.port, "GET", "/liveness")).status == 200  # still serving
