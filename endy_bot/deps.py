@@ -63,14 +63,7 @@ class Deps:
 
     async def reload_knowledge(self) -> KnowledgeBase:
         """Re-read KNOWLEDGE_DIR and swap it in (token and embedding caches make unchanged parts cheap)."""
-        kb = await asyncio.to_thread(load_knowledge_base, knowledge_root(self.settings))
-        retriever = await asyncio.to_thread(
-            Retriever, kb, self.answers.retriever.tokenizer, cache_dir=self.settings.data_dir / "cache"
-        )
-        if self.llm is not None:
-            dense = DenseIndex(self.llm, kb.sections, self.settings.data_dir / "cache")
-            await dense.prepare()
-            retriever.dense = dense if dense.ready else None
+        kb, retriever = await load_index(self.settings, self.llm, self.answers.retriever.tokenizer)
         self.answers.swap(kb, retriever)
         logger.bind(version=kb.version, sections=len(kb.sections), errors=len(kb.errors)).info(
             "knowledge base reloaded"
@@ -106,22 +99,30 @@ async def run_migrate(settings: Settings, *, status: bool) -> int:
     return 0
 
 
-async def _knowledge(
-    settings: Settings, stack: AsyncExitStack, metrics: Metrics
-) -> tuple[KnowledgeBase, Retriever, LlmClient | None]:
+async def load_index(
+    settings: Settings, llm: LlmClient | None, tokenizer: KoreanTokenizer | None = None
+) -> tuple[KnowledgeBase, Retriever]:
+    """Load KNOWLEDGE_DIR and build its retriever (plus dense embeddings when an LLM is configured)."""
     kb = await asyncio.to_thread(load_knowledge_base, knowledge_root(settings))
     logger.bind(kb=kb.name, version=kb.version, sections=len(kb.sections), errors=len(kb.errors)).info(
         "knowledge base loaded"
     )
-    retriever = await asyncio.to_thread(build_retriever, kb, settings)
+    retriever = await asyncio.to_thread(build_retriever, kb, settings, tokenizer)
+    if llm is not None:
+        dense = DenseIndex(llm, kb.sections, settings.data_dir / "cache")
+        await dense.prepare()
+        retriever.dense = dense if dense.ready else None
+    return kb, retriever
+
+
+async def _knowledge(
+    settings: Settings, stack: AsyncExitStack, metrics: Metrics
+) -> tuple[KnowledgeBase, Retriever, LlmClient | None]:
     llm: LlmClient | None = None
     if settings.llm_enabled:
         llm = LlmClient(settings, metrics=metrics)
         stack.push_async_callback(llm.aclose)
-        dense = DenseIndex(llm, kb.sections, settings.data_dir / "cache")
-        await dense.prepare()
-        if dense.ready:
-            retriever.dense = dense
+    kb, retriever = await load_index(settings, llm)
     return kb, retriever, llm
 
 

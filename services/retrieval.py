@@ -137,6 +137,7 @@ class Retriever:
         self._title_bm25 = _bm25(title_tokens)
         self._expander = SynonymExpander(kb.synonyms, tokenizer)
         self._by_heading = {s.heading: i for i, s in enumerate(self.sections) if s.kind is SectionKind.DOC}
+        self._position = {id(s): i for i, s in enumerate(self.sections)}
 
     def idf(self, token: str) -> float:
         """BM25 idf of a token; unknown tokens get the highest idf (they are rare by definition)."""
@@ -159,9 +160,8 @@ class Retriever:
         if dense is None or not lexical.query_tokens:
             return Retrieval(lexical.hits[:k], lexical.confidence, lexical.query_tokens)
         fused: dict[int, float] = {}
-        index = {id(s): i for i, s in enumerate(self.sections)}
         for rank, hit in enumerate(lexical.hits):
-            fused[index[id(hit.section)]] = 1 / (_RRF_K + rank)
+            fused[self._position[id(hit.section)]] = 1 / (_RRF_K + rank)
         for rank, i in enumerate(np.argsort(-dense)[:20]):
             fused[int(i)] = fused.get(int(i), 0.0) + _DENSE_WEIGHT / (_RRF_K + rank)
         concepts = self._expander.expand(list(lexical.query_tokens), question)
