@@ -9,7 +9,6 @@ from typing import Any
 import aiohttp
 from loguru import logger
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -81,9 +80,8 @@ def build_app(deps: Deps, tasks: TaskTracker, *, http: bool = False) -> AsyncApp
     @app.middleware
     async def inject(context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
         event_id = body.get("event_id")
-        if event_id and not await deps.deduper.first_time(str(event_id)):
-            logger.bind(event_id=event_id).info("duplicate Slack delivery ignored")
-            return BoltResponse(status=200, body="")
+        if event_id:  # event listeners check it after the ack (handlers.common.once_per_delivery)
+            context["event_id"] = str(event_id)
         context["deps"] = deps
         context["tasks"] = tasks_hook
         return await next()

@@ -28,6 +28,7 @@ from services.migrate import migrate, migration_status
 from services.persist import Recorder
 from services.ratelimit import RateLimiter
 from services.redis_conn import open_redis
+from services.redis_watch import RedisWatch
 from services.retrieval import Retriever
 from services.storage import Storage
 from services.tokenizer import KoreanTokenizer
@@ -143,16 +144,22 @@ async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
         await recorder.start()
         stack.push_async_callback(recorder.aclose)
         prefix = settings.redis_key_prefix
+        timeout = settings.redis_timeout_seconds
+        watch = RedisWatch(redis)  # one per process: a reply to any of the three proves Redis alive to all
+        stack.push_async_callback(watch.aclose)
+        await watch.connect(timeout)
         limiter = RateLimiter(
             redis,
             per_minute=settings.rate_limit_per_minute,
             per_hour=settings.rate_limit_per_hour,
             key_prefix=prefix,
             metrics=metrics,
-            timeout=settings.redis_timeout_seconds,
+            timeout=timeout,
+            watch=watch,
         )
-        cache = AnswerCache(redis, key_prefix=prefix, ttl_seconds=settings.cache_ttl_seconds, metrics=metrics)
-        deduper = EventDeduper(redis, key_prefix=prefix, metrics=metrics, timeout=settings.redis_timeout_seconds)
+        ttl = settings.cache_ttl_seconds
+        cache = AnswerCache(redis, key_prefix=prefix, ttl_seconds=ttl, metrics=metrics, timeout=timeout, watch=watch)
+        deduper = EventDeduper(redis, key_prefix=prefix, metrics=metrics, timeout=timeout, watch=watch)
         kb, retriever, llm = await _knowledge(settings, stack, metrics)
         answers = AnswerService(
             kb,

@@ -37,6 +37,16 @@ class TaskTracker:
             else:
                 await self.on_error(err, context)
 
+    async def settle(self, grace: float) -> bool:
+        """Wait until no tracked work is left (work spawned meanwhile included); False when the timeout passed."""
+        try:
+            async with asyncio.timeout(grace):
+                while self._tasks:
+                    await asyncio.wait(set(self._tasks))
+        except TimeoutError:
+            return False
+        return True
+
     async def drain(self, grace: float) -> bool:
         """Stop accepting and wait for in-flight work; False when the timeout passed first."""
         self.accepting = False

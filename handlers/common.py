@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from loguru import logger
+from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from endy_bot.deps import Deps
@@ -13,6 +17,40 @@ from handlers.reply import Target, deliver
 from services.answer_types import Asker, Turn
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_INJECTABLE = frozenset({"event", "context", "client", "deps", "tasks"})
+EventHandler = Callable[..., Awaitable[None]]
+
+
+def once_per_delivery(handler: EventHandler) -> EventHandler:
+    """An Events API listener that Bolt acks at once: the duplicate check (Slack redelivers what it thinks was
+    lost) and the handler run afterwards as tracked background work, so a slow Redis never delays the ack and
+    shutdown waits for them. The handler may ask for event, context, client, deps and tasks."""
+    wanted = inspect.getfullargspec(handler).args
+    if not set(wanted) <= _INJECTABLE:
+        raise TypeError(f"{handler.__name__} asks for {sorted(set(wanted) - _INJECTABLE)}")
+
+    async def listener(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        deps: Deps = context["deps"]
+        tasks: TaskTracker = context["tasks"]
+        given = {"event": event, "context": context, "client": client, "deps": deps, "tasks": tasks}
+        event_id = context.get("event_id")
+
+        async def run() -> None:
+            if event_id and not await deps.deduper.first_time(event_id):
+                logger.bind(event_id=event_id).info("duplicate Slack delivery ignored")
+                return
+            await handler(**{name: given[name] for name in wanted})
+
+        where = {
+            "channel": event.get("channel"),
+            "user": event.get("user"),
+            "thread_ts": event.get("thread_ts") or event.get("ts"),
+            "endpoint": "listener",
+        }
+        tasks.spawn(run(), context=where)
+
+    listener.__name__ = listener.__qualname__ = handler.__name__
+    return listener
 
 
 def is_user_message(event: dict[str, Any], bot_user_id: str | None) -> bool:

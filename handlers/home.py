@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from endy_bot.deps import Deps
 from handlers import blocks, texts
 from handlers.admin_view import dashboard_lines, text_blocks
+from handlers.common import once_per_delivery
 
 
 async def on_home_opened(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient, deps: Deps) -> None:
@@ -52,5 +53,5 @@ async def on_thread_started(event: dict[str, Any], client: AsyncWebClient, deps:
 
 def register(app: AsyncApp) -> None:
     """Listen to app_home_opened and assistant_thread_started."""
-    app.event("app_home_opened")(on_home_opened)
-    app.event("assistant_thread_started")(on_thread_started)
+    app.event("app_home_opened")(once_per_delivery(on_home_opened))
+    app.event("assistant_thread_started")(once_per_delivery(on_thread_started))

@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from endy_bot.deps import Deps
 from endy_bot.tasks import TaskTracker
-from handlers.common import ask_in_background, is_user_message, strip_mentions
+from handlers.common import ask_in_background, is_user_message, once_per_delivery, strip_mentions
 from handlers.reply import Target
 from handlers.threads import thread_history
 from services.answer_types import Asker
@@ -42,4 +42,4 @@ async def on_mention(
 
 def register(app: AsyncApp) -> None:
     """Listen to app_mention events."""
-    app.event("app_mention")(on_mention)
+    app.event("app_mention")(once_per_delivery(on_mention))

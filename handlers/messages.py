@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from endy_bot.deps import Deps
 from endy_bot.tasks import TaskTracker
-from handlers.common import ask_in_background, is_user_message, mentions, strip_mentions
+from handlers.common import ask_in_background, is_user_message, mentions, once_per_delivery, strip_mentions
 from handlers.reply import Target
 from handlers.threads import thread_history
 from services.answer_types import Asker
@@ -55,4 +55,4 @@ async def on_message(
 
 def register(app: AsyncApp) -> None:
     """Listen to message events (message.im, message.channels, message.groups)."""
-    app.event("message")(on_message)
+    app.event("message")(once_per_delivery(on_message))

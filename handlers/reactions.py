@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from endy_bot.deps import Deps
+from handlers.common import once_per_delivery
 from services.persist import MessageRef, RecordFeedback, RemoveFeedback
 
 RATINGS = {"+1": 1, "thumbsup": 1, "-1": -1, "thumbsdown": -1}
@@ -51,5 +52,5 @@ async def on_reaction_removed(event: dict[str, Any], context: AsyncBoltContext, 
 
 def register(app: AsyncApp) -> None:
     """Listen to reaction_added / reaction_removed."""
-    app.event("reaction_added")(on_reaction_added)
-    app.event("reaction_removed")(on_reaction_removed)
+    app.event("reaction_added")(once_per_delivery(on_reaction_added))
+    app.event("reaction_removed")(once_per_delivery(on_reaction_removed))

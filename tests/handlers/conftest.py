@@ -33,7 +33,8 @@ class Endy:
     llm: FakeOpenAI | None = None
 
     async def rows(self, sql: str, *args: Any) -> list[Any]:
-        """Query PostgreSQL after every queued write has landed."""
+        """Query PostgreSQL after the work in flight finished and every queued write has landed."""
+        assert await self.server.tasks.settle(10)
         assert await self.deps.recorder.flush(10)
         return list(await self.deps.pool.fetch(sql, *args))
 
@@ -66,7 +67,6 @@ async def start_endy(
                 "redis_key_prefix": key_prefix,
                 "host": "127.0.0.1",
                 "port": free_port(),
-                "redis_timeout_seconds": 10.0,  # a loaded CI machine is slow, not down: no fail-open
             }
             if llm:
                 fake_llm = await stack.enter_async_context(FakeOpenAI())

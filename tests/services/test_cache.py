@@ -48,10 +48,16 @@ async def test_miss_set_hit_and_kb_version_invalidation(
     assert key.startswith(f"{key_prefix}answer:v1:") and 0 < await redis_client.ttl(key) <= 60
 
 
-async def test_unreachable_redis_counts_an_error_and_bypasses(metrics: Metrics) -> None:
+async def test_unreachable_redis_counts_an_error_then_skips_redis_until_the_next_probe(metrics: Metrics) -> None:
+    now = [100.0]
     dead = aioredis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-    cache = AnswerCache(dead, key_prefix="x:", ttl_seconds=60, metrics=metrics)
+    cache = AnswerCache(
+        dead, key_prefix="x:", ttl_seconds=60, metrics=metrics, probe_interval=1.0, clock=lambda: now[0]
+    )
     assert await cache.get("연차", "v1") is None
-    await cache.set("연차", "v1", {"kind": "answer"})
-    assert _count(metrics, "error") == 2
+    await cache.set("연차", "v1", {"kind": "answer"})  # within the probe interval: Redis is not asked
+    assert (_count(metrics, "error"), _count(metrics, "bypass")) == (1, 1)
+    now[0] += 1.5
+    assert await cache.get("연차", "v1") is None  # the next probe asks Redis again
+    assert (_count(metrics, "error"), _count(metrics, "bypass")) == (2, 1)
     await dead.aclose()

@@ -81,8 +81,9 @@ def test_llm_status_line(
     assert "sk-test" not in json.dumps(record)
 
 
-def test_llm_status_is_visible_at_the_production_log_level(make_settings: Callable[..., Settings],
-                                                           restore_logging: None) -> None:
+def test_llm_status_is_visible_at_the_production_log_level(
+    make_settings: Callable[..., Settings], restore_logging: None
+) -> None:
     settings = make_settings(openai_api_key="sk-test", log_level="warning")
     configure_logging(settings, console_level="ERROR")
     logger.info("routine detail")

@@ -14,6 +14,7 @@ from redis.crc import key_slot
 from services.errors import RateLimited
 from services.metrics import Metrics
 from services.ratelimit import RateLimiter
+from services.redis_watch import RedisWatch
 from tests.fakes.redis_process import RedisProcess
 
 if TYPE_CHECKING:
@@ -235,18 +236,23 @@ async def test_local_buckets_wait_for_the_probe_interval_and_evict_oldest_users(
 async def test_a_frozen_redis_costs_one_timeout_then_local_decisions(
     redis_server: RedisProcess, own_redis: aioredis.Redis, key_prefix: str
 ) -> None:
-    metrics, clock = Metrics(), FakeClock()
-    limiter = make_limiter(own_redis, key_prefix, metrics=metrics, clock=clock, timeout=0.2)
+    metrics, clock, watch = Metrics(), FakeClock(), RedisWatch(own_redis)
+    limiter = make_limiter(own_redis, key_prefix, metrics=metrics, clock=clock, timeout=0.2, watch=watch)
     assert not (await limiter.check("T1", "U1")).fallback
 
     redis_server.pause()
     try:
         frozen = [await limiter.check("T1", "U1") for _ in range(3)]  # one waits for the timeout, two don't try
+        assert not watch.up
     finally:
         redis_server.resume()
 
     assert all(d.fallback and d.allowed for d in frozen)
     assert _sample(metrics, "ratelimit_fallback_active") == 1
+    async with asyncio.timeout(10):  # the watch probes once a second in the background
+        while not watch.up:  # noqa: ASYNC110 (waiting for the watch's own probe)
+            await asyncio.sleep(0.05)
     clock.advance(1.0)
     assert not (await limiter.check("T1", "U1")).fallback
     assert _sample(metrics, "ratelimit_fallback_active") == 0
+    await watch.aclose()

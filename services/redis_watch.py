@@ -1,0 +1,171 @@
+"""Telling a slow Redis from an unreachable one.
+
+A plain deadline cannot: when a burst keeps the event loop busy, a reply that Redis sent in a millisecond may
+be read only after the deadline fired, and the caller would take a healthy Redis for an outage (the limiter
+would fail open, the dedupe would answer a redelivery twice). RedisWatch runs each command as its own task
+and asks for evidence before calling Redis unreachable: after a window of `silence` seconds without this
+command's reply, Redis counts as alive when any watched command got a reply during that window or, failing
+that, when a PING on the watch's own connection (not queued behind the burst in the shared pool) answers
+within another window. Alive but still no reply after `patience` seconds is "slow", not "unreachable".
+Commands are never cancelled by the watch, so a write the caller stopped waiting for still lands (a dedupe
+marker stays visible to the other replicas).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+T = TypeVar("T")
+
+# Redis is unreachable: callers decide in process (limiter, dedupe) or go without (cache) until it answers.
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+# A healthy but busy Redis (or a busy event loop) is waited for this long before the limiter or the dedupe
+# decide without it (both run after Slack's ack; an answer is delayed by it at most).
+PATIENCE_SECONDS = 2.0
+# While Redis is unreachable, one probe per this interval checks whether it is back.
+PROBE_INTERVAL_SECONDS = 1.0
+# After a window ends, replies already read (but not yet handed to their waiters because the loop was busy)
+# get this long to be processed before the window counts as silent.
+_GRACE_SECONDS = 0.05
+
+
+class RedisSlow(Exception):
+    """Redis is answering, but not this command within the caller's patience."""
+
+
+class RedisWatch:
+    """One per process, shared by the limiter, the dedupe and the answer cache."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        pool = redis.connection_pool
+        # The probe's own connection: a PING on it is not queued behind a burst in the shared pool.
+        own = aioredis.ConnectionPool(
+            connection_class=pool.connection_class, max_connections=1, **pool.connection_kwargs
+        )
+        self._probe_client = aioredis.Redis.from_pool(own)
+        self._last_reply = float("-inf")  # loop time of the latest reply to any watched command or probe
+        self._pending: set[asyncio.Future[Any]] = set()
+        self._probe: asyncio.Task[bool] | None = None
+        # After a silent window and a failed probe, commands fail at once (no caller waits again) while one
+        # probe a second runs in the background; its first answer lifts this.
+        self._down = False
+        self._recovery: asyncio.Task[None] | None = None
+
+    async def connect(self, silence: float = 1.0) -> bool:
+        """Open the probe's connection ahead of need (at start-up): a cold one costs a handshake when every
+        loop turn is slow. True when Redis answered."""
+        return await self._alive(silence)
+
+    @property
+    def pending(self) -> int:
+        """Watched commands still running (including ones their callers stopped waiting for)."""
+        return len(self._pending)
+
+    async def run(self, command: Awaitable[T], *, silence: float, patience: float | None = None) -> T:
+        """The command's result. Raises RedisTimeoutError when Redis gave no sign of life (unreachable),
+        RedisSlow when it is alive but this command had no reply after `patience` seconds (default: silence),
+        and the command's own errors."""
+        loop = asyncio.get_running_loop()
+        if self._down:
+            _discard(command)
+            raise RedisTimeoutError("Redis did not answer recently (probing in the background)")
+        task: asyncio.Future[T] = asyncio.ensure_future(command)
+        self._pending.add(task)
+        task.add_done_callback(self._finished)
+        give_up = loop.time() + max(patience or silence, silence)
+        while True:
+            window_start = loop.time()
+            if await self._settled(task, silence):
+                return task.result()
+            if self._last_reply < window_start and not await self._alive(silence):
+                self._went_down(silence)
+                raise RedisTimeoutError(f"no sign of life from Redis within {silence} s")
+            if loop.time() >= give_up:
+                raise RedisSlow(f"Redis is answering, but not this command within {patience} s")
+
+    async def _settled(self, task: asyncio.Future[Any], silence: float) -> bool:
+        await asyncio.wait({task}, timeout=silence)
+        if not task.done():
+            await asyncio.wait({task}, timeout=min(_GRACE_SECONDS, silence))
+        return task.done()
+
+    async def _alive(self, silence: float) -> bool:
+        """One PING at a time on the watch's own connection; concurrent callers share its verdict."""
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(self._ping(silence), name="endy-redis-probe")
+        return await asyncio.shield(self._probe)
+
+    @property
+    def up(self) -> bool:
+        """False from a failed probe until a background probe gets an answer again."""
+        return not self._down
+
+    def _went_down(self, silence: float) -> None:
+        if self._down:
+            return
+        self._down = True
+        self._recovery = asyncio.create_task(self._recover(silence), name="endy-redis-recovery")
+
+    async def _recover(self, silence: float) -> None:
+        """Probe once per interval until Redis answers (then commands go to Redis again)."""
+        while not await self._alive(silence):  # noqa: ASYNC110 (a periodic probe)
+            await asyncio.sleep(PROBE_INTERVAL_SECONDS)
+
+    async def _ping(self, silence: float) -> bool:
+        ping = asyncio.ensure_future(self._probe_client.ping())
+        ping.add_done_callback(_retrieve)
+        try:
+            if await self._settled(ping, silence):
+                ping.result()
+                self._last_reply = asyncio.get_running_loop().time()
+                self._down = False
+                return True
+        except (RedisError, OSError):
+            pass
+        ping.cancel()
+        try:  # a frozen or broken connection is no use for the next probe
+            await self._probe_client.connection_pool.disconnect()
+        except (RedisError, OSError):
+            pass
+        return False
+
+    def _finished(self, task: asyncio.Future[Any]) -> None:
+        self._pending.discard(task)
+        if task.cancelled():
+            return
+        err = task.exception()  # always retrieved: an abandoned command must not log "never retrieved"
+        if err is None or isinstance(err, ResponseError):
+            self._last_reply = asyncio.get_running_loop().time()
+
+    async def aclose(self) -> None:
+        """Cancel commands still running and close the probe connection (at shutdown)."""
+        for task in list(self._pending):
+            task.cancel()
+        background = [t for t in (self._probe, self._recovery) if t is not None]
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*self._pending, *background, return_exceptions=True)
+        try:
+            await self._probe_client.aclose()
+        except (RedisError, OSError):
+            pass
+
+
+def _discard(command: Awaitable[Any]) -> None:
+    """Close a command coroutine that will not be run (no "never awaited" warning)."""
+    close = getattr(command, "close", None)
+    if callable(close):
+        close()
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a probe's outcome as seen, whichever way it ended."""
+    if not task.cancelled():
+        task.exception()
