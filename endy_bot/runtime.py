@@ -49,6 +49,11 @@ async def refuse_malformed_timestamps(
     return await handler(request)
 
 
+async def name_no_framework(request: web.Request, response: web.StreamResponse) -> None:
+    """Server: endy on every response of the Slack listener (aiohttp would name itself and its version)."""
+    response.headers["Server"] = "endy"
+
+
 class Server:
     """One running Endy: Slack connection, sidecar, background answers."""
 
@@ -73,6 +78,7 @@ class Server:
         else:
             slack_web = self.app.web_app(path="/slack/events")
             slack_web.middlewares.append(refuse_malformed_timestamps)
+            slack_web.on_response_prepare.append(name_no_framework)
             self._runners.append(await _start_site(slack_web, s.host, s.slack_http_port))
         logger.bind(mode=s.slack_mode.value, sidecar_port=s.port).info("Endy is serving Slack")
 

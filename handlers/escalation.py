@@ -70,7 +70,7 @@ async def share(
     client: AsyncWebClient, deps: Deps, body: dict[str, Any], request_id: str, respond: AsyncRespond
 ) -> None:
     """Post a private /endy answer (as stored) into the channel, crediting who shared it."""
-    await deps.recorder.flush(3)  # the exchange was queued moments ago on this replica
+    await deps.recorder.flush(3, set_aside=False)  # the exchange was queued moments ago on this replica
     try:
         stored = await deps.storage.stored_answer(uuid.UUID(request_id))
     except ValueError:
@@ -80,6 +80,9 @@ async def share(
         await respond(response_type="ephemeral", replace_original=False, text=texts.ANSWER_EXPIRED)
         return
     question, text, kind, sources = stored
+    if kind != AnswerKind.ANSWER:  # a "not found" reply has nothing to share (and offers no share button)
+        await respond(response_type="ephemeral", replace_original=False, text=texts.NOTHING_TO_SHARE)
+        return
     answer = Answer(
         AnswerKind(kind),
         text,

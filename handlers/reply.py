@@ -114,7 +114,10 @@ async def _post_reply(client: AsyncWebClient, stream: AnswerStream, target: Targ
         pass
     answer = stream.result
     body = answer_body(answer)
-    text, rendered = body[:3000], blocks.answer_blocks(answer, body, shareable=target.private)
+    text, rendered = (
+        body[:3000],
+        blocks.answer_blocks(answer, body, shareable=target.private and answer.kind is AnswerKind.ANSWER),
+    )
     if target.respond is not None:
         await target.respond(response_type="ephemeral", replace_original=False, text=text, blocks=rendered)
         return None

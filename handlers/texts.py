@@ -72,6 +72,7 @@ ESCALATION_POST_NO_LINK = "엔디가 답하지 못한 질문이 있어요. 확�
 ESCALATED = "{team}({channel}) 채널에 질문을 전달했어요. 담당자가 곧 확인할 거예요."
 ESCALATION_FAILED = "질문을 전달하지 못했어요. {channel} 채널에 직접 물어봐 주세요."
 ANSWER_EXPIRED = "이 답변은 더 이상 공유할 수 없어요. 다시 질문해 주세요."
+NOTHING_TO_SHARE = "찾지 못한 질문이라 채널에 공유할 답변이 없어요. 담당 팀에 문의해 보세요."
 SUGGESTED_PROMPTS_TITLE = "이런 걸 물어볼 수 있어요"
 HOME_TITLE = "엔디 사용법"
 HOME_HOW_TO = (

@@ -29,7 +29,9 @@ _TRANSIENT = (
 )
 
 
-_MAX_REFERENCE_WAITS = 40  # ~30 s for another replica's exchange write to land
+# A vote about a message not stored yet (another replica's exchange may still be on its way) is set aside and
+# tried again this many times, ~30 s in all, without holding up the writes behind it.
+REFERENCE_WAITS = 40
 
 
 class WriteOp(Protocol):
@@ -185,16 +187,20 @@ class Recorder:
         metrics: Metrics,
         spill_path: Path,
         max_queue: int = 10_000,
-        max_backoff: float = 30.0,
+        max_backoff: float = 5.0,
+        reference_waits: int = REFERENCE_WAITS,
     ) -> None:
         self._storage = storage
         self._metrics = metrics
         self._spill = spill_path
         self._queue: asyncio.Queue[WriteOp] = asyncio.Queue(maxsize=max_queue)
-        self._max_backoff = max_backoff
+        self._max_backoff = max_backoff  # the longest pause between retries while the database is down
+        self._reference_waits = reference_waits
         self._task: asyncio.Task[None] | None = None
         self._current: WriteOp | None = None
         self._outage = False
+        # Votes waiting for their message: id(op) -> (op, attempts so far, the timer that re-queues it).
+        self._parked: dict[int, tuple[WriteOp, int, asyncio.TimerHandle | None]] = {}
 
     @property
     def healthy(self) -> bool:
@@ -203,8 +209,8 @@ class Recorder:
 
     @property
     def pending(self) -> int:
-        """Writes waiting in memory."""
-        return self._queue.qsize()
+        """Writes waiting in memory (queued, or set aside until the message they refer to is stored)."""
+        return self._queue.qsize() + sum(1 for _, _, timer in self._parked.values() if timer is not None)
 
     async def start(self) -> None:
         """Start draining, first re-queueing anything spilled by an earlier run."""
@@ -219,17 +225,22 @@ class Recorder:
             self._spill_ops([op])
         self._metrics.persist_queue.set(self._queue.qsize())
 
-    async def flush(self, grace: float) -> bool:
-        """Wait until every queued write is stored; False if the timeout passed first."""
+    async def flush(self, grace: float, *, set_aside: bool = True) -> bool:
+        """Wait until every write in memory is stored (or given up on); False if the timeout passed first.
+        With set_aside=False, votes waiting for their message are not waited for."""
         try:
-            await asyncio.wait_for(self._queue.join(), grace)
+            async with asyncio.timeout(grace):
+                await self._queue.join()
+                while set_aside and self.pending:  # noqa: ASYNC110 (set-aside votes come back through the queue)
+                    await asyncio.sleep(0.05)
+                    await self._queue.join()
         except TimeoutError:
             return False
         return True
 
     async def aclose(self, grace: float = 10.0) -> None:
         """Flush within the timeout, then stop; whatever is left is spilled so nothing is lost."""
-        await self.flush(grace)
+        await self.flush(grace, set_aside=False)  # set-aside votes are spilled below: nothing is lost
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -237,6 +248,11 @@ class Recorder:
         # The op being retried when we stopped is not in the queue any more; writes are idempotent, so
         # spilling it (even if it just landed) is safe.
         left: list[WriteOp] = [self._current] if self._current is not None else []
+        for op, _, timer in self._parked.values():
+            if timer is not None:
+                timer.cancel()
+                left.append(op)
+        self._parked.clear()
         while not self._queue.empty():
             left.append(self._queue.get_nowait())
         if left:
@@ -254,19 +270,14 @@ class Recorder:
                 self._metrics.persist_queue.set(self._queue.qsize())
 
     async def _apply(self, op: WriteOp) -> None:
-        backoff, waits = 0.2, 0
+        backoff = 0.2
+        _, waits, _ = self._parked.pop(id(op), (op, 0, None))
         while True:
             try:
                 await op.apply(self._storage)
             except RetryLater:
-                waits += 1
-                if waits > _MAX_REFERENCE_WAITS:
-                    self._metrics.persist.labels("failed").inc()
-                    logger.bind(op=op.kind).error("write refers to a message that never arrived; kept on disk")
-                    self._spill_ops([op], suffix=".rejected")
-                    return
-                await asyncio.sleep(min(0.05 * waits, 1.0))
-                continue
+                self._set_aside(op, waits + 1)
+                return
             except _TRANSIENT as err:
                 self._metrics.persist.labels("retry").inc()
                 if not self._outage:
@@ -286,6 +297,30 @@ class Recorder:
                 logger.info("database writes recovered")
             self._metrics.persist.labels("ok").inc()
             return
+
+    def _set_aside(self, op: WriteOp, waits: int) -> None:
+        """Try a vote again later, off the writer's path; give up after reference_waits tries."""
+        if waits > self._reference_waits:
+            self._give_up(op)
+            return
+        timer = asyncio.get_running_loop().call_later(min(0.05 * waits, 1.0), self._retry_set_aside, op)
+        self._parked[id(op)] = (op, waits, timer)
+
+    def _retry_set_aside(self, op: WriteOp) -> None:
+        _, waits, _ = self._parked[id(op)]
+        self._parked[id(op)] = (op, waits, None)  # back in the queue: counted there, not here
+        self.submit(op)
+
+    def _give_up(self, op: WriteOp) -> None:
+        ref = getattr(op, "ref", None)
+        if isinstance(ref, MessageRef) and not ref.request_id:
+            # A reaction on an Endy message that is no stored answer (the greeting, a notice): nothing to record.
+            self._metrics.persist.labels("orphaned").inc()
+            logger.bind(op=op.kind).info("reaction on a message that is not a stored answer; ignored")
+            return
+        self._metrics.persist.labels("failed").inc()
+        logger.bind(op=op.kind).error("write refers to a message that never arrived; kept on disk")
+        self._spill_ops([op], suffix=".rejected")
 
     def _spill_ops(self, ops: list[WriteOp], suffix: str = "") -> None:
         path = self._spill.with_name(self._spill.name + suffix)

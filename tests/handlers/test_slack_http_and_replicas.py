@@ -7,6 +7,7 @@ import time
 import aiohttp
 import pytest
 
+from handlers import texts
 from tests.fakes.slack_payloads import http_body, sign
 from tests.handlers.conftest import SIGNING_SECRET, Endy, StartEndy
 
@@ -76,6 +77,21 @@ async def test_private_answer_can_be_shared_to_the_channel(start_endy: StartEndy
     await endy.slack.send_interactive(action)
     (shared,) = await endy.slack.wait_for_messages(1, channel="C0TEAM")
     assert f"<@{USER}>" in str(shared.blocks) and "와이파이" in shared.text
+
+
+async def test_a_not_found_answer_offers_nothing_to_share(start_endy: StartEndy) -> None:
+    endy: Endy = await start_endy()
+    await endy.slack.send_slash_command(endy.slack.slash_command("/endy", "화성 이주 지원금 있어요?", USER, "C0TEAM"))
+    (response,) = await endy.slack.wait_for_responses(1)
+    assert "찾지 못했어요" in str(response.body) and "share_answer" not in str(response.body["blocks"])
+    (row,) = await endy.rows("SELECT request_id FROM messages WHERE kind = 'not_found'")
+    action = endy.slack.block_actions(USER, "share_answer", str(row["request_id"]))  # a forged or stale button
+    action["container"] = {"type": "message", "channel_id": "C0TEAM", "is_ephemeral": True, "message_ts": "1.2"}
+    action["response_url"] = endy.slack.response_url()
+    await endy.slack.send_interactive(action)
+    await endy.slack.wait_for_responses(2)
+    assert texts.NOTHING_TO_SHARE in str(endy.slack.responses[1].body)
+    assert endy.slack.messages("C0TEAM") == []
 
 
 async def test_two_replicas_answer_every_event_exactly_once(start_endy: StartEndy) -> None:

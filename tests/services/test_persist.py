@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import pytest
 
 from services.metrics import Metrics
 from services.migrate import migrate
-from services.persist import AttachReply, Recorder, RecordExchange
+from services.persist import AttachReply, MessageRef, Recorder, RecordExchange, RecordFeedback
 from services.storage import Exchange, Storage
 
 pytestmark = pytest.mark.timeout(90)
@@ -113,3 +115,83 @@ async def test_overflow_and_leftovers_are_spilled_then_replayed(throwaway_pg: tu
     assert stored == {ex.request_id for ex in exchanges} and not spill.exists()
     await again.aclose()
     await pool.close()
+
+
+@pytest.fixture
+async def pg_storage(pg_url: str) -> AsyncIterator[tuple[asyncpg.Pool, Storage]]:
+    pool = await asyncpg.create_pool(pg_url, min_size=1, max_size=2)
+    async with pool.acquire() as conn:
+        await migrate(conn)
+    yield pool, Storage(pool)
+    await pool.close()
+
+
+def _ops(metrics: Metrics, operation: str) -> float:
+    return metrics.registry.get_sample_value("persist_operations_total", {"operation": operation}) or 0.0
+
+
+async def test_a_vote_for_a_message_not_stored_yet_waits_aside_and_lands_when_it_arrives(
+    pg_storage: tuple[asyncpg.Pool, Storage], tmp_path: Path
+) -> None:
+    pool, storage = pg_storage
+    recorder = Recorder(storage, metrics=Metrics(), spill_path=tmp_path / "spill.jsonl")
+    await recorder.start()
+    answer = exchange(1)
+    vote = RecordFeedback(MessageRef(channel_id="D1", reply_ts="1.000100"), "T1", "U2", 1, "reaction")
+    recorder.submit(vote)  # the reaction came first (the exchange is another replica's, still queued there)
+    behind = exchange(2)
+    recorder.submit(RecordExchange(behind))
+    async with asyncio.timeout(10):  # not held up behind the vote (it waited ~30 s in line before)
+        while not await pool.fetchval(  # noqa: ASYNC110 (polling the database)
+            "SELECT count(*) FROM messages WHERE request_id = $1", behind.request_id
+        ):
+            await asyncio.sleep(0.05)
+    assert await pool.fetchval("SELECT count(*) FROM feedback") == 0  # the vote is still set aside
+    recorder.submit(RecordExchange(answer))
+    recorder.submit(AttachReply(answer.request_id, "D1", "1.000100"))
+    assert await recorder.flush(30)
+    rows = await pool.fetch("SELECT m.request_id, f.rating FROM feedback f JOIN messages m ON m.id = f.message_id")
+    assert [(r["request_id"], r["rating"]) for r in rows] == [(answer.request_id, 1)]
+    await recorder.aclose()
+
+
+async def test_a_reaction_on_a_message_that_is_no_answer_is_let_go_quietly(
+    pg_storage: tuple[asyncpg.Pool, Storage], tmp_path: Path
+) -> None:
+    _, storage = pg_storage
+    metrics = Metrics()
+    spill = tmp_path / "spill.jsonl"
+    recorder = Recorder(storage, metrics=metrics, spill_path=spill, reference_waits=3)
+    await recorder.start()
+    recorder.submit(RecordFeedback(MessageRef(channel_id="D1", reply_ts="9.000900"), "T1", "U2", 1, "reaction"))
+    lost_button = RecordFeedback(MessageRef(request_id=str(uuid.uuid4())), "T1", "U2", -1, "button")
+    recorder.submit(lost_button)  # a button vote names a real answer: never dropped silently
+    assert await recorder.flush(30)
+    assert (_ops(metrics, "orphaned"), _ops(metrics, "failed")) == (1, 1)
+    rejected = spill.with_name(spill.name + ".rejected").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["data"]["ref"]["request_id"] for line in rejected] == [lost_button.ref.request_id]
+    await recorder.aclose()
+
+
+async def test_votes_set_aside_at_shutdown_are_spilled_and_replayed(
+    pg_storage: tuple[asyncpg.Pool, Storage], tmp_path: Path
+) -> None:
+    pool, storage = pg_storage
+    spill = tmp_path / "spill.jsonl"
+    recorder = Recorder(storage, metrics=Metrics(), spill_path=spill)
+    await recorder.start()
+    vote = RecordFeedback(MessageRef(channel_id="D1", reply_ts="2.000200"), "T1", "U3", -1, "reaction")
+    recorder.submit(vote)
+    async with asyncio.timeout(10):
+        while recorder.pending != 1 or recorder._queue.qsize():  # noqa: ASYNC110 (waiting for it to be set aside)
+            await asyncio.sleep(0.02)
+    await recorder.aclose(grace=0.1)
+    assert [json.loads(line)["op"] for line in spill.read_text(encoding="utf-8").splitlines()] == ["feedback"]
+    answer = exchange(3)
+    await storage.record_exchange(answer)
+    await storage.attach_reply(answer.request_id, "D1", "2.000200")
+    again = Recorder(storage, metrics=Metrics(), spill_path=spill)
+    await again.start()  # the next run replays the spilled vote
+    assert await again.flush(30)
+    assert await pool.fetchval("SELECT rating FROM feedback") == -1
+    await again.aclose()
