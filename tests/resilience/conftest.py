@@ -1,7 +1,8 @@
 """Resilience fixtures: throwaway PostgreSQL/Redis a test may stop, and real Endy processes on chosen services.
 
-The machine's shared PostgreSQL and Redis (DATABASE_URL / REDIS_URL) are never stopped or paused: an outage
-test starts its own pgserver (in a temporary folder) or redis-server (RedisProcess) and breaks only that one.
+The machine's shared PostgreSQL and Redis (DATABASE_URL / REDIS_URL) are not used here at all: pg_admin_url and
+redis_url are overridden with a throwaway pgserver and redis-server for the package, and an outage test starts
+its own (throwaway_pg, throwaway_redis) and breaks only that one.
 Request `launch_endy` after the services it runs on (pg_url, throwaway_pg …): fixtures are torn down in
 reverse, so Endy then stops (and flushes its writes) before its database goes away.
 """
@@ -111,6 +112,27 @@ async def throwaway_redis() -> AsyncIterator[RedisProcess]:
     """Our own redis-server on a free port, never the machine's: the test may stop and start it."""
     async with RedisProcess() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+async def pg_admin_url() -> AsyncIterator[str]:
+    """Overrides the suite-wide fixture: resilience tests never touch the machine's PostgreSQL. One throwaway
+    server serves the package (each test still gets its own database through pg_url); a test that stops a
+    server starts its own (throwaway_pg)."""
+    with tempfile.TemporaryDirectory(prefix="endy-resilience-pg-") as folder:
+        pg = PgProcess(Path(folder) / "pg")
+        await pg.start()
+        try:
+            yield pg.url
+        finally:
+            await pg.stop()
+
+
+@pytest.fixture(scope="session")
+async def redis_url() -> AsyncIterator[str]:
+    """Overrides the suite-wide fixture: a throwaway redis-server for the package, never the machine's."""
+    async with RedisProcess() as server:
+        yield server.url
 
 
 # ------------------------------------------------------------------------------------ Endy itself
