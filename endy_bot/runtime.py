@@ -50,7 +50,8 @@ async def refuse_malformed_timestamps(
 
 
 async def name_no_framework(request: web.Request, response: web.StreamResponse) -> None:
-    """Server: endy on every response of the Slack listener (aiohttp would name itself and its version)."""
+    """Server: endy on every routed response of the Slack listener (aiohttp would name itself and its version;
+    a request too malformed to route still gets aiohttp's own error reply)."""
     response.headers["Server"] = "endy"
 
 
@@ -96,7 +97,7 @@ class Server:
             await runner.cleanup()
         finished = await self.tasks.drain(self.grace)
         logger.bind(clean=finished, left=len(self.tasks)).info("in-flight answers drained")
-        await self.deps.recorder.flush(self.grace)
+        await self.deps.recorder.flush(self.grace, set_aside=False)  # set-aside votes are spilled, not awaited
         await self._runners[0].cleanup()
         session = getattr(self.app.client, "session", None)
         if session is not None:  # the Web API client's shared session (see endy_bot.app.slack_client)

@@ -48,9 +48,7 @@ class TaskTracker:
         return True
 
     async def drain(self, grace: float) -> bool:
-        """Stop accepting and wait for in-flight work; False when the timeout passed first."""
+        """Stop accepting and wait for in-flight work, including work it spawns meanwhile (a Slack event's
+        duplicate check starts the answer); False when the timeout passed first."""
         self.accepting = False
-        if not self._tasks:
-            return True
-        _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
-        return not pending
+        return await self.settle(grace)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import json
@@ -160,6 +161,14 @@ class RemoveFeedback:
         return {"op": self.kind, "data": data}
 
 
+def _voter(op: WriteOp) -> tuple[MessageRef, str, str] | None:
+    """Whose vote on which message a write is (votes of one voter must land in order), or None."""
+    ref = getattr(op, "ref", None)
+    if not isinstance(ref, MessageRef):
+        return None
+    return ref, str(getattr(op, "team_id", "")), str(getattr(op, "user_id", ""))
+
+
 def op_from_json(obj: dict[str, Any]) -> WriteOp:
     """Rebuild a spilled write."""
     data = obj["data"]
@@ -199,8 +208,11 @@ class Recorder:
         self._task: asyncio.Task[None] | None = None
         self._current: WriteOp | None = None
         self._outage = False
-        # Votes waiting for their message: id(op) -> (op, attempts so far, the timer that re-queues it).
-        self._parked: dict[int, tuple[WriteOp, int, asyncio.TimerHandle | None]] = {}
+        # Votes waiting for their message. Each voter (message, user) has a line, so their votes land in the
+        # order given: the first is retried, later ones wait behind it.
+        self._waits: dict[int, int] = {}  # id(op) -> tries so far
+        self._timers: dict[int, tuple[WriteOp, asyncio.TimerHandle]] = {}  # set aside until the timer fires
+        self._lines: dict[tuple[MessageRef, str, str], collections.deque[WriteOp]] = {}
 
     @property
     def healthy(self) -> bool:
@@ -210,7 +222,8 @@ class Recorder:
     @property
     def pending(self) -> int:
         """Writes waiting in memory (queued, or set aside until the message they refer to is stored)."""
-        return self._queue.qsize() + sum(1 for _, _, timer in self._parked.values() if timer is not None)
+        behind = sum(len(line) - 1 for line in self._lines.values())
+        return self._queue.qsize() + len(self._timers) + behind
 
     async def start(self) -> None:
         """Start draining, first re-queueing anything spilled by an earlier run."""
@@ -222,7 +235,14 @@ class Recorder:
         try:
             self._queue.put_nowait(op)
         except asyncio.QueueFull:
-            self._spill_ops([op])
+            self._waits.pop(id(op), None)
+            key = _voter(op)
+            line = self._lines.get(key) if key else None
+            if line and line[0] is op:  # the votes waiting behind it go along, in order
+                self._spill_ops(list(line))
+                del self._lines[key]  # type: ignore[arg-type]
+            else:
+                self._spill_ops([op])
         self._metrics.persist_queue.set(self._queue.qsize())
 
     async def flush(self, grace: float, *, set_aside: bool = True) -> bool:
@@ -248,13 +268,15 @@ class Recorder:
         # The op being retried when we stopped is not in the queue any more; writes are idempotent, so
         # spilling it (even if it just landed) is safe.
         left: list[WriteOp] = [self._current] if self._current is not None else []
-        for op, _, timer in self._parked.values():
-            if timer is not None:
-                timer.cancel()
-                left.append(op)
-        self._parked.clear()
+        for op, timer in self._timers.values():
+            timer.cancel()
+            left.append(op)
         while not self._queue.empty():
             left.append(self._queue.get_nowait())
+        left.extend(op for line in self._lines.values() for op in list(line)[1:])  # after their line's first
+        self._timers.clear()
+        self._lines.clear()
+        self._waits.clear()
         if left:
             self._spill_ops(left)
 
@@ -270,8 +292,28 @@ class Recorder:
                 self._metrics.persist_queue.set(self._queue.qsize())
 
     async def _apply(self, op: WriteOp) -> None:
+        key = _voter(op)
+        line = self._lines.get(key) if key else None
+        if line is not None and line[0] is not op:
+            line.append(op)  # an earlier vote of this user on this message is still waiting: keep the order
+            return
+        await self._write(op)
+        if id(op) not in self._timers:  # done with it (stored, given up or rejected): the next vote may go
+            self._next_in_line(key, op)
+
+    def _next_in_line(self, key: tuple[MessageRef, str, str] | None, op: WriteOp) -> None:
+        line = self._lines.get(key) if key else None
+        if not line or line[0] is not op:
+            return
+        line.popleft()
+        if line:
+            self.submit(line[0])
+        else:
+            del self._lines[key]  # type: ignore[arg-type]
+
+    async def _write(self, op: WriteOp) -> None:
         backoff = 0.2
-        _, waits, _ = self._parked.pop(id(op), (op, 0, None))
+        waits = self._waits.pop(id(op), 0)
         while True:
             try:
                 await op.apply(self._storage)
@@ -303,12 +345,15 @@ class Recorder:
         if waits > self._reference_waits:
             self._give_up(op)
             return
+        key = _voter(op)
+        if key is not None and key not in self._lines:
+            self._lines[key] = collections.deque([op])
+        self._waits[id(op)] = waits
         timer = asyncio.get_running_loop().call_later(min(0.05 * waits, 1.0), self._retry_set_aside, op)
-        self._parked[id(op)] = (op, waits, timer)
+        self._timers[id(op)] = (op, timer)
 
     def _retry_set_aside(self, op: WriteOp) -> None:
-        _, waits, _ = self._parked[id(op)]
-        self._parked[id(op)] = (op, waits, None)  # back in the queue: counted there, not here
+        del self._timers[id(op)]  # back in the queue: counted there
         self.submit(op)
 
     def _give_up(self, op: WriteOp) -> None:

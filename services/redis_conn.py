@@ -19,6 +19,9 @@ MAX_CONNECTIONS = 100  # per process; commands beyond it queue for a connection
 # A burst queues this long at most for a connection (the limiter and the dedupe bound their own waits sooner);
 # not shorter: a busy event loop must not turn the queue into "Redis unreachable".
 POOL_WAIT_SECONDS = 5.0
+# Above the dedupe's patience: services/redis_watch.py decides when Redis is down (by the absence of any reply);
+# this only ends a command nobody waits for any more, so a slow reply is not cut short as a "timeout".
+SOCKET_TIMEOUT_SECONDS = 15.0
 
 
 def check_redis_url(url: str) -> None:
@@ -45,7 +48,11 @@ def make_client(url: str, **options: Any) -> aioredis.Redis:
     ConnectionError ("Too many connections") beyond 100 concurrent commands, which the limiter, the dedupe
     and the cache would take for an outage of a perfectly healthy Redis."""
     pool = aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, socket_timeout=1.0, **options
+        url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_WAIT_SECONDS,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        **options,
     )
     return aioredis.Redis.from_pool(pool)
 

@@ -24,8 +24,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 T = TypeVar("T")
 
-# Redis is unreachable: callers decide in process (limiter, dedupe) or go without (cache) until it answers.
-UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+# Redis cannot be used: callers decide in process (limiter, dedupe) or go without (cache) until it answers.
+# Error replies count too (READONLY after a failover, OOM): the question must still be answered.
+UNREACHABLE = (RedisError, OSError)
+# Failures of the connection rather than of Redis: a busy pool or a stalled loop raises these as well.
+_TRANSPORT = (RedisConnectionError, RedisTimeoutError, OSError)
 # A healthy but busy Redis (or a busy event loop) is waited for this long before the limiter or the dedupe
 # decide without it (both run after Slack's ack; an answer is delayed by it at most).
 PATIENCE_SECONDS = 2.0
@@ -79,16 +82,27 @@ class RedisWatch:
         task: asyncio.Future[T] = asyncio.ensure_future(command)
         self._pending.add(task)
         task.add_done_callback(self._finished)
-        give_up = loop.time() + max(patience or silence, silence)
+        started = loop.time()
+        give_up = started + max(patience or silence, silence)
         while True:
             window_start = loop.time()
             if await self._settled(task, silence):
-                return task.result()
+                return await self._verdict(task, started, silence)
             if self._last_reply < window_start and not await self._alive(silence):
                 self._went_down(silence)
                 raise RedisTimeoutError(f"no sign of life from Redis within {silence} s")
             if loop.time() >= give_up:
                 raise RedisSlow(f"Redis is answering, but not this command within {patience} s")
+
+    async def _verdict(self, task: asyncio.Future[T], started: float, silence: float) -> T:
+        """The finished command's result; a transport error while Redis shows signs of life (others got replies
+        meanwhile, or the probe answers) is only slowness: the pool was busy or the loop stalled."""
+        try:
+            return task.result()
+        except _TRANSPORT as err:
+            if self._last_reply >= started or await self._alive(silence):
+                raise RedisSlow(f"Redis is answering, but this command failed: {type(err).__name__}") from err
+            raise  # refused or reset: cheap to find out again, so the callers' own probe interval is enough
 
     async def _settled(self, task: asyncio.Future[Any], silence: float) -> bool:
         await asyncio.wait({task}, timeout=silence)
@@ -111,11 +125,12 @@ class RedisWatch:
         if self._down:
             return
         self._down = True
-        self._recovery = asyncio.create_task(self._recover(silence), name="endy-redis-recovery")
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.create_task(self._recover(silence), name="endy-redis-recovery")
 
     async def _recover(self, silence: float) -> None:
         """Probe once per interval until Redis answers (then commands go to Redis again)."""
-        while not await self._alive(silence):  # noqa: ASYNC110 (a periodic probe)
+        while self._down and not await self._alive(silence):  # noqa: ASYNC110 (a periodic probe)
             await asyncio.sleep(PROBE_INTERVAL_SECONDS)
 
     async def _ping(self, silence: float) -> bool:

@@ -34,8 +34,8 @@ from tests.resilience.conftest import (
     wait_answered,
 )
 
-# The issue asks for 30 s; 8 s keeps CI quick. ENDY_TEST_OUTAGE_SECONDS=30 repeats the long run by hand.
-OUTAGE_SECONDS = float(os.environ.get("ENDY_TEST_OUTAGE_SECONDS", "8"))
+# The issue asks for 30 s, and CI runs that (~1.5 min in all); ENDY_TEST_OUTAGE_SECONDS shortens it by hand.
+OUTAGE_SECONDS = float(os.environ.get("ENDY_TEST_OUTAGE_SECONDS", "30"))
 ANSWER_WITHIN = 10.0  # bound for one answer while a dependency is down (figures are reported, not asserted)
 pytestmark = [pytest.mark.resilience, pytest.mark.timeout(120 + 3 * OUTAGE_SECONDS)]
 LIMIT_TEXT = "질문이 너무 많이 들어왔어요"

@@ -16,7 +16,7 @@ import pytest
 
 from services.metrics import Metrics
 from services.migrate import migrate
-from services.persist import AttachReply, MessageRef, Recorder, RecordExchange, RecordFeedback
+from services.persist import AttachReply, MessageRef, Recorder, RecordExchange, RecordFeedback, RemoveFeedback
 from services.storage import Exchange, Storage
 
 pytestmark = pytest.mark.timeout(90)
@@ -195,3 +195,23 @@ async def test_votes_set_aside_at_shutdown_are_spilled_and_replayed(
     assert await again.flush(30)
     assert await pool.fetchval("SELECT rating FROM feedback") == -1
     await again.aclose()
+
+
+async def test_one_voters_votes_land_in_the_order_given_while_their_message_is_awaited(
+    pg_storage: tuple[asyncpg.Pool, Storage], tmp_path: Path
+) -> None:
+    """👍 then taking it back, both before the answer is stored (another replica's write still on its way):
+    the vote retried longest must not land after the retraction."""
+    pool, storage = pg_storage
+    recorder = Recorder(storage, metrics=Metrics(), spill_path=tmp_path / "spill.jsonl")
+    await recorder.start()
+    ref = MessageRef(channel_id="D1", reply_ts="3.000300")
+    recorder.submit(RecordFeedback(ref, "T1", "U4", 1, "reaction"))
+    await asyncio.sleep(1.5)  # it has been retried a while: its next try is ~0.5 s away
+    recorder.submit(RemoveFeedback(ref, "T1", "U4", 1))  # tried at once otherwise, and found nothing to remove
+    answer = exchange(4)
+    recorder.submit(RecordExchange(answer))
+    recorder.submit(AttachReply(answer.request_id, "D1", "3.000300"))
+    assert await recorder.flush(30)
+    assert await pool.fetchval("SELECT count(*) FROM feedback") == 0
+    await recorder.aclose()

@@ -62,8 +62,39 @@ async def test_one_silent_command_is_not_an_outage_while_the_probe_answers(
     watch = RedisWatch(redis_client)
     with pytest.raises(RedisSlow):  # no other traffic: the watch's own PING proves Redis alive
         await watch.run(redis_client.blpop([f"{key_prefix}nothing"], timeout=3), silence=SILENCE, patience=1.0)
+    assert watch.up and watch.pending == 1  # still running, not cancelled
     await watch.aclose()
-    assert watch.pending == 0
+
+
+async def test_no_free_connection_while_redis_answers_is_slowness(redis_url: str, key_prefix: str) -> None:
+    """A burst can exhaust the pool (redis-py raises ConnectionError after its wait): that is not an outage."""
+    pool = aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=1, timeout=0.2)
+    client = aioredis.Redis.from_pool(pool)
+    watch = RedisWatch(client)
+    holder = asyncio.create_task(client.blpop([f"{key_prefix}held"], timeout=2))  # takes the only connection
+    await asyncio.sleep(0.1)
+    with pytest.raises(RedisSlow):
+        await watch.run(client.set(f"{key_prefix}k", 1), silence=SILENCE, patience=1.0)
+    assert watch.up
+    await holder
+    await watch.aclose()
+    await client.aclose()
+
+
+async def test_an_error_reply_is_decided_in_process_not_raised() -> None:
+    """READONLY after a failover or OOM: the event is still answered (and counted)."""
+    async with RedisProcess() as server:
+        client = aioredis.Redis.from_url(server.url)
+        await client.config_set("maxmemory", 1)
+        await client.config_set("maxmemory-policy", "noeviction")
+        metrics, watch = Metrics(), RedisWatch(client)
+        deduper = EventDeduper(client, key_prefix="t:", metrics=metrics, timeout=SILENCE, watch=watch)
+        limiter = RateLimiter(client, per_minute=5, per_hour=50, key_prefix="t:", metrics=metrics, watch=watch)
+        assert await deduper.first_time("Ev0OOM") is True
+        assert (await limiter.check("T1", "U0OOM")).fallback
+        assert _errors(metrics, "dedupe_redis_unreachable") == 1
+        await watch.aclose()
+        await client.aclose()
 
 
 async def _hog(stop: asyncio.Event, slice_seconds: float) -> None:
