@@ -195,11 +195,11 @@ async def drive(
             result.wall = max(replies.first[k] for k in answered) - min(sent.values())
 
 
-def http_sender(session: aiohttp.ClientSession, url: str) -> Send:
-    """POST a signed `event_callback` body, as Slack does; the ack is the HTTP response."""
+def http_sender(session: aiohttp.ClientSession, url: str, kind: str = "events_api") -> Send:
+    """POST a signed body of `kind` (events_api, interactive), as Slack does; the ack is the HTTP response."""
 
     async def send(payload: dict[str, Any]) -> float:
-        body, content_type = http_body("events_api", payload)
+        body, content_type = http_body(kind, payload)
         headers = {"Content-Type": content_type, **sign(body, SIGNING_SECRET)}
         started = time.perf_counter()
         try:
@@ -214,13 +214,15 @@ def http_sender(session: aiohttp.ClientSession, url: str) -> Send:
     return send
 
 
-def socket_sender(fake: FakeSlack) -> Send:
-    """Deliver an `events_api` envelope; the ack is the app's reply on the socket, as the fake records it."""
+def socket_sender(fake: FakeSlack, kind: str = "events_api") -> Send:
+    """Deliver an envelope of `kind` (events_api, interactive); the ack is the app's reply on the socket, as the
+    fake records it."""
+    deliver = fake.send_interactive if kind == "interactive" else fake.send_event
 
     async def send(payload: dict[str, Any]) -> float:
         started = time.perf_counter()
         try:
-            await fake.wait_for_ack(await fake.send_event(payload), timeout=ACK_TIMEOUT)
+            await fake.wait_for_ack(await deliver(payload), timeout=ACK_TIMEOUT)
         except TimeoutError:
             return math.inf
         return (time.perf_counter() - started) * 1000

@@ -72,7 +72,6 @@ from bench.slack_load import (  # noqa: E402
     ACK_TIMEOUT,
     HIGH_LIMIT,
     REPLY_METHODS,
-    SIGNING_SECRET,
     Send,
     _sample,
     endy_settings,
@@ -90,7 +89,6 @@ from handlers.blocks import ACTION_FEEDBACK  # noqa: E402
 from services.logging import configure_logging  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
 from tests.fakes.slack import ApiCall, FakeSlack  # noqa: E402
-from tests.fakes.slack_payloads import http_body, sign  # noqa: E402
 
 Key = tuple[str, str]  # (channel, thread_ts) of one question's DM thread
 USERS = [f"U0SOAK{i:03d}" for i in range(50)]
@@ -342,34 +340,6 @@ class FakeTrimmer:
         self.llm.requests.clear()
 
 
-def interactive_sender(fake: FakeSlack, mode: str, session: aiohttp.ClientSession, url: str) -> Send:
-    """Deliver an `interactive` payload (a button press): envelope in Socket Mode, signed form POST in HTTP."""
-
-    async def over_socket(payload: dict[str, Any]) -> float:
-        started = time.perf_counter()
-        try:
-            await fake.wait_for_ack(await fake.send_interactive(payload), timeout=ACK_TIMEOUT)
-        except TimeoutError:
-            return math.inf
-        return (time.perf_counter() - started) * 1000
-
-    async def over_http(payload: dict[str, Any]) -> float:
-        body, content_type = http_body("interactive", payload)
-        started = time.perf_counter()
-        try:
-            async with session.post(
-                url, data=body, headers={"Content-Type": content_type, **sign(body, SIGNING_SECRET)}
-            ) as r:
-                await r.read()
-        except TimeoutError:
-            return math.inf
-        if r.status != 200:
-            raise RuntimeError(f"{url} answered HTTP {r.status}")
-        return (time.perf_counter() - started) * 1000
-
-    return over_socket if mode == "socket" else over_http
-
-
 # ------------------------------------------------------------------------------------------------ the soak
 
 
@@ -551,10 +521,10 @@ async def start_rig(
     url = f"http://127.0.0.1:{deps.settings.slack_http_port}/slack/events"
     if args.mode == "socket":
         await fake.wait_for_connections(1)
-        events = socket_sender(fake)
+        events, presses = socket_sender(fake), socket_sender(fake, "interactive")
     else:
-        events = http_sender(session, url)
-    return Rig(fake, llm, deps, server, events, interactive_sender(fake, args.mode, session, url))
+        events, presses = http_sender(session, url), http_sender(session, url, "interactive")
+    return Rig(fake, llm, deps, server, events, presses)
 
 
 async def stored(deps: Deps) -> dict[str, int]:
