@@ -297,7 +297,7 @@ def _sample(deps: Deps, name: str, labels: dict[str, str] | None = None) -> int:
 
 async def _account(fake: FakeSlack, server: Server, deps: Deps, payloads: list[dict[str, Any]], result: Result) -> None:
     """Lost / duplicated replies per thread once in-flight answers drained, and what the metrics saw."""
-    await server.tasks.drain(10)
+    await server.tasks.settle(10)
     per_thread = Counter((m.channel, m.thread_ts) for m in fake.messages())
     counts = [per_thread[(str(p["event"]["channel"]), str(p["event"]["ts"]))] for p in payloads]
     result.lost = sum(1 for c in counts if c == 0)

@@ -95,7 +95,7 @@ class Server:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
         for runner in reversed(self._runners[1:]):  # the Slack HTTP listener; the sidecar stays for probes
             await runner.cleanup()
-        finished = await self.tasks.drain(self.grace)
+        finished = await self.tasks.settle(self.grace)
         logger.bind(clean=finished, left=len(self.tasks)).info("in-flight answers drained")
         await self.deps.recorder.flush(self.grace, set_aside=False)  # set-aside votes are spilled, not awaited
         await self._runners[0].cleanup()

@@ -15,7 +15,6 @@ class TaskTracker:
     def __init__(self, on_error: Callable[[BaseException, dict[str, Any]], Awaitable[None]] | None = None) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
         self.on_error = on_error
-        self.accepting = True
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -38,7 +37,8 @@ class TaskTracker:
                 await self.on_error(err, context)
 
     async def settle(self, grace: float) -> bool:
-        """Wait until no tracked work is left (work spawned meanwhile included); False when the timeout passed."""
+        """Wait until no tracked work is left, including work spawned meanwhile (a Slack event's duplicate check
+        starts the answer): used at shutdown and by tests; False when the timeout passed first."""
         try:
             async with asyncio.timeout(grace):
                 while self._tasks:
@@ -46,9 +46,3 @@ class TaskTracker:
         except TimeoutError:
             return False
         return True
-
-    async def drain(self, grace: float) -> bool:
-        """Stop accepting and wait for in-flight work, including work it spawns meanwhile (a Slack event's
-        duplicate check starts the answer); False when the timeout passed first."""
-        self.accepting = False
-        return await self.settle(grace)

@@ -17,6 +17,7 @@ from config.settings import Settings
 from services.knowledge import KnowledgeBase, load_knowledge_base, sample_kb_dir
 from services.retrieval import Retriever
 from services.tokenizer import KoreanTokenizer
+from tests.fakes.redis_process import RedisProcess
 
 DATA = Path(__file__).parent / "data"
 # The machine's own configuration (CI sets DATABASE_URL / REDIS_URL), captured before tests isolate it.
@@ -128,4 +129,19 @@ async def redis_client(redis_url: str, key_prefix: str) -> AsyncIterator[aioredi
     yield client
     async for key in client.scan_iter(match=f"{key_prefix}*"):
         await client.delete(key)
+    await client.aclose()
+
+
+@pytest.fixture
+async def redis_server() -> AsyncIterator[RedisProcess]:
+    """A throwaway redis-server on a free port that the test may stop, freeze or fill (never the shared one)."""
+    async with RedisProcess() as server:
+        yield server
+
+
+@pytest.fixture
+async def own_redis(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
+    """A client on the throwaway server, with redis-py's default retry policy (as production has)."""
+    client = aioredis.Redis.from_url(redis_server.url)
+    yield client
     await client.aclose()

@@ -15,7 +15,7 @@ import asyncio
 import json
 import re
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -97,13 +97,6 @@ async def test_an_empty_knowledge_base_is_unhealthy(start_endy: StartEndy, tmp_p
     reply = await get(endy, "/health")
     assert (reply.status, reply.json()["status"], checks_off(reply.json())) == (503, "unhealthy", {"knowledge_base"})
     assert (await get(endy, "/readiness")).status == 503
-
-
-@pytest.fixture
-async def redis_server() -> AsyncIterator[RedisProcess]:
-    """A throwaway redis-server this test may stop or freeze (never the shared one)."""
-    async with RedisProcess() as server:
-        yield server
 
 
 async def test_redis_down_is_degraded_and_recovers(redis_server: RedisProcess, start_endy: StartEndy) -> None:

@@ -7,7 +7,7 @@ import asyncio
 from endy_bot.tasks import TaskTracker
 
 
-async def test_drain_waits_for_work_spawned_by_work_in_flight() -> None:
+async def test_settling_waits_for_work_spawned_by_work_in_flight() -> None:
     """A Slack event's duplicate check runs first and only then starts the answer: shutdown must wait for both."""
     tasks, answered = TaskTracker(), asyncio.Event()
 
@@ -20,14 +20,14 @@ async def test_drain_waits_for_work_spawned_by_work_in_flight() -> None:
         tasks.spawn(answer())
 
     tasks.spawn(check_then_answer())
-    assert await tasks.drain(10)
+    assert await tasks.settle(10)
     assert answered.is_set() and len(tasks) == 0
 
 
-async def test_drain_reports_work_that_outlives_the_grace() -> None:
+async def test_settling_reports_work_that_outlives_the_grace() -> None:
     tasks, release = TaskTracker(), asyncio.Event()
     tasks.spawn(release.wait())
-    assert not await tasks.drain(0.05)
+    assert not await tasks.settle(0.05)
     release.set()
     assert await tasks.settle(10)
 

@@ -42,6 +42,43 @@ class Endy:
 StartEndy = Callable[..., Any]
 
 
+async def run_endy(
+    stack: AsyncExitStack,
+    make_settings: Callable[..., Settings],
+    slack: FakeSlack,
+    *,
+    database_url: str,
+    redis_url: str,
+    key_prefix: str,
+    llm: bool = False,
+    mode: str = "socket",
+    **overrides: Any,
+) -> Endy:
+    """Start a real Endy (open_deps + Server) against the fake Slack (and a fake OpenAI when llm=True); `stack`
+    stops it gracefully later."""
+    fake_llm = await stack.enter_async_context(FakeOpenAI()) if llm else None
+    values: dict[str, Any] = {
+        "slack_bot_token": "xoxb-test",
+        "slack_app_token": "xapp-test",
+        "slack_api_url": slack.api_url,
+        "slack_mode": mode,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_http_port": free_port(),
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "redis_key_prefix": key_prefix,
+        "host": "127.0.0.1",
+        "port": free_port(),
+    }
+    if fake_llm is not None:
+        values |= {"openai_api_key": "sk-test", "openai_base_url": fake_llm.base_url}
+    deps = await stack.enter_async_context(open_deps(make_settings(**(values | overrides))))
+    server = Server(deps, grace_seconds=10)
+    await server.start()
+    stack.push_async_callback(server.stop)
+    return Endy(slack, server, deps, fake_llm)
+
+
 @pytest.fixture
 async def start_endy(
     make_settings: Callable[..., Settings], pg_url: str, redis_url: str, key_prefix: str
@@ -53,28 +90,7 @@ async def start_endy(
         async def start(*, llm: bool = False, mode: str = "socket", **overrides: Any) -> Endy:
             if "slack" not in shared:
                 shared["slack"] = await stack.enter_async_context(FakeSlack())
-            slack: FakeSlack = shared["slack"]
-            fake_llm = None
-            values: dict[str, Any] = {
-                "slack_bot_token": "xoxb-test",
-                "slack_app_token": "xapp-test",
-                "slack_api_url": slack.api_url,
-                "slack_mode": mode,
-                "slack_signing_secret": SIGNING_SECRET,
-                "slack_http_port": free_port(),
-                "database_url": pg_url,
-                "redis_url": redis_url,
-                "redis_key_prefix": key_prefix,
-                "host": "127.0.0.1",
-                "port": free_port(),
-            }
-            if llm:
-                fake_llm = await stack.enter_async_context(FakeOpenAI())
-                values |= {"openai_api_key": "sk-test", "openai_base_url": fake_llm.base_url}
-            deps = await stack.enter_async_context(open_deps(make_settings(**(values | overrides))))
-            server = Server(deps, grace_seconds=10)
-            await server.start()
-            stack.push_async_callback(server.stop)
-            return Endy(slack, server, deps, fake_llm)
+            values = {"database_url": pg_url, "redis_url": redis_url, "key_prefix": key_prefix} | overrides
+            return await run_endy(stack, make_settings, shared["slack"], llm=llm, mode=mode, **values)
 
         yield start

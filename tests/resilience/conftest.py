@@ -2,7 +2,7 @@
 
 The machine's shared PostgreSQL and Redis (DATABASE_URL / REDIS_URL) are not used here at all: pg_admin_url and
 redis_url are overridden with a throwaway pgserver and redis-server for the package, and an outage test starts
-its own (throwaway_pg, throwaway_redis) and breaks only that one.
+its own (throwaway_pg; redis_server from tests/conftest.py) and breaks only that one.
 Request `launch_endy` after the services it runs on (pg_url, throwaway_pg …): fixtures are torn down in
 reverse, so Endy then stops (and flushes its writes) before its database goes away.
 """
@@ -26,12 +26,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from config.settings import Settings
-from endy_bot.deps import open_deps
-from endy_bot.runtime import Server
-from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.redis_process import RedisProcess
 from tests.fakes.slack import FakeSlack, Message
-from tests.handlers.conftest import SIGNING_SECRET, Endy, free_port
+from tests.handlers.conftest import Endy, run_endy
 
 HIGH_LIMIT = 1_000_000  # rate limits for load tests: the limiter still runs, it never refuses
 REPLY_KINDS = ("message", "stream")  # an answer is posted or streamed; ephemeral notices are not answers
@@ -107,13 +104,6 @@ async def throwaway_pg() -> AsyncIterator[PgProcess]:
             await pg.stop()
 
 
-@pytest.fixture
-async def throwaway_redis() -> AsyncIterator[RedisProcess]:
-    """Our own redis-server on a free port, never the machine's: the test may stop and start it."""
-    async with RedisProcess() as server:
-        yield server
-
-
 @pytest.fixture(scope="session")
 async def pg_admin_url() -> AsyncIterator[str]:
     """Overrides the suite-wide fixture: resilience tests never touch the machine's PostgreSQL. One throwaway
@@ -177,29 +167,18 @@ async def launch_endy(
             *, database_url: str, redis_url: str, llm: bool = False, mode: str = "socket", **overrides: Any
         ) -> Endy:
             redis_urls.add(redis_url)
-            fake_llm = await stack.enter_async_context(FakeOpenAI()) if llm else None
-            values: dict[str, Any] = {
-                "slack_bot_token": "xoxb-test",
-                "slack_app_token": "xapp-test",
-                "slack_api_url": slack.api_url,
-                "slack_mode": mode,
-                "slack_signing_secret": SIGNING_SECRET,
-                "slack_http_port": free_port(),
-                "database_url": database_url,
-                "redis_url": redis_url,
-                "redis_key_prefix": key_prefix,
-                "host": "127.0.0.1",
-                "port": free_port(),
-                "data_dir": tmp_path / f"data-{len(started)}",
-                "log_level": "warning",
-            }
-            if fake_llm is not None:
-                values |= {"openai_api_key": "sk-test", "openai_base_url": fake_llm.base_url}
-            deps = await stack.enter_async_context(open_deps(make_settings(**(values | overrides))))
-            server = Server(deps, grace_seconds=10)
-            await server.start()
-            stack.push_async_callback(server.stop)
-            endy = Endy(slack, server, deps, fake_llm)
+            values = {"data_dir": tmp_path / f"data-{len(started)}", "log_level": "warning"} | overrides
+            endy = await run_endy(
+                stack,
+                make_settings,
+                slack,
+                database_url=database_url,
+                redis_url=redis_url,
+                key_prefix=key_prefix,
+                llm=llm,
+                mode=mode,
+                **values,
+            )
             started.append(endy)
             return endy
 

@@ -138,18 +138,18 @@ async def _redis_keys(url: str, pattern: str) -> list[bytes]:
 
 @pytest.mark.parametrize("how", ["stopped", "frozen"])
 async def test_redis_outage_fails_open_and_recovers_without_restart(
-    pg_url: str, throwaway_redis: RedisProcess, launch_endy: LaunchEndy, key_prefix: str, how: str
+    pg_url: str, redis_server: RedisProcess, launch_endy: LaunchEndy, key_prefix: str, how: str
 ) -> None:
-    endy = await launch_endy(database_url=pg_url, redis_url=throwaway_redis.url, rate_limit_per_minute=3)
+    endy = await launch_endy(database_url=pg_url, redis_url=redis_server.url, rate_limit_per_minute=3)
     before, _, _ = await ask(endy, "U0R0", QUESTIONS[0])
     await ask(endy, "U0R1", QUESTIONS[0])
     assert metric(endy, "cache_operations_total", {"operation": "hit"}) == 1
     assert metric(endy, "ratelimit_fallback_active") == 0
 
     if how == "stopped":
-        await throwaway_redis.stop()  # connections refused
+        await redis_server.stop()  # connections refused
     else:
-        throwaway_redis.pause()  # SIGSTOP: connections accepted, nothing answers
+        redis_server.pause()  # SIGSTOP: connections accepted, nothing answers
     began, during = time.monotonic(), list[float]()
     while time.monotonic() - began < OUTAGE_SECONDS or len(during) < 3:  # the cached question again, and others
         during.append((await ask(endy, f"U0D{len(during)}", QUESTIONS[len(during) % 3]))[2])
@@ -173,9 +173,9 @@ async def test_redis_outage_fails_open_and_recovers_without_restart(
     outage = time.monotonic() - began
 
     if how == "stopped":
-        await throwaway_redis.start()  # same port, empty: the limiter's buckets start over
+        await redis_server.start()  # same port, empty: the limiter's buckets start over
     else:
-        throwaway_redis.resume()
+        redis_server.resume()
     recovered, asked = time.monotonic(), 0
     while metric(endy, "ratelimit_fallback_active") == 1:  # the limiter probes Redis about once a second
         assert time.monotonic() - recovered < 15, "the limiter did not go back to Redis"
@@ -183,7 +183,7 @@ async def test_redis_outage_fails_open_and_recovers_without_restart(
         asked += 1
         await asyncio.sleep(0.2)
     back_after = time.monotonic() - recovered
-    assert await _redis_keys(throwaway_redis.url, f"{key_prefix}rl:*")  # the shared buckets are in use again
+    assert await _redis_keys(redis_server.url, f"{key_prefix}rl:*")  # the shared buckets are in use again
     hits = metric(endy, "cache_operations_total", {"operation": "hit"})
     await ask(endy, "U0AFTERX", "노트북 교체 주기")
     await ask(endy, "U0AFTERY", "노트북 교체 주기")

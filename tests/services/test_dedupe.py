@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 import redis.asyncio as aioredis
 
 from services.dedupe import EventDeduper
@@ -23,21 +20,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-@pytest.fixture
-async def redis_server() -> AsyncIterator[RedisProcess]:
-    """A throwaway redis-server this test may kill."""
-    async with RedisProcess() as server:
-        yield server
-
-
-@pytest.fixture
-async def own_redis(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
-    """A client on the throwaway server."""
-    client = aioredis.Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
 
 
 def _unreachable(metrics: Metrics) -> float | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -44,21 +44,6 @@ def make_limiter(redis: aioredis.Redis, key_prefix: str, **overrides: Any) -> Ra
     options: dict[str, Any] = {"per_minute": 10, "per_hour": 100, "key_prefix": key_prefix, "timeout": 10.0}
     options.update(overrides)
     return RateLimiter(redis, **options)
-
-
-@pytest.fixture
-async def redis_server() -> AsyncIterator[RedisProcess]:
-    """A throwaway redis-server this test may flush or kill."""
-    async with RedisProcess() as server:
-        yield server
-
-
-@pytest.fixture
-async def own_redis(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
-    """A client on the throwaway server, with redis-py's default retry policy (as production has)."""
-    client = aioredis.Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

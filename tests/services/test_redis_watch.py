@@ -81,20 +81,17 @@ async def test_no_free_connection_while_redis_answers_is_slowness(redis_url: str
     await client.aclose()
 
 
-async def test_an_error_reply_is_decided_in_process_not_raised() -> None:
+async def test_an_error_reply_is_decided_in_process_not_raised(own_redis: aioredis.Redis) -> None:
     """READONLY after a failover or OOM: the event is still answered (and counted)."""
-    async with RedisProcess() as server:
-        client = aioredis.Redis.from_url(server.url)
-        await client.config_set("maxmemory", 1)
-        await client.config_set("maxmemory-policy", "noeviction")
-        metrics, watch = Metrics(), RedisWatch(client)
-        deduper = EventDeduper(client, key_prefix="t:", metrics=metrics, timeout=SILENCE, watch=watch)
-        limiter = RateLimiter(client, per_minute=5, per_hour=50, key_prefix="t:", metrics=metrics, watch=watch)
-        assert await deduper.first_time("Ev0OOM") is True
-        assert (await limiter.check("T1", "U0OOM")).fallback
-        assert _errors(metrics, "dedupe_redis_unreachable") == 1
-        await watch.aclose()
-        await client.aclose()
+    await own_redis.config_set("maxmemory", 1)
+    await own_redis.config_set("maxmemory-policy", "noeviction")
+    metrics, watch = Metrics(), RedisWatch(own_redis)
+    deduper = EventDeduper(own_redis, key_prefix="t:", metrics=metrics, timeout=SILENCE, watch=watch)
+    limiter = RateLimiter(own_redis, per_minute=5, per_hour=50, key_prefix="t:", metrics=metrics, watch=watch)
+    assert await deduper.first_time("Ev0OOM") is True
+    assert (await limiter.check("T1", "U0OOM")).fallback
+    assert _errors(metrics, "dedupe_redis_unreachable") == 1
+    await watch.aclose()
 
 
 async def _hog(stop: asyncio.Event, slice_seconds: float) -> None:
@@ -142,17 +139,16 @@ async def test_a_busy_event_loop_is_not_a_redis_outage(redis_url: str, key_prefi
 
 
 @pytest.fixture
-async def frozen_redis() -> AsyncIterator[aioredis.Redis]:
-    async with RedisProcess() as server:
-        client = aioredis.Redis.from_url(server.url, socket_timeout=5.0)
-        await client.ping()
-        server.pause()
-        try:
-            yield client
-        finally:
-            server.resume()
-            with contextlib.suppress(Exception):
-                await client.aclose()
+async def frozen_redis(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_server.url, socket_timeout=5.0)
+    await client.ping()
+    redis_server.pause()
+    try:
+        yield client
+    finally:
+        redis_server.resume()
+        with contextlib.suppress(Exception):
+            await client.aclose()
 
 
 async def test_a_frozen_redis_is_unreachable_after_one_silent_window(frozen_redis: aioredis.Redis) -> None:
