@@ -1,4 +1,4 @@
-"""Retrieval benchmark: latency p50/p95 and RSS at growing KB sizes, dev-set quality vs a naive baseline.
+"""Retrieval benchmark: latency p50/p95 and RSS at growing KB sizes (answer quality: bench/quality.py).
 
 Run: .venv/bin/python bench/retrieval.py [--sizes 1000 10000 50000] [--out docs/benchmarks.md]
 Each size runs in a fresh subprocess so RSS and start-up are measured cleanly.
@@ -107,45 +107,6 @@ def _measure(size: int, cache: Path) -> dict[str, object]:
     }
 
 
-def _quality() -> dict[str, dict[str, float]]:
-    """hit@1 / hit@3 / MRR on the dev and held-out sets: Endy's retriever vs BM25 over whitespace tokens."""
-    import bm25s
-
-    from endy_bot.evaluation import evaluate, load_devset
-    from services.knowledge import load_knowledge_base, sample_kb_dir
-    from services.retrieval import Retriever
-    from services.tokenizer import KoreanTokenizer
-
-    kb = load_knowledge_base(sample_kb_dir())
-    retriever = Retriever(kb, KoreanTokenizer())
-    naive = bm25s.BM25()
-    naive.index([(s.title + " " + s.text).split() for s in kb.sections], show_progress=False)
-    out: dict[str, dict[str, float]] = {}
-    for name in ("devset", "heldout"):
-        cases = load_devset(DATA / f"{name}.jsonl")
-        rep = evaluate(retriever, cases)
-        h1 = h3 = rr = 0.0
-        for case in cases:
-            order = list(naive.get_scores(case.question.split()).argsort()[::-1][:10])
-            titles = [kb.sections[i].title + "|" + (kb.sections[i].related_heading or "") for i in order]
-            rank = next((r for r, t in enumerate(titles, 1) if case.expected_section in t), None)
-            if rank:
-                rr += 1 / rank
-                h1 += rank == 1
-                h3 += rank <= 3
-        n = len(cases)
-        out[name] = {
-            "n": n,
-            "hit_at_1": rep.hit_at_1,
-            "hit_at_3": rep.hit_at_3,
-            "mrr": rep.mrr,
-            "naive_hit_at_1": h1 / n,
-            "naive_hit_at_3": h3 / n,
-            "naive_mrr": rr / n,
-        }
-    return out
-
-
 def main() -> None:
     """Run every size in a subprocess and print (or write) the results table."""
     parser = argparse.ArgumentParser()
@@ -166,7 +127,7 @@ def main() -> None:
             check=True,
         )
         rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    result = {"sizes": rows, "quality": _quality()}
+    result = {"sizes": rows}  # answer quality lives in bench/quality.py
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -180,14 +141,6 @@ def main() -> None:
             f"| {r['sections']} | {r['model_load_s']:.2f} | {r['index_cold_s']:.2f} | {r['index_warm_s']:.2f} | "
             f"{r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['naive_p50_ms']:.2f} / {r['naive_p95_ms']:.2f} | "
             f"{r['rss_mb']:.0f} |"
-        )
-    print()
-    print("| set | n | hit@1 | hit@3 | MRR | naive hit@1 | naive hit@3 | naive MRR |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, q in result["quality"].items():
-        print(
-            f"| {name} | {q['n']:.0f} | {q['hit_at_1']:.3f} | {q['hit_at_3']:.3f} | {q['mrr']:.3f} | "
-            f"{q['naive_hit_at_1']:.3f} | {q['naive_hit_at_3']:.3f} | {q['naive_mrr']:.3f} |"
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -37,19 +38,45 @@ def _split_csv(value: object) -> object:
     return value
 
 
-def mask_url(url: str | None) -> str:
-    """Return the URL with any password replaced by `***` (for logs and error messages)."""
+# Credentials in text (log lines, URLs): `name=value` pairs whose name ends in a secret word (a DSN's ?password=,
+# an OPENAI_BASE_URL's ?api-key=, libpq's `password=` key/value form) and `scheme://user:password@`. Every
+# repetition is bounded, so the cost is linear in the text whatever it holds.
+_PARAM = re.compile(r"(?<![\w.-])([\w.-]{1,64})=([^&;#\s'\"]{1,2048})")
+_SECRET_NAME = re.compile(
+    r".*(?:pass|passwd|password|pwd|secret|token|key|sig|signature|auth|authorization|credentials?)", re.I
+)
+_USERINFO = re.compile(r"(?<![\w+.-])([a-zA-Z][\w+.-]{0,30}://)([^\s/@:]{0,256}):([^\s/]{1,256})@")
+
+
+def _secret_param(match: re.Match[str]) -> str:
+    return f"{match[1]}=***" if _SECRET_NAME.fullmatch(match[1]) else match[0]
+
+
+def redact_credentials(text: str) -> str:
+    """Replace URL userinfo passwords and the values of password/key/token/secret parameters by `***`."""
+    if "=" in text:
+        text = _PARAM.sub(_secret_param, text)
+    if "@" in text:
+        text = _USERINFO.sub(r"\1\2:***@", text)
+    return text
+
+
+def mask_url(url: str | None, *, keep_user: bool = True) -> str:
+    """The URL with its password (and with keep_user=False any userinfo: a bare token) and secret query
+    parameters replaced by `***` (for logs and error messages)."""
     if not url:
         return "(unset)"
     try:
         parts = urlsplit(url)
     except ValueError:
         return "(unparseable URL)"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    if "@" in parts.netloc:
+        userinfo, host = parts.netloc.rsplit("@", 1)
+        shown = "***"
+        if keep_user:
+            shown = f"{parts.username or ''}:***" if ":" in userinfo else userinfo
+        url = urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
+    return redact_credentials(url)
 
 
 class Settings(BaseSettings):
@@ -102,7 +129,9 @@ class Settings(BaseSettings):
     # Knowledge and answering.
     knowledge_dir: Path | None = None
     max_question_chars: int = Field(default=500, ge=10)
-    answer_min_confidence: float = Field(default=0.4, ge=0.0, le=1.0)
+    answer_min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
+    # Between this and ANSWER_MIN_CONFIDENCE Endy answers with a hedge (or lets the LLM decide).
+    answer_hedge_confidence: float = Field(default=0.4, ge=0.0, le=1.0)
 
     # Operations.
     admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -14,12 +14,15 @@ from pathlib import Path
 from config.settings import ConfigError, Settings
 from endy_bot import __version__
 from endy_bot.deps import Deps, build_retriever, knowledge_root, open_deps, run_migrate
-from endy_bot.evaluation import EvalError, evaluate, format_report, load_devset
-from endy_bot.terminal import answer_footer, kb_stats
+from endy_bot.evaluation import EvalCase, EvalError, EvalReport, evaluate, format_report, load_devset, load_out_of_scope
+from endy_bot.terminal import answer_footer, kb_stats, write_answer
 from handlers import texts
 from services.answer_types import Asker, Turn
+from services.answering import AnswerService
 from services.errors import InvalidQuestion, InvalidReason, KnowledgeError, RateLimited
-from services.knowledge import load_knowledge_base
+from services.kb_import import FaqImportError, import_faq, write_faq_yaml
+from services.knowledge import KnowledgeBase, load_knowledge_base
+from services.llm import LlmClient
 from services.logging import configure_logging
 from services.migrate import MigrationError
 
@@ -46,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("file", type=Path)
     ev.add_argument("--kb", type=Path, help="knowledge folder (default: KNOWLEDGE_DIR or the sample)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--out-of-scope", type=Path, help="questions the knowledge base must not answer, one per line")
+    imp = kb.add_parser("import", help="turn a FAQ spreadsheet (CSV) or JSON file into faq.yaml")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--out", type=Path, help="output file (default: KNOWLEDGE_DIR/faq.yaml or ./faq.yaml)")
+    imp.add_argument("--force", action="store_true", help="overwrite an existing output file")
     return parser
 
 
@@ -78,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _kb(args: argparse.Namespace, settings: Settings) -> int:
+    if args.kb_command == "import":
+        return _kb_import(args, settings)
     root = args.kb or knowledge_root(settings)
     try:
         kb = load_knowledge_base(root)
@@ -89,11 +99,53 @@ def _kb(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     try:
         cases = load_devset(args.file)
+        out_of_scope = load_out_of_scope(args.out_of_scope) if args.out_of_scope else None
     except EvalError as err:
         print(f"⚠️ {err}", file=sys.stderr)
         return 2
-    report = evaluate(build_retriever(kb, settings), cases)
+    report = asyncio.run(_evaluate(settings, kb, cases, out_of_scope))
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else format_report(report))
+    return 0
+
+
+async def _evaluate(
+    settings: Settings, kb: KnowledgeBase, cases: list[EvalCase], out_of_scope: list[str] | None
+) -> EvalReport:
+    """The production answer pipeline (LLM when configured; no rate limit, cache or recording)."""
+    llm = LlmClient(settings) if settings.llm_enabled else None
+    try:
+        service = AnswerService(
+            kb,
+            build_retriever(kb, settings),
+            llm,
+            max_question_chars=settings.max_question_chars,
+            min_confidence=settings.answer_min_confidence,
+            hedge_confidence=settings.answer_hedge_confidence,
+        )
+        return await evaluate(service, cases, out_of_scope)
+    finally:
+        if llm is not None:
+            await llm.aclose()
+
+
+def _kb_import(args: argparse.Namespace, settings: Settings) -> int:
+    out: Path = args.out or (settings.knowledge_dir or Path()) / "faq.yaml"
+    try:
+        result = import_faq(args.file)
+    except FaqImportError as err:
+        print(f"⚠️ {err}", file=sys.stderr)
+        return 2
+    problems = [f"  행 {p.row}: {p.reason}" for p in result.problems]
+    if not result.entries:
+        print("\n".join([f"⚠️ 쓸 수 있는 FAQ 항목이 없어서 {out}을(를) 만들지 않았어요.", *problems]))
+        return 1
+    try:
+        write_faq_yaml(result.entries, out, force=args.force)
+    except FaqImportError as err:
+        print(f"⚠️ {err}", file=sys.stderr)
+        return 2
+    skipped = f", 건너뛴 행 {len(problems)}개" if problems else ""
+    print("\n".join([f"{out}에 FAQ {len(result.entries)}개를 썼어요 (인코딩 {result.encoding}{skipped}).", *problems]))
     return 0
 
 
@@ -118,14 +170,15 @@ async def _respond(deps: Deps, question: str, history: list[Turn], asker: Asker)
     except RateLimited as err:
         print(texts.rate_limited(err.retry_after))
         return
-    async for chunk in stream:
-        sys.stdout.write(chunk)
-        sys.stdout.flush()
+    await write_answer(stream, _write, deps.answers.kb_links)
     answer = stream.result
-    if answer.text:
-        sys.stdout.write("\n")
     print(answer_footer(answer))
     history.append(Turn(answer.question, answer.text))
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 async def _report(settings: Settings, days: int) -> int:

@@ -167,6 +167,7 @@ async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
             llm,
             max_question_chars=settings.max_question_chars,
             min_confidence=settings.answer_min_confidence,
+            hedge_confidence=settings.answer_hedge_confidence,
             protection=Protection(limiter=limiter, cache=cache, recorder=recorder),
         )
         admin = AdminService(storage, settings.admin_user_ids, retriever.tokenizer)

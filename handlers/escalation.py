@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from endy_bot.deps import Deps
 from handlers import blocks, texts
+from handlers.reply import answer_body
 from services.answer_types import Answer, AnswerKind, Source
 from services.privacy import mask_pii
 from services.slack_safety import escape
@@ -93,10 +94,11 @@ async def share(
         request_id=uuid.UUID(request_id),
     )
     header = texts.SHARED_BY.format(user=body["user"]["id"]) + f"\n> {escape(question)}"
+    rendered = answer_body(answer, deps.answers.kb_links)
     shared = [
         {"type": "section", "text": {"type": "mrkdwn", "text": header}},
-        *blocks.answer_blocks(answer, escape(text)),
+        *blocks.answer_blocks(answer, rendered),
     ]
-    await client.chat_postMessage(channel=channel, text=escape(text)[:3000], blocks=shared)
+    await client.chat_postMessage(channel=channel, text=rendered[:3000], blocks=shared)
     await respond(delete_original=True)
     deps.metrics.api_requests.labels("action", "share", "ok").inc()

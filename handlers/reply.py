@@ -17,10 +17,12 @@ from handlers.stream_safety import StreamSanitizer
 from services.answer_types import Answer, AnswerKind, Asker, Turn
 from services.answering import AnswerStream
 from services.errors import InvalidQuestion, InvalidReason, RateLimited
+from services.markup import shorten, to_mrkdwn
 from services.persist import AttachReply
-from services.slack_safety import escape
+from services.slack_safety import escape, link
 
 Respond = Callable[..., Awaitable[Any]]
+PREVIEW_CHARS = 1200  # a longer answer is cut here and points to its source for the rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +39,25 @@ class Target:
         return self.respond is not None
 
 
-def answer_body(answer: Answer) -> str:
-    """The message text, made safe: knowledge-base text escaped, or the kind "not found" reply."""
+def answer_body(answer: Answer, allowed_links: frozenset[str]) -> str:
+    """The message text as safe mrkdwn (only allowed links, no pings), cut when long, or the "not found" reply."""
+    english = answer.language == "en" and not answer.used_llm
     if answer.kind is AnswerKind.NOT_FOUND:
-        return escape(texts.not_found(answer.department))
+        lead = f"_{texts.ENGLISH_NOT_FOUND}_\n" if english else ""
+        return lead + escape(texts.not_found(answer.department))
+    body, cut = shorten(to_mrkdwn(answer.text, allowed_links), PREVIEW_CHARS)
+    if cut:
+        first = answer.sources[0].link if answer.sources else None
+        body += "\n" + (link(first, texts.READ_MORE) if first else escape(texts.READ_MORE_IN_SOURCE))
+    if answer.hedged:
+        body = f"_{escape(texts.HEDGE_INTRO)}_\n\n{body}"
+        if answer.suggestions:
+            others = " · ".join(escape(s.title) for s in answer.suggestions)
+            body += f"\n\n{escape(texts.HEDGE_OTHERS)}: {others}"
+    if english:
+        body = f"_{texts.ENGLISH_NOTE}_\n\n{body}"
     note = f"\n_{texts.LLM_FALLBACK_NOTE}_" if answer.llm_failed else ""
-    return escape(answer.text) + note
+    return body + note
 
 
 async def notify(client: AsyncWebClient, target: Target, asker: Asker, text: str, *, ephemeral: bool) -> None:
@@ -113,7 +128,7 @@ async def _post_reply(client: AsyncWebClient, stream: AnswerStream, target: Targ
     async for _ in stream:
         pass
     answer = stream.result
-    body = answer_body(answer)
+    body = answer_body(answer, stream.service.kb_links)
     text, rendered = (
         body[:3000],
         blocks.answer_blocks(answer, body, shareable=target.private and answer.kind is AnswerKind.ANSWER),
@@ -146,7 +161,7 @@ async def _stream_reply(client: AsyncWebClient, stream: AnswerStream, asker: Ask
     answer = stream.result
     tail = sanitizer.flush() if sanitizer else ""
     if answer.kind is AnswerKind.NOT_FOUND:
-        tail = answer_body(answer)
+        tail = answer_body(answer, stream.service.kb_links)
     elif answer.llm_failed:
         tail += f"\n_{texts.LLM_FALLBACK_NOTE}_"
     if tail:

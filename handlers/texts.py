@@ -32,6 +32,13 @@ def too_long(limit: int, length: int) -> str:
     return f"질문이 너무 길어요. {limit}자 이내로 줄여서 다시 물어봐 주세요. (지금 {length}자)"
 
 
+HEDGE_INTRO = "딱 맞는 내용인지 확실하지 않지만, 혹시 이 내용을 찾으셨나요?"
+HEDGE_OTHERS = "다른 후보"
+HEDGE_FOOTER = "질문과 딱 맞는 내용인지 확실하지 않아요. 아니라면 담당 팀에 물어봐 주세요."
+ENGLISH_NOTE = "Endy answers from the company's Korean handbook, so the text below is in Korean."
+ENGLISH_NOT_FOUND = "Endy answers from the company's Korean handbook and could not find this there."
+
+
 def not_found(department: Department | None) -> str:
     """Honest "not in the handbook" reply, naming the team and channel to ask."""
     base = "죄송해요, 안내 문서에서 이 질문에 대한 답을 찾지 못했어요."
@@ -80,6 +87,8 @@ HOME_HOW_TO = (
     "• `/endy 질문` 을 입력하면 나만 보이게 답해요.\n• 답변 아래 👍/👎 로 알려주시면 더 좋아져요."
 )
 OTHER_LINKS_REMOVED = "(링크 생략)"
+READ_MORE = "전체 보기"
+READ_MORE_IN_SOURCE = "(출처 문서에서 전체 내용을 볼 수 있어요)"
 
 
 # --- /endy-admin ---

@@ -75,6 +75,10 @@ class Answer:
     cached: bool = False
     request_id: uuid.UUID = field(default_factory=uuid.uuid4)
     timings: dict[str, float] = field(default_factory=dict)
+    # Grey zone: retrieval found something plausible but is not sure; doors say so ("혹시 이 내용을 찾으셨나요?").
+    hedged: bool = False
+    # The question's language ("ko" or "en"): an English question gets a short English note without an LLM.
+    language: str = "ko"
 
     def to_cache(self) -> dict[str, Any]:
         """The cacheable part (no request id, timings or token counts of this asking)."""
@@ -89,6 +93,8 @@ class Answer:
             "department": self.department.key if self.department else None,
             "suggestions": [s.to_dict() for s in self.suggestions],
             "category": self.category,
+            "hedged": self.hedged,
+            "language": self.language,
         }
 
     @classmethod
@@ -106,5 +112,7 @@ class Answer:
             department=kb.department(payload.get("department")),
             suggestions=[_source(s) for s in payload.get("suggestions", [])],
             category=payload.get("category"),
+            hedged=bool(payload.get("hedged")),
+            language=str(payload.get("language") or "ko"),
             cached=True,
         )

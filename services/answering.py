@@ -14,13 +14,13 @@ from loguru import logger
 
 from services.answer_types import Answer, AnswerKind, Asker, Turn
 from services.cache import AnswerCache
-from services.compose import GROUNDING_SECTIONS, Composer, source_of
+from services.compose import GROUNDING_SECTIONS, Composer, is_english, is_follow_up, source_of
 from services.errors import InvalidQuestion, InvalidReason, LlmUnavailable
 from services.knowledge import KnowledgeBase
 from services.llm import LlmClient, StreamUsage
 from services.persist import Recorder, RecordExchange
 from services.privacy import mask_pii
-from services.prompts import build_messages
+from services.prompts import NOT_IN_HANDBOOK, build_messages, build_rewrite_messages
 from services.ratelimit import RateLimiter
 from services.retrieval import Retrieval, Retriever
 from services.storage import Exchange
@@ -29,7 +29,7 @@ from services.tokenizer import clean_text
 FALLBACK_SEPARATOR = "\n\n---\n"
 # Part of the answer-cache key with the KB version: bump when retrieval or composition changes, so a
 # deploy does not keep serving answers the previous logic produced.
-ENGINE_VERSION = "e2"
+ENGINE_VERSION = "e3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +51,14 @@ class AnswerService:
         llm: LlmClient | None,
         *,
         max_question_chars: int = 500,
-        min_confidence: float = 0.4,
+        min_confidence: float = 0.5,
+        hedge_confidence: float | None = 0.4,
         protection: Protection | None = None,
     ) -> None:
         self.kb = kb
         self.retriever = retriever
         self.llm = llm
-        self.composer = Composer(kb, retriever, min_confidence)
+        self.composer = Composer(kb, retriever, min_confidence, hedge_confidence)
         self.kb_links = frozenset(s.link for s in kb.sections if s.link)
         self.max_question_chars = max_question_chars
         self.protection = protection or Protection()
@@ -65,7 +66,7 @@ class AnswerService:
     def swap(self, kb: KnowledgeBase, retriever: Retriever) -> None:
         """Serve a reloaded knowledge base from now on (in-flight answers finish on the old one)."""
         self.kb, self.retriever = kb, retriever
-        self.composer = Composer(kb, retriever, self.composer.min_confidence)
+        self.composer = Composer(kb, retriever, self.composer.min_confidence, self.composer.hedge_confidence)
         self.kb_links = frozenset(s.link for s in kb.sections if s.link)
 
     def validate(self, question: str) -> str:
@@ -134,6 +135,7 @@ class AnswerStream:
         self._asker = asker
         self._history = history
         self._result: Answer | None = None
+        self._declined = False
 
     @property
     def service(self) -> AnswerService:
@@ -160,11 +162,14 @@ class AnswerStream:
         if payload is not None:
             answer = Answer.from_cache(payload, masked, svc.kb)
         else:
-            result = await svc.composer.retrieve(masked, history)
+            standalone = await self._standalone(masked, history)
+            result = await svc.composer.retrieve(masked, history, standalone)
             answer = svc.composer.compose(masked, result)
             if answer.kind is AnswerKind.ANSWER and svc.llm is not None:
                 async for chunk in self._generate(answer, result, history):
                     yield chunk
+                if self._declined:  # the LLM read the sections and found no answer: the honest reply
+                    answer = svc.composer.not_found(masked, result)
         if (answer.cached or not answer.used_llm) and answer.text:  # generated text was yielded as it came
             yield answer.text
         answer.timings = {"total": time.perf_counter() - started}
@@ -181,22 +186,48 @@ class AnswerStream:
             ms=round(answer.timings["total"] * 1000, 1),
         ).info("answered")
 
+    async def _standalone(self, masked: str, history: list[Turn]) -> str | None:
+        """With an LLM, a follow-up or an English question is first rewritten into one Korean search question."""
+        llm = self._svc.llm
+        if llm is None or not ((history and is_follow_up(masked)) or is_english(masked)):
+            return None
+        try:
+            completion = await llm.complete(build_rewrite_messages(masked, [(t.question, t.answer) for t in history]))
+        except LlmUnavailable:
+            return None  # retrieval then carries the previous turn's subject by itself
+        rewritten = " ".join(mask_pii(completion.text).split())[: self._svc.max_question_chars]
+        return rewritten or None
+
     async def _generate(self, answer: Answer, result: Retrieval, history: list[Turn]) -> AsyncIterator[str]:
-        """Stream the LLM's grounded answer; on failure the extractive text follows (answer.llm_failed)."""
+        """Stream the LLM's grounded answer; on failure the extractive text follows (answer.llm_failed).
+
+        Text that could still turn out to be NOT_IN_HANDBOOK is held back, so a refusal is never shown.
+        """
         llm = self._svc.llm
         assert llm is not None
         sections = [h.section for h in result.hits[:GROUNDING_SECTIONS]]
         messages = build_messages(answer.question, sections, [(t.question, t.answer) for t in history])
-        usage, parts = StreamUsage(), []
+        usage, parts, held = StreamUsage(), [], True
         try:
             async for chunk in llm.stream(messages, usage):
                 parts.append(chunk)
+                if held and NOT_IN_HANDBOOK.startswith("".join(parts).strip()[: len(NOT_IN_HANDBOOK)]):
+                    continue
+                if held:
+                    held, chunk = False, "".join(parts)
                 yield chunk
         except LlmUnavailable:
             answer.llm_failed = True
-            if parts:  # part of a generated answer is already shown: separate the handbook text after it
+            if parts and not held:  # part of a generated answer is already shown: separate the handbook text
                 yield FALLBACK_SEPARATOR
             return
-        answer.text, answer.used_llm, answer.model = "".join(parts), True, usage.model or llm.model
+        text = "".join(parts)
+        if text.strip().startswith(NOT_IN_HANDBOOK):
+            self._declined = True
+            return
+        if held and text:
+            yield text
+        answer.text, answer.used_llm, answer.model = text, True, usage.model or llm.model
+        answer.hedged = False  # the model read the sections and answered from them
         answer.prompt_tokens, answer.completion_tokens = usage.prompt_tokens, usage.completion_tokens
         answer.sources = [source_of(s) for s in sections]

@@ -4,17 +4,49 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from enum import StrEnum
 
 from services.answer_types import Answer, AnswerKind, Source, Turn
 from services.extract import extract_answer
 from services.knowledge import KnowledgeBase, Section, SectionKind
 from services.privacy import PLACEHOLDERS
 from services.retrieval import Retrieval, Retriever
+from services.retrieval import token_factor as _token_factor
 
 GROUNDING_SECTIONS = 3
 _RELATED = 3
 _SUGGEST_COVERAGE = 0.25
 _CLOSE_SCORE = 0.8
+# The top hit must be this much ahead of the runner-up (score ratio − 1) to be a clear answer.
+_MIN_MARGIN = 0.05
+# Calibrated on the dev sets of two knowledge bases (bench/quality.py): with several topic words in the question,
+# a section matching only one of them needs this much coverage to count.
+_SINGLE_TERM_CONFIDENCE = 0.7
+# Words that point back to the previous turn ("그거", "거기", "그럼 반차는요?"): the follow-up carries its subject.
+_ANAPHORA = re.compile(
+    r"(^|\s)(그거|그걸|그건|그게|그것|거기|그럼|그러면|그렇다면|그때|그 때|그 ?다음|그 ?사람|그 ?팀|저거|이거|그쪽|"
+    r"그 ?경우|그것도|그건요|얘|걔)|(^|\s)\S{1,8}(은|는)요\??$|^(그리고|또|그럼|그러면|아)\b|(도요|는요|은요)\s*\??$"
+)
+_HANGUL = re.compile(r"[가-힣]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+class Verdict(StrEnum):
+    """How sure retrieval is: answer, answer with a hedge (or let the LLM decide), or say it was not found."""
+
+    CLEAR = "clear"
+    GREY = "grey"
+    NONE = "none"
+
+
+def is_follow_up(question: str) -> bool:
+    """Whether the question leans on the previous turn (anaphora or ellipsis)."""
+    return bool(_ANAPHORA.search(question.strip()))
+
+
+def is_english(question: str) -> bool:
+    """An English question: Latin words and no Hangul."""
+    return not _HANGUL.search(question) and len(_LATIN_WORD.findall(question)) >= 2
 
 
 def source_of(section: Section) -> Source:
@@ -39,27 +71,53 @@ def without_placeholders(text: str) -> str:
 class Composer:
     """Retrieval plus the rules that make an answer (or an honest refusal) out of it."""
 
-    def __init__(self, kb: KnowledgeBase, retriever: Retriever, min_confidence: float) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, retriever: Retriever, min_confidence: float, hedge_confidence: float | None = None
+    ) -> None:
         self.kb = kb
         self.retriever = retriever
         self.min_confidence = min_confidence
+        self.hedge_confidence = min(min_confidence, hedge_confidence if hedge_confidence is not None else 1.0)
 
-    async def retrieve(self, masked: str, history: Sequence[Turn]) -> Retrieval:
-        """Retrieve for the question; a follow-up also searches together with the previous question."""
-        query = without_placeholders(masked)
+    async def retrieve(self, masked: str, history: Sequence[Turn], standalone: str | None = None) -> Retrieval:
+        """Retrieve for the question; a follow-up always carries the previous question's subject with it.
+
+        `standalone` is the LLM's rewrite of a follow-up (or an English question) into one Korean question.
+        """
+        query = without_placeholders(standalone or masked)
         result = await self.retriever.search(query, k=5)
-        if history and result.confidence < self.min_confidence:
-            combined = await self.retriever.search(f"{without_placeholders(history[-1].question)} {query}", k=5)
-            if combined.confidence > result.confidence:
-                return combined
+        if not history or standalone:
+            return result
+        combined = await self.retriever.search(f"{without_placeholders(history[-1].question)} {query}", k=5)
+        if (
+            is_follow_up(masked)
+            or combined.confidence > result.confidence
+            and self.verdict(result) is not Verdict.CLEAR
+        ):
+            return combined
         return result
 
+    def verdict(self, result: Retrieval) -> Verdict:
+        """Clear, grey or none: coverage, evidence beyond one incidental word, and a margin over the runner-up."""
+        best = result.best
+        if best is None or result.confidence < self.hedge_confidence:
+            return Verdict.NONE
+        # One matched word out of several (서울, 카드, 추천) is incidental, not evidence, unless it carries the weight.
+        if result.concepts >= 2 and best.matched < 2 and result.confidence < _SINGLE_TERM_CONFIDENCE:
+            return Verdict.NONE
+        if result.confidence >= self.min_confidence and result.margin >= _MIN_MARGIN:
+            return Verdict.CLEAR
+        return Verdict.GREY
+
     def compose(self, masked: str, result: Retrieval) -> Answer:
-        """The extractive answer, or "not found" when confidence is below the threshold."""
-        if result.best is None or result.confidence < self.min_confidence:
+        """The extractive answer (hedged in the grey zone), or "not found" when retrieval is not sure enough."""
+        verdict = self.verdict(result)
+        if result.best is None or verdict is Verdict.NONE:
             return self.not_found(masked, result)
         best = result.hits[0].section
-        text = extract_answer(best, set(result.query_tokens), self.retriever.tokenizer)
+        weights = self._weights(result)
+        strong = {t for t in result.query_tokens if _token_factor(t) >= 1.0}
+        text = extract_answer(best, weights, strong, self.retriever.tokenizer)
         return Answer(
             AnswerKind.ANSWER,
             text,
@@ -69,7 +127,14 @@ class Composer:
             related_questions=self.related(result),
             department=self.kb.department(best.department),
             category=best.category,
+            hedged=verdict is Verdict.GREY,
+            suggestions=[source_of(h.section) for h in result.hits[1:_RELATED] if verdict is Verdict.GREY],
+            language="en" if is_english(masked) else "ko",
         )
+
+    def _weights(self, result: Retrieval) -> dict[str, float]:
+        """Evidence weight per question token (idf × factor), for picking the lines of an extract."""
+        return {t: self.retriever.idf(t) * _token_factor(t) for t in result.query_tokens}
 
     def not_found(self, masked: str, result: Retrieval) -> Answer:
         """The honest "not in the handbook" answer, naming the team to ask."""
@@ -89,6 +154,7 @@ class Composer:
             department=self.kb.department(dep_key),
             suggestions=[source_of(s) for s in near],
             category=best.section.category if dep_key and best else None,
+            language="en" if is_english(masked) else "ko",
         )
 
     def sources(self, result: Retrieval) -> list[Source]:
@@ -109,6 +175,7 @@ class Composer:
         out: list[str] = []
         for hit in result.hits[1:]:
             q = hit.section.question
-            if hit.section.kind is SectionKind.FAQ and q and q != best.question and q not in out:
+            related = hit.coverage >= self.min_confidence and hit.matched >= 1
+            if related and hit.section.kind is SectionKind.FAQ and q and q != best.question and q not in out:
                 out.append(q)
         return out[:_RELATED]

@@ -16,7 +16,7 @@ from loguru import logger
 from services.errors import KnowledgeError
 
 FAQ_TITLE = "자주 묻는 질문"
-_HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$")
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 
@@ -127,7 +127,7 @@ def load_knowledge_base(root: Path) -> KnowledgeBase:
         rel = path.relative_to(root).as_posix()
         digest.update(rel.encode() + b"\0" + raw + b"\0")
         try:
-            _load_file(kb, path, rel, raw.decode("utf-8"))
+            _load_file(kb, path, rel, raw.decode("utf-8-sig"))
         except KnowledgeError as err:
             kb.errors.append(err)
             logger.bind(file=rel, line=err.line).warning("knowledge file skipped: {}", err.message)
@@ -199,11 +199,15 @@ def _front_matter(rel: str, lines: list[str]) -> tuple[dict[str, Any], int]:
 
 
 def parse_markdown(rel: str, text: str) -> list[Section]:
-    """Chunk one Markdown document by `#`/`##`/`###` headings; each chunk keeps its heading path."""
-    lines = text.splitlines()
+    """Chunk one Markdown document by headings of every level; each chunk keeps its full heading path.
+
+    A parent's own text (before its first sub-heading) is a section of its own; a skipped level
+    (`##` then `####`) simply nests under the nearest shallower heading.
+    """
+    lines = text.lstrip("\ufeff").splitlines()
     meta, start = _front_matter(rel, lines)
     doc_title = Path(rel).stem
-    path: list[str] = []
+    stack: list[tuple[int, str]] = []
     body: list[str] = []
     sections: list[Section] = []
     in_fence = False
@@ -211,7 +215,10 @@ def parse_markdown(rel: str, text: str) -> list[Section]:
     def flush() -> None:
         content = "\n".join(body).strip()
         body.clear()
-        if content and path:
+        if content and stack:
+            path = [h for _, h in stack]
+            if stack[0][0] != 1:  # no H1 above: the document's title heads the path
+                path.insert(0, doc_title)
             sections.append(
                 Section(
                     id=f"{rel}#{len(sections)}",
@@ -233,13 +240,20 @@ def parse_markdown(rel: str, text: str) -> list[Section]:
             body.append(line)
             continue
         flush()
-        level, heading = len(match.group(1)), match.group(2).strip()
+        level, heading = len(match.group(1)), _plain_heading(match.group(2))
         if level == 1:
-            doc_title, path = heading, [heading]
-        else:
-            path = [doc_title, *path[1 : level - 1]][: level - 1] + [heading]
+            doc_title = heading
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, heading))
     flush()
     return sections
+
+
+def _plain_heading(raw: str) -> str:
+    """A heading without Markdown emphasis or link syntax (`**연차**` → 연차, `[VPN](u)` → VPN)."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", raw)
+    return re.sub(r"(\*\*|__|`)", "", text).strip()
 
 
 _FAQ_REQUIRED = ("question", "answer")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -9,15 +11,28 @@ from collections.abc import Iterable, Sequence
 from kiwipiepy import Kiwi
 
 # Bump when the token rules change: cached indexes keyed by it are rebuilt.
-TOKENIZER_VERSION = "kiwi-content-v2"
+TOKENIZER_VERSION = "kiwi-content-v3"
 
 _CONTENT_TAG_PREFIXES = ("NNG", "NNP", "SL", "SN", "SH", "XR", "VV", "VA", "W_HASHTAG")
-# Verbs/adjectives that carry no topic ("어떻게 하나요", "알려 주세요") and would only add noise.
+# Verbs/adjectives and nouns that carry no topic ("어떻게 하나요", "알려 주세요", "받을 수 있나요") and would
+# only add noise; they are dropped before ranking and confidence.
 _STOP_FORMS = frozenset(
     "하 되 있 없 않 알 주 어떻 어떡 이렇 그렇 저렇 같 싶 보 가 오 좋 궁금 말 드리 계시 그러 모르 "
-    "어떠 싫 필요하 괜찮 이 그 저 것 수 등 때 좀 제 저희 요".split()
+    "어떠 싫 필요하 괜찮 이 그 저 것 수 등 때 좀 제 저희 요 알리 받 쓰 들 들어가 올리 나오 여쭈 물어보 묻 "
+    "가능 가능하 방법 문의 질문 답변 경우 관련 대하 대한 부분 내용 정도 얘기 뭐 무엇 거 건 분 "
+    "되나 하나 해 여기 거기 저기 먼저 다음 지금 오늘 내일 어제 요즘 혹시 진짜 정말 그냥 계속 "
+    "며칠 얼마 몇 어디 언제 누구 무슨 어느 어떤 뭘 뭔".split()
 )
+# Words that are evidence only together with others: they appear everywhere in a workplace handbook.
+GENERIC_FORMS = frozenset(
+    "회사 사내 직원 임직원 사원 팀 팀장 본인 신청 확인 사용 이용 안내 기준 규정 시간 날 일 년 월 주 "
+    "원 개 번 회 명 곳 전 후 중 내 외 이상 이하 미만 초과 경우 처리 진행 가능 필요 해당 관리 담당 "
+    "본사 지점".split()
+)
+_NOUN_TAGS = ("NNG", "NNP", "XSN", "XR")
+_COMPOUND_ROUNDS = 3
 _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+_WORD = re.compile(r"[0-9A-Za-z가-힣]+")
 
 
 def clean_text(text: str) -> str:
@@ -37,33 +52,106 @@ class KoreanTokenizer:
         self._batched = num_workers > 0
         # Kiwi is not documented as thread-safe; one lock keeps to_thread callers honest.
         self._lock = threading.Lock()
+        # Compounds registered as user words → their ≥2-letter parts, also emitted so "자기계발 비용" still
+        # meets "자기계발비" while the stray "비" of 자기/계발/비 no longer matches every …비.
+        self._compounds: dict[str, tuple[str, ...]] = {}
+        self._checked: set[str] = set()  # words already known not to need a user word (in this vocabulary)
+        self._terms: dict[str, list[str]] = {}  # lexicon terms analysed under the current vocabulary
+
+    @property
+    def vocabulary(self) -> str:
+        """A short hash of the user words in force (part of every token-cache key)."""
+        joined = "\n".join(sorted(self._compounds))
+        return hashlib.sha256(joined.encode()).hexdigest()[:8]
 
     def warm_up(self) -> None:
         """Run one analysis so the model's lazy parts load now, not on the first question."""
         self.tokenize("연차 신청")
 
+    def add_compounds(self, phrases: Iterable[str]) -> int:
+        """Keep the handbook's own compounds whole (탕비실, 자기계발비): words Kiwi would split into stray letters.
+
+        Runs to a fixed point (a new user word can change how another word splits), so building the same
+        knowledge base again adds nothing and its token cache stays valid.
+        """
+        words = {w.lower() for p in phrases for w in _WORD.findall(clean_text(p))}
+        added = 0
+        with self._lock:
+            for _ in range(_COMPOUND_ROUNDS):
+                # Split everything first: Kiwi rebuilds its model on the first analysis after each new user word.
+                found: dict[str, tuple[str, ...]] = {}
+                for word in words - self._checked:
+                    parts = self._split_compound(word)
+                    if parts is not None and "".join(parts) not in self._compounds:
+                        found.setdefault("".join(parts), parts)
+                new = {c: p for c, p in found.items() if self._kiwi.add_user_word(c, "NNP", 0.0)}
+                self._compounds.update({c: tuple(x for x in p if len(x) >= 2) for c, p in new.items()})
+                if new:
+                    self._terms.clear()
+                added += len(new)
+                self._checked = set() if new else self._checked | words
+                if not new:
+                    break
+        return added
+
+    def _split_compound(self, word: str) -> tuple[str, ...] | None:
+        """The noun pieces of a compound Kiwi splits with a one-letter piece, or None when it keeps it whole."""
+        if not 2 <= len(word) <= 10 or not re.fullmatch(r"[가-힣]+", word):
+            return None
+        run: list[str] = []
+        for tok in self._kiwi.tokenize(word):
+            if not tok.tag.startswith(_NOUN_TAGS) and tok.tag != "NNB":
+                break
+            run.append(tok.form)
+        joined = "".join(run)
+        if len(run) < 2 or not word.startswith(joined) or len(joined) > 6:
+            return None
+        return tuple(run) if any(len(p) == 1 for p in run) else None
+
     def tokenize(self, text: str) -> list[str]:
         """Content morphemes of one text, in order."""
         with self._lock:
-            return _content(self._kiwi.tokenize(clean_text(text)))
+            return self._content(self._kiwi.tokenize(clean_text(text)))
+
+    def term(self, word: str) -> list[str]:
+        """Content morphemes of a lexicon or synonym term, memoised (every index build analyses the same terms)."""
+        cached = self._terms.get(word)
+        if cached is None:
+            cached = self._terms[word] = self.tokenize(word)
+        return cached
 
     def tokenize_many(self, texts: Sequence[str]) -> list[list[str]]:
         """Content morphemes of many texts (batched; uses Kiwi's workers when configured)."""
         cleaned = [clean_text(t) for t in texts]
         with self._lock:
             if not self._batched:  # Kiwi only batches with worker threads
-                return [_content(self._kiwi.tokenize(t)) for t in cleaned]
-            return [_content(tokens) for tokens in self._kiwi.tokenize(cleaned)]
+                return [self._content(self._kiwi.tokenize(t)) for t in cleaned]
+            return [self._content(tokens) for tokens in self._kiwi.tokenize(cleaned)]
 
+    def verbs(self, text: str) -> set[str]:
+        """The content morphemes of a text that are verbs or adjectives (weaker evidence than nouns)."""
+        with self._lock:
+            tokens = self._kiwi.tokenize(clean_text(text))
+        return {t.form.lower() for t in tokens if t.tag.startswith(("VV", "VA"))}
 
-def _content(tokens: Iterable[object]) -> list[str]:
-    out: list[str] = []
-    for tok in tokens:
-        tag: str = tok.tag  # type: ignore[attr-defined]
-        if not tag.startswith(_CONTENT_TAG_PREFIXES):
-            continue
-        form: str = tok.form.lower()  # type: ignore[attr-defined]
-        if form in _STOP_FORMS or not form.strip():
-            continue
-        out.append(form)
-    return out
+    def similar(self, word: str, n: int = 10) -> list[str]:
+        """Kiwi's nearest morphemes by word vector (the model ships them); empty for a word it does not know."""
+        with self._lock:
+            try:
+                found = self._kiwi.most_similar_morphemes(word, top_n=n)
+            except (ValueError, KeyError, RuntimeError):  # "No morpheme found for the given form"
+                return []
+        return [str(getattr(m, "form", m)).lower() for m in found]
+
+    def _content(self, tokens: Iterable[object]) -> list[str]:
+        out: list[str] = []
+        for tok in tokens:
+            tag: str = tok.tag  # type: ignore[attr-defined]
+            if not tag.startswith(_CONTENT_TAG_PREFIXES):
+                continue
+            form: str = tok.form.lower()  # type: ignore[attr-defined]
+            if form in _STOP_FORMS or not form.strip():
+                continue
+            out.append(form)
+            out.extend(self._compounds.get(form, ()))
+        return out

@@ -71,11 +71,14 @@ def test_kb_stats_reports_counts_and_problems(tmp_path: Path) -> None:
 
 
 def test_kb_eval_json(tmp_path: Path) -> None:
-    result = run(tmp_path, "kb", "eval", str(DATA / "devset.jsonl"), "--json")
+    oos = DATA / "out_of_scope.txt"
+    result = run(tmp_path, "kb", "eval", str(DATA / "devset.jsonl"), "--out-of-scope", str(oos), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert set(report) == {"n", "hit_at_1", "hit_at_3", "mrr", "misses"}
+    contract = {"n", "hit_at_1", "hit_at_3", "mrr", "answered_correctly", "refused_but_found", "false_accept_rate"}
+    assert contract | {"misses"} <= set(report)  # scripts outside the repository read these keys
     assert report["n"] >= 60 and report["hit_at_3"] >= 0.9
+    assert 0.0 <= report["false_accept_rate"] <= 0.1 and report["answered_correctly"] <= report["hit_at_3"]
     human = run(tmp_path, "kb", "eval", str(tmp_path / "missing.jsonl"))
     assert human.returncode == 2 and "missing.jsonl" in human.stderr and "Traceback" not in human.stderr
 

@@ -22,7 +22,7 @@ def service(sample_kb: KnowledgeBase, retriever: Retriever) -> AnswerService:
 async def test_extractive_answer_with_its_source(service: AnswerService) -> None:
     answer = await service.answer("연차는 어떻게 신청하나요?", ASKER)
     assert answer.kind is AnswerKind.ANSWER and not answer.used_llm
-    assert answer.text.startswith("[") and "e-HR" in answer.text
+    assert answer.text.startswith("**") and "e-HR" in answer.text
     assert any(s.title.endswith("연차 신청 방법") for s in answer.sources)
     assert answer.sources[0].link and answer.department is not None
     assert answer.timings["total"] > 0

@@ -65,7 +65,7 @@ async def test_streamed_answer_is_grounded_and_masked(fake: FakeOpenAI, make_ser
     body = request.json
     assert body["stream"] is True and body["messages"][0]["role"] == "system"
     user = body["messages"][-1]["content"]
-    assert "<sections>" in user and '근태·휴가 가이드 > 연차 신청 방법"' in user
+    assert "<sections>" in user and '근태·휴가 가이드 &gt; 연차 신청 방법"' in user  # titles are escaped inside the prompt
     assert "e-HR > 근태 > 휴가 신청" in user  # the section text itself is the grounding
     assert "[전화번호]" in user and "[이메일]" in user
     assert "010-1234-5678" not in str(body) and "hong@example.com" not in str(body)
@@ -89,7 +89,7 @@ async def test_server_errors_fall_back_to_the_extractive_answer(
     fake.fail_next(2, status=500)
     chunks, answer = await _streamed(make_service(llm_max_retries=1))
     assert answer.llm_failed and not answer.used_llm
-    assert _about_leave_requests(answer.text.split("]")[0].lstrip("[")) and "e-HR" in answer.text
+    assert _about_leave_requests(answer.text.split("**")[1]) and "e-HR" in answer.text
     assert "".join(chunks) == answer.text
     assert len(fake.chat_requests()) == 2  # one retry, then the fallback
 
@@ -104,7 +104,7 @@ async def test_rate_limit_with_retry_after_is_retried(fake: FakeOpenAI, make_ser
 async def test_slow_llm_times_out_retries_then_falls_back(fake: FakeOpenAI, make_service: Callable[..., Any]) -> None:
     fake.slow_next(2, delay_seconds=30)
     _, answer = await _streamed(make_service(llm_timeout_seconds=2.0, llm_max_retries=1))
-    assert answer.llm_failed and _about_leave_requests(answer.text.split("]")[0].lstrip("["))
+    assert answer.llm_failed and _about_leave_requests(answer.text.split("**")[1])
     assert len(fake.chat_requests()) == 2
 
 
@@ -117,7 +117,7 @@ async def test_stream_cut_midway_keeps_the_partial_text_then_the_handbook(
     shown = "".join(chunks)
     partial, _, rest = shown.partition("\n\n---\n")
     assert partial and fake.reply.startswith(partial) and partial != fake.reply
-    assert rest == answer.text and answer.llm_failed and _about_leave_requests(answer.text.split("]")[0].lstrip("["))
+    assert rest == answer.text and answer.llm_failed and _about_leave_requests(answer.text.split("**")[1])
 
 
 async def test_no_llm_call_when_the_handbook_has_no_answer(fake: FakeOpenAI, make_service: Callable[..., Any]) -> None:

@@ -103,3 +103,29 @@ def test_non_utf8_file_is_reported(tmp_path: Path) -> None:
     (root / "docs" / "legacy.md").write_bytes("## 제목\n내용".encode("cp949"))
     kb = load_knowledge_base(root)
     assert [e.path for e in kb.errors] == ["docs/legacy.md"]
+
+
+def test_every_heading_level_is_a_section_with_its_full_path() -> None:
+    text = (
+        "\ufeff---\r\ncategory: it\r\n---\r\n# 핸드북\r\n소개\r\n## 장\r\n장 본문\r\n#### 깊은 **소절**\r\n짧은 내용\r\n"
+        "### 중간\r\n중간 본문\r\n#### 하위\r\n하위 본문\r\n##### 더 깊은\r\n다섯째\r\n###### 끝\r\n여섯째\r\n## 다른 장\r\n본문\r\n"
+    )
+    sections = parse_markdown("h.md", text)
+    assert [s.title for s in sections] == [
+        "핸드북",
+        "핸드북 > 장",
+        "핸드북 > 장 > 깊은 소절",  # a skipped level nests under the nearest shallower heading; no ** left
+        "핸드북 > 장 > 중간",
+        "핸드북 > 장 > 중간 > 하위",
+        "핸드북 > 장 > 중간 > 하위 > 더 깊은",
+        "핸드북 > 장 > 중간 > 하위 > 더 깊은 > 끝",
+        "핸드북 > 다른 장",
+    ]
+    assert sections[1].text == "장 본문"  # a parent's own text stays its own section, without its children
+    assert all(s.category == "it" for s in sections)  # front matter read despite the BOM and CRLF
+    assert not any("#" in s.text for s in sections)
+
+
+def test_a_document_without_h1_is_titled_by_its_file_name() -> None:
+    sections = parse_markdown("guide/근태.md", "## 재택\n주 2회\n")
+    assert [s.title for s in sections] == ["근태 > 재택"]

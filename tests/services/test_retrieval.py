@@ -7,33 +7,53 @@ from pathlib import Path
 
 import pytest
 
-from endy_bot.evaluation import evaluate, load_devset
+from endy_bot.evaluation import EvalReport, evaluate, load_devset, load_out_of_scope
+from services.answering import AnswerService
 from services.knowledge import KnowledgeBase
 from services.retrieval import Retriever
 from services.tokenizer import KoreanTokenizer
 from tests.conftest import DATA
 
-# Levels reached when this was written (dev: 102 questions, held-out: 50 written blind to the synonyms).
-DEV_HIT_AT_3 = 0.96
-HELDOUT_HIT_AT_3 = 0.96
-MIN_CONFIDENCE = 0.4  # the default ANSWER_MIN_CONFIDENCE
+# Levels reached on the sample handbook through the production pipeline (bench/quality.py reports them all,
+# beside the baselines); the tests hold the line a little below so that noise in a rewrite does not pass.
+DEV_HIT_AT_3 = 0.95
+HELDOUT_HIT_AT_3 = 0.94
+DEV_ANSWERED = 0.78
+MAX_FALSE_ACCEPT = 0.05
+MIN_CONFIDENCE = 0.5  # the default ANSWER_MIN_CONFIDENCE
+HEDGE_CONFIDENCE = 0.4  # the default ANSWER_HEDGE_CONFIDENCE: answered (with a hedge) from here
+
+
+@pytest.fixture(scope="module")
+def service(sample_kb: KnowledgeBase, retriever: Retriever) -> AnswerService:
+    """The production pipeline without protection or LLM, as `endy kb eval` runs it."""
+    return AnswerService(sample_kb, retriever, None, min_confidence=MIN_CONFIDENCE, hedge_confidence=HEDGE_CONFIDENCE)
 
 
 def _out_of_scope(name: str) -> list[str]:
-    return [line.strip() for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return load_out_of_scope(DATA / name)
 
 
-def test_dev_set_hit_at_3(retriever: Retriever) -> None:
+async def test_dev_set(service: AnswerService) -> None:
     cases = load_devset(DATA / "devset.jsonl")
     assert len(cases) >= 60
-    report = evaluate(retriever, cases)
+    report = await evaluate(service, cases, _out_of_scope("out_of_scope.txt"))
     assert report.hit_at_3 >= DEV_HIT_AT_3, report.misses
+    assert report.answered_correctly >= DEV_ANSWERED, report.misses
+    assert report.false_accept_rate is not None and report.false_accept_rate <= MAX_FALSE_ACCEPT, report.false_accepts
     assert report.hit_at_1 <= report.hit_at_3 and report.mrr >= report.hit_at_1
 
 
-def test_heldout_set_hit_at_3(retriever: Retriever) -> None:
-    report = evaluate(retriever, load_devset(DATA / "heldout.jsonl"))
+async def test_heldout_set(service: AnswerService) -> None:
+    report = await evaluate(service, load_devset(DATA / "heldout.jsonl"), _out_of_scope("heldout_out_of_scope.txt"))
     assert report.hit_at_3 >= HELDOUT_HIT_AT_3, report.misses
+    assert report.false_accept_rate is not None and report.false_accept_rate <= MAX_FALSE_ACCEPT, report.false_accepts
+
+
+def test_eval_report_keeps_its_json_contract() -> None:
+    keys = set(EvalReport().as_dict())
+    assert {"n", "hit_at_1", "hit_at_3", "mrr", "answered_correctly", "refused_but_found"} <= keys
+    assert {"false_accept_rate", "misses"} <= keys
 
 
 @pytest.mark.parametrize(
@@ -51,14 +71,7 @@ def test_colloquial_paraphrases_find_their_section(retriever: Retriever, questio
     result = retriever.search_lexical(question, k=3)
     titles = [h.section.title + " " + (h.section.related_heading or "") for h in result.hits]
     assert any(expected in t for t in titles), titles
-    assert result.confidence >= MIN_CONFIDENCE
-
-
-@pytest.mark.parametrize("name", ["out_of_scope.txt", "heldout_out_of_scope.txt"])
-def test_out_of_scope_questions_are_below_the_threshold(retriever: Retriever, name: str) -> None:
-    questions = _out_of_scope(name)
-    confident = [q for q in questions if retriever.search_lexical(q).confidence >= MIN_CONFIDENCE]
-    assert len(questions) >= 25 and confident == []
+    assert result.confidence >= HEDGE_CONFIDENCE
 
 
 def test_hits_carry_title_source_and_link(retriever: Retriever) -> None:

@@ -1,0 +1,155 @@
+"""Knowing when it does not know: hedges, the LLM's refusal, follow-ups that carry the subject, English questions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from config.settings import Settings
+from handlers import texts
+from handlers.reply import answer_body
+from services.answer_types import AnswerKind, Asker, Turn
+from services.answering import AnswerService
+from services.compose import is_english, is_follow_up
+from services.knowledge import KnowledgeBase
+from services.lexicon import builtin_lexicon, merge_synonyms
+from services.llm import LlmClient
+from services.prompts import NOT_IN_HANDBOOK, REWRITE_PROMPT
+from services.retrieval import Retriever
+from services.tokenizer import KoreanTokenizer
+from tests.fakes.openai_server import FakeOpenAI
+
+ASKER = Asker(user_id="U1")
+
+
+@pytest.fixture
+def service(sample_kb: KnowledgeBase, retriever: Retriever) -> AnswerService:
+    return AnswerService(sample_kb, retriever, None)
+
+
+@pytest.fixture
+async def llm_service(
+    make_settings: Callable[..., Settings], sample_kb: KnowledgeBase, retriever: Retriever
+) -> AsyncIterator[tuple[AnswerService, FakeOpenAI]]:
+    async with FakeOpenAI() as fake:
+        llm = LlmClient(make_settings(openai_api_key="sk-test", openai_base_url=fake.base_url))
+        yield AnswerService(sample_kb, retriever, llm), fake
+        await llm.aclose()
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("그거 어디서 신청해요?", True),
+        ("그럼 반차는요?", True),
+        ("그건 누구한테 물어봐요?", True),
+        ("거기 주차 돼요?", True),
+        ("연차는 어떻게 신청하나요?", False),
+        ("그룹웨어 비밀번호를 잊어버렸어요", False),  # 그룹웨어 starts with 그 but is no anaphora
+        ("재택근무는 일주일에 몇 번 가능해요?", False),
+    ],
+)
+def test_follow_up_detection(question: str, expected: bool) -> None:
+    assert is_follow_up(question) is expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [("How do I request annual leave?", True), ("VPN 연결이 안 돼요", False), ("VPN", False), ("12345", False)],
+)
+def test_english_detection(question: str, expected: bool) -> None:
+    assert is_english(question) is expected
+
+
+async def test_follow_up_carries_the_previous_subject(service: AnswerService) -> None:
+    first = await service.answer("재택근무는 일주일에 몇 번 돼요?", ASKER)
+    follow = await service.answer("그거 어디서 신청해요?", ASKER, [Turn(first.question, first.text)])
+    assert follow.kind is AnswerKind.ANSWER
+    assert "재택" in follow.sources[0].title
+
+
+async def test_grey_zone_answers_with_a_hedge_and_other_candidates(service: AnswerService) -> None:
+    # Two FAQ entries and a handbook section all fit "와이파이 비번": none is clearly ahead.
+    answer = await service.answer("와이파이 비번 뭐야?", ASKER)
+    assert answer.kind is AnswerKind.ANSWER and answer.hedged
+    body = answer_body(answer, service.kb_links)
+    assert body.startswith(f"_{texts.HEDGE_INTRO}_")
+    assert texts.HEDGE_OTHERS in body and answer.suggestions
+
+
+async def test_a_single_incidental_word_is_not_evidence(service: AnswerService) -> None:
+    answer = await service.answer("오늘 서울 날씨 어때요?", ASKER)
+    assert answer.kind is AnswerKind.NOT_FOUND
+
+
+async def test_english_question_without_llm_gets_an_english_note(service: AnswerService) -> None:
+    answer = await service.answer("How do I connect to the VPN from home?", ASKER)
+    assert answer.language == "en"
+    body = answer_body(answer, service.kb_links)
+    assert texts.ENGLISH_NOTE in body or texts.ENGLISH_NOT_FOUND in body
+
+
+async def test_llm_that_finds_no_answer_in_the_sections_turns_into_not_found(
+    llm_service: tuple[AnswerService, FakeOpenAI],
+) -> None:
+    service, fake = llm_service
+    fake.reply = NOT_IN_HANDBOOK
+    stream = await service.stream("연차는 어떻게 신청하나요?", ASKER)
+    chunks = [c async for c in stream]
+    assert chunks == []  # the refusal marker is never shown
+    assert stream.result.kind is AnswerKind.NOT_FOUND and stream.result.department is not None
+
+
+async def test_llm_rewrites_a_follow_up_before_retrieval(llm_service: tuple[AnswerService, FakeOpenAI]) -> None:
+    service, fake = llm_service
+
+    def reply(req: dict[str, Any]) -> str:
+        system = req["messages"][0]["content"]
+        return "재택근무 신청은 어디서 하나요?" if system == REWRITE_PROMPT else "e-HR에서 신청해요. [1]"
+
+    fake.reply_fn = reply
+    history = [Turn("재택 일주일에 몇 번 돼요?", "주 2회까지 가능해요.")]
+    answer = await service.answer("그거 어디서 신청해요?", ASKER, history)
+    rewrite, grounded = fake.chat_requests()
+    assert "그거 어디서 신청해요?" in rewrite.json["messages"][-1]["content"]
+    assert "재택" in grounded.json["messages"][-1]["content"]
+    assert answer.used_llm and "재택" in answer.sources[0].title
+
+
+def test_handbook_compounds_stay_whole() -> None:
+    tok = KoreanTokenizer()
+    assert "탕" in tok.tokenize("탕비실 어디예요")  # Kiwi alone splits it into 탕/비/실
+    tok.add_compounds(["라운지와 **탕비실** 이용", "자기계발비 신청"])
+    assert tok.tokenize("탕비실 어디예요") == ["탕비실"]
+    assert tok.tokenize("자기계발비") == ["자기계발비", "자기", "계발"]  # parts still meet "자기계발 비용"
+    assert tok.add_compounds(["라운지와 **탕비실** 이용", "자기계발비 신청"]) == 0  # idempotent
+
+
+def test_company_synonyms_replace_the_built_in_group_they_overlap() -> None:
+    builtin = builtin_lexicon()
+    assert len(builtin) >= 250
+    merged = merge_synonyms(builtin, [("월급", "급료")])
+    assert merged[0] == ("월급", "급료")
+    assert not any("월급" in g for g in merged[1:])
+    assert len(merged) == len(builtin)  # one built-in group replaced, the rest kept
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "뷁뛝쀍 " * 70,  # 500 characters of rare syllables
+        "😀🎉🔥" * 150,
+        "lorem ipsum dolor sit amet " * 15,
+        "1234567890" * 40,
+        "ㅋ",
+        "ㅎㅎㅎㅎㅎㅎ",
+        "?!?!",
+    ],
+)
+async def test_odd_questions_get_an_answer_or_a_clear_refusal(service: AnswerService, question: str) -> None:
+    answer = await service.answer(question[:500], ASKER)
+    assert answer.kind in {AnswerKind.ANSWER, AnswerKind.NOT_FOUND}
+    if answer.kind is AnswerKind.NOT_FOUND:
+        assert answer.text == "" and answer.department is not None
