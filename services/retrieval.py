@@ -17,7 +17,7 @@ from loguru import logger
 
 from services.knowledge import KnowledgeBase, Section, SectionKind
 from services.lexicon import builtin_lexicon, merge_synonyms
-from services.tokenizer import GENERIC_FORMS, TOKENIZER_VERSION, KoreanTokenizer
+from services.tokenizer import GENERIC_FORMS, TIME_FORMS, TOKENIZER_VERSION, KoreanTokenizer
 from services.transliterate import Transliterator
 
 _SYNONYM_WEIGHT = 0.8
@@ -53,6 +53,12 @@ class Concept:
     factor: float = 1.0
     # Word-vector neighbours of a word the handbook never uses: they help ranking, never confidence.
     neighbours: tuple[str, ...] = ()
+
+    @property
+    def rank_weight(self) -> float:
+        """Weight in ranking: a verb ranks in full (BM25's idf already discounts common ones; FAQ questions
+        share them: "며칠 생기나요?"), but is weak evidence of the topic in the confidence."""
+        return 1.0 if self.factor == _VERB_FACTOR else self.factor
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,11 +215,14 @@ class Retriever:
         expanded = self._expander.expand(tokens, question)
         out = []
         for token, members in expanded.items():
-            if token not in self._df:
+            factor = token_factor(token, verbs)
+            if token in TIME_FORMS and token not in self._df:
+                factor = min(factor, _GENERIC_FACTOR)
+            if token not in self._df and factor >= 1.0:  # nouns only: 다녀오 is not "done"
                 members |= {(w,) for w in self._translit.counterparts(token)}
             known = any(all(t in self._df for t in m) for m in members)
             near = () if known or not self._word_vectors else self._neighbours(token)
-            out.append(Concept(token, frozenset(members), token_factor(token, verbs), near))
+            out.append(Concept(token, frozenset(members), factor, near))
         return out
 
     def _neighbours(self, token: str) -> tuple[str, ...]:
@@ -266,7 +275,7 @@ class Retriever:
                     best = np.maximum(best, _SYNONYM_WEIGHT * self._field_scores(list(member)))
             for word in concept.neighbours:
                 best = np.maximum(best, _NEIGHBOUR_WEIGHT * self._field_scores([word]))
-            total += concept.factor * best
+            total += concept.rank_weight * best
         scores = total
         for i in np.argsort(-scores)[:10]:
             linked = self._by_heading.get(self.sections[i].related_heading or "")
@@ -312,7 +321,9 @@ def _prefer_children(hits: list[Hit]) -> list[Hit]:
     top = hits[0]
     for i, hit in enumerate(hits[1:4], 1):
         path, parent = hit.section.title_path, top.section.title_path
-        is_child = hit.section.source == top.section.source and path[: len(parent)] == parent and len(path) > len(parent)
+        is_child = (
+            hit.section.source == top.section.source and path[: len(parent)] == parent and len(path) > len(parent)
+        )
         if is_child and hit.coverage >= top.coverage and hit.score >= _CHILD_SCORE * top.score:
             return [hit, *hits[:i], *hits[i + 1 :]]
     return hits

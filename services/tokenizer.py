@@ -29,6 +29,12 @@ GENERIC_FORMS = frozenset(
     "원 개 번 회 명 곳 전 후 중 내 외 이상 이하 미만 초과 경우 처리 진행 가능 필요 해당 관리 담당 "
     "본사 지점".split()
 )
+# Time expressions: everyday words in questions ("월요일 첫 출근", "일주일에 몇 번"); when the handbook never
+# uses one, its absence says little about the topic, so it weighs like a generic word.
+TIME_FORMS = frozenset(
+    "월요일 화요일 수요일 목요일 금요일 토요일 일요일 하루 이틀 일주일 한달 "
+    "올해 작년 내년 이번 지난 매일 매주 매달 매월 매년 다음주 이번주 지난주 이번달 다음달 지난달".split()
+)
 _NOUN_TAGS = ("NNG", "NNP", "XSN", "XR")
 _COMPOUND_ROUNDS = 3
 _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})

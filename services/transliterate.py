@@ -63,7 +63,7 @@ class Transliterator:
         self._latin: dict[str, set[str]] = {}
         self._hangul: dict[str, set[str]] = {}
         for word in vocabulary:
-            if re.fullmatch(r"[a-z]{3,}", word):
+            if re.fullmatch(r"[a-z]{3,}", word) and _VOWELS.search(word):  # acronyms (vpn, usb) are spelled out
                 self._add(self._latin, latin_skeleton(word), word)
             elif re.fullmatch(r"[가-힣]{2,}", word):
                 self._add(self._hangul, hangul_skeleton(word), word)

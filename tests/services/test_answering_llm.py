@@ -65,7 +65,8 @@ async def test_streamed_answer_is_grounded_and_masked(fake: FakeOpenAI, make_ser
     body = request.json
     assert body["stream"] is True and body["messages"][0]["role"] == "system"
     user = body["messages"][-1]["content"]
-    assert "<sections>" in user and '근태·휴가 가이드 &gt; 연차 신청 방법"' in user  # titles are escaped inside the prompt
+    # Titles are escaped inside the prompt's attributes.
+    assert "<sections>" in user and '근태·휴가 가이드 &gt; 연차 신청 방법"' in user
     assert "e-HR > 근태 > 휴가 신청" in user  # the section text itself is the grounding
     assert "[전화번호]" in user and "[이메일]" in user
     assert "010-1234-5678" not in str(body) and "hong@example.com" not in str(body)

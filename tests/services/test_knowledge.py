@@ -107,8 +107,9 @@ def test_non_utf8_file_is_reported(tmp_path: Path) -> None:
 
 def test_every_heading_level_is_a_section_with_its_full_path() -> None:
     text = (
-        "\ufeff---\r\ncategory: it\r\n---\r\n# 핸드북\r\n소개\r\n## 장\r\n장 본문\r\n#### 깊은 **소절**\r\n짧은 내용\r\n"
-        "### 중간\r\n중간 본문\r\n#### 하위\r\n하위 본문\r\n##### 더 깊은\r\n다섯째\r\n###### 끝\r\n여섯째\r\n## 다른 장\r\n본문\r\n"
+        "\ufeff---\r\ncategory: it\r\n---\r\n# 핸드북\r\n소개\r\n## 장\r\n장 본문\r\n"
+        "#### 깊은 **소절**\r\n짧은 내용\r\n### 중간\r\n중간 본문\r\n#### 하위\r\n하위 본문\r\n"
+        "##### 더 깊은\r\n다섯째\r\n###### 끝\r\n여섯째\r\n## 다른 장\r\n본문\r\n"
     )
     sections = parse_markdown("h.md", text)
     assert [s.title for s in sections] == [
