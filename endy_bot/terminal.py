@@ -74,7 +74,8 @@ def answer_footer(answer: Answer) -> str:
     if answer.hedged:
         lines.append(f"💡 {texts.HEDGE_FOOTER}")
         if answer.suggestions:
-            lines.append(f"   {texts.HEDGE_OTHERS}: " + " · ".join(s.title for s in answer.suggestions))
+            shown = (" > ".join(s.title.split(" > ")[-2:]) for s in answer.suggestions)
+            lines.append(f"   {texts.HEDGE_OTHERS}: " + " · ".join(shown))
     if answer.llm_failed:
         lines.append(f"({texts.LLM_FALLBACK_NOTE})")
     if answer.sources:

@@ -52,7 +52,7 @@ def answer_body(answer: Answer, allowed_links: frozenset[str]) -> str:
     if answer.hedged:
         body = f"_{escape(texts.HEDGE_INTRO)}_\n\n{body}"
         if answer.suggestions:
-            others = " · ".join(escape(s.title) for s in answer.suggestions)
+            others = " · ".join(escape(" > ".join(s.title.split(" > ")[-2:])) for s in answer.suggestions)
             body += f"\n\n{escape(texts.HEDGE_OTHERS)}: {others}"
     if english:
         body = f"_{texts.ENGLISH_NOTE}_\n\n{body}"

@@ -87,10 +87,15 @@ class Retrieval:
 
     @property
     def margin(self) -> float:
-        """How far the top hit is ahead of the runner-up (score ratio − 1; large when alone)."""
-        if len(self.hits) < 2 or self.hits[1].score <= 0:
+        """How far the top hit is ahead of the best rival (score ratio − 1; large when alone).
+
+        Its own parent or sub-sections are no rivals: they say the same thing at another depth.
+        """
+        top = self.hits[0] if self.hits else None
+        rivals = [h for h in self.hits[1:] if top and not _nested(h.section, top.section)]
+        if top is None or not rivals or rivals[0].score <= 0:
             return 1.0
-        return self.hits[0].score / self.hits[1].score - 1.0
+        return top.score / rivals[0].score - 1.0
 
 
 class DenseScorer(Protocol):
@@ -312,6 +317,12 @@ class Retriever:
         hits = _prefer_children(hits)[:k]
         strong = sum(1 for c, w in weighted if c.factor >= 1.0 and w > 0)
         return Retrieval(hits, hits[0].coverage if hits else 0.0, tokens, strong)
+
+
+def _nested(a: Section, b: Section) -> bool:
+    """Whether one section is the other's ancestor (same document, one heading path a prefix of the other)."""
+    short, long = sorted((a.title_path, b.title_path), key=len)
+    return a.source == b.source and long[: len(short)] == short
 
 
 def _prefer_children(hits: list[Hit]) -> list[Hit]:
