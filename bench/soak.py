@@ -207,7 +207,7 @@ class Vote:
     user: str
     channel: str
     reply_ts: str
-    request_id: str | None
+    value: str | None  # the 👍 button's value as Endy built it (signed)
     by_button: bool
 
 
@@ -233,13 +233,12 @@ class Counts:
         self.latencies, self.acks = [], []
 
 
-def request_id_of(blocks: Any) -> str | None:
-    """The request id carried by the answer's 👍 feedback button."""
+def vote_value_of(blocks: Any) -> str | None:
+    """The value of the answer's 👍 feedback button (signed by Endy: pressing it sends it back as it is)."""
     for block in blocks if isinstance(blocks, list) else []:
         for element in block.get("elements") or []:
             if isinstance(element, dict) and element.get("action_id") == ACTION_FEEDBACK:
-                rating, _, request_id = str((element.get("positive_button") or {}).get("value", "")).partition("|")
-                return request_id if rating == "up" else None
+                return str((element.get("positive_button") or {}).get("value") or "") or None
     return None
 
 
@@ -297,7 +296,7 @@ class Tracker:
         self.counts.latencies.append((call.time - sent_at) * 1000)
         if reply_ts and self.counts.answered % self.feedback_every == 0:
             by_button = (self.counts.answered // self.feedback_every) % 2 == 0
-            self.votes.append(Vote(user, key[0], reply_ts, request_id_of(call.body.get("blocks")), by_button))
+            self.votes.append(Vote(user, key[0], reply_ts, vote_value_of(call.body.get("blocks")), by_button))
 
     def overdue(self, seconds: float) -> int:
         """Questions unanswered for more than `seconds`."""
@@ -393,8 +392,8 @@ class Soak:
     def _vote(self) -> None:
         fake = self.rig.fake
         for vote in self.tracker.votes:
-            if vote.by_button and vote.request_id:
-                value = f"up|{vote.request_id}"
+            if vote.by_button and vote.value:
+                value = vote.value
                 payload = fake.block_actions(
                     vote.user, ACTION_FEEDBACK, value, vote.channel, vote.reply_ts, action_type="feedback_buttons"
                 )

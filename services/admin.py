@@ -35,6 +35,20 @@ EXPORT_COLUMNS = (
 )
 
 
+# Written by Endy from its own numbers (a negative number stays a number a spreadsheet can sum); every other column
+# carries text that users, the LLM or the knowledge base wrote, and is neutralised after masking.
+NUMERIC_COLUMNS = frozenset({"created_at", "confidence", "used_llm", "up", "down"})
+TEXT_COLUMNS = frozenset(EXPORT_COLUMNS) - NUMERIC_COLUMNS
+# A spreadsheet evaluates a cell starting with one of these (=HYPERLINK(…), =cmd|' /C calc'!A0, +, -, @, and a tab
+# or CR some parsers strip first): such text cells are prefixed with ' so they show as the text they are.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: str) -> str:
+    """A text cell that a spreadsheet shows as text, never evaluates (OWASP's CSV-injection advice)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 class ProtectedAdmin(EndyError):
     """ADMIN_USER_IDS admins are configured by operators and cannot be revoked from Slack."""
 
@@ -176,23 +190,24 @@ class AdminService:
         writer.writerow(EXPORT_COLUMNS)
         rows = 0
         async for r in self.storage.export_rows(until - timedelta(days=days), until):
+            row = [
+                r["created_at"].isoformat(),
+                r["surface"],
+                r["kind"],
+                f"{r['confidence']:.3f}",
+                r["used_llm"],
+                r["category"] or "",
+                r["department"] or "",
+                mask_pii(r["question"]),
+                mask_pii(r["answer"]),
+                r["top_source"] or "",
+                r["up"],
+                r["down"],
+                ";".join(r["reasons"]),
+                mask_pii(r["comments"] or ""),
+            ]
             writer.writerow(
-                [
-                    r["created_at"].isoformat(),
-                    r["surface"],
-                    r["kind"],
-                    f"{r['confidence']:.3f}",
-                    r["used_llm"],
-                    r["category"] or "",
-                    r["department"] or "",
-                    mask_pii(r["question"]),
-                    mask_pii(r["answer"]),
-                    r["top_source"] or "",
-                    r["up"],
-                    r["down"],
-                    ";".join(r["reasons"]),
-                    mask_pii(r["comments"] or ""),
-                ]
+                [spreadsheet_text(v) if c in TEXT_COLUMNS else v for c, v in zip(EXPORT_COLUMNS, row, strict=True)]
             )
             rows += 1
         return ("\ufeff" + buffer.getvalue()).encode("utf-8"), rows

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from services.knowledge import Department, KnowledgeBase
+from services.knowledge import Department, KnowledgeBase, Section
 
 
 class AnswerKind(StrEnum):
@@ -50,8 +51,12 @@ class Source:
         return {"title": self.title, "link": self.link, "source": self.source, "section_id": self.section_id}
 
 
-def _source(d: dict[str, Any]) -> Source:
-    return Source(str(d["title"]), d.get("link"), str(d["source"]), str(d["section_id"]))
+def _cited(stored: object, sections: Mapping[str, Section]) -> list[Source]:
+    """The cached citations that name a section of this knowledge base, as the knowledge base states them."""
+    if not isinstance(stored, list):
+        return []
+    found = [sections.get(str(d.get("section_id"))) for d in stored if isinstance(d, dict)]
+    return [Source(s.title, s.link, s.source, s.id) for s in found if s is not None]
 
 
 @dataclass(slots=True)
@@ -99,18 +104,20 @@ class Answer:
 
     @classmethod
     def from_cache(cls, payload: dict[str, Any], question: str, kb: KnowledgeBase) -> Answer:
-        """Rebuild a cached answer for a new asking of the same question."""
+        """Rebuild a cached answer (signed by Endy: services/cache.py) for a new asking of the same question; its
+        citations are rebuilt from the knowledge base being served, so only real sections are ever cited."""
+        sections = {s.id: s for s in kb.sections}
         return cls(
             AnswerKind(payload["kind"]),
             str(payload["text"]),
             question,
-            sources=[_source(s) for s in payload.get("sources", [])],
+            sources=_cited(payload.get("sources"), sections),
             confidence=float(payload.get("confidence", 0.0)),
             related_questions=[str(q) for q in payload.get("related", [])],
             used_llm=bool(payload.get("used_llm")),
             model=payload.get("model"),
             department=kb.department(payload.get("department")),
-            suggestions=[_source(s) for s in payload.get("suggestions", [])],
+            suggestions=_cited(payload.get("suggestions"), sections),
             category=payload.get("category"),
             hedged=bool(payload.get("hedged")),
             language=str(payload.get("language") or "ko"),

@@ -1,4 +1,7 @@
-"""Answer cache in Redis: keyed by the normalised (masked) question and the knowledge-base version."""
+"""Answer cache in Redis: keyed by the normalised (masked) question and the knowledge-base version.
+
+Entries are signed with SECRET_KEY (services/signing.py), bound to their own key: anyone who can write to Redis
+can plant or copy an entry, and an entry Endy did not write for that key is a miss (counted as "tampered")."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from redis.exceptions import RedisError
 
 from services.metrics import Metrics
 from services.redis_watch import RedisSlow, RedisWatch
+from services.signing import Signer
 
 _TRAILING = re.compile(r"[\s?!.~…。？！]+$")
 
@@ -36,6 +40,7 @@ class AnswerCache:
         key_prefix: str,
         ttl_seconds: int,
         metrics: Metrics,
+        signer: Signer,
         timeout: float = 0.5,
         probe_interval: float = 1.0,
         watch: RedisWatch | None = None,
@@ -45,6 +50,7 @@ class AnswerCache:
         self._prefix = key_prefix
         self._ttl = ttl_seconds
         self._metrics = metrics
+        self._signer = signer
         self._timeout = timeout  # a cache is worth only a short wait: a miss costs one answer
         self._probe_interval = probe_interval  # after a failure, skip Redis this long (one probe per interval)
         self._watch = watch or RedisWatch(redis)
@@ -65,31 +71,49 @@ class AnswerCache:
         """The cached payload, or None on a miss (or when Redis is unreachable)."""
         if self._skipping("get"):
             return None
+        key = self.key(question, kb_version)
         try:
-            raw = await self._watch.run(self._redis.get(self.key(question, kb_version)), silence=self._timeout)
+            raw = await self._watch.run(self._redis.get(key), silence=self._timeout)
         except (RedisError, RedisSlow, OSError) as err:
             self._error("get", err)
             return None
         if raw is None:
             self._metrics.cache_operations.labels("miss").inc()
             return None
+        text = self._verified(key, raw)
+        if text is None:
+            return None
         try:
-            payload: dict[str, Any] = json.loads(raw)
+            payload = json.loads(text)
         except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
             self._metrics.cache_operations.labels("error").inc()
             return None
         self._metrics.cache_operations.labels("hit").inc()
         return payload
 
+    def _verified(self, key: str, raw: bytes | str) -> str | None:
+        """The entry's JSON when Endy signed it for this key; otherwise a miss, counted and logged once."""
+        try:
+            sealed = raw.decode() if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError:
+            sealed = ""
+        text = self._signer.unseal(sealed, context=key)
+        if text is None:
+            self._metrics.cache_operations.labels("tampered").inc()
+            self._metrics.errors.labels(type="cache_tampered").inc()
+            logger.bind(bytes=len(raw)).warning("answer cache entry refused: not signed by Endy")
+        return text
+
     async def set(self, question: str, kb_version: str, payload: dict[str, Any]) -> None:
         """Store a payload (best effort: a Redis failure only counts an error)."""
         if self._skipping("set"):
             return
-        value = json.dumps(payload, ensure_ascii=False)
+        key = self.key(question, kb_version)
+        value = self._signer.seal(json.dumps(payload, ensure_ascii=False), context=key)
         try:
-            await self._watch.run(
-                self._redis.set(self.key(question, kb_version), value, ex=self._ttl), silence=self._timeout
-            )
+            await self._watch.run(self._redis.set(key, value, ex=self._ttl), silence=self._timeout)
         except (RedisError, RedisSlow, OSError) as err:
             self._error("set", err)
             return

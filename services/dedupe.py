@@ -1,4 +1,7 @@
-"""Slack event de-duplication: Slack retries a delivery it thinks failed, and we must answer only once."""
+"""Slack event de-duplication: Slack retries a delivery it thinks failed, and we must answer only once.
+
+The same "first time?" question, under its own namespace, also guards replayed slash commands and interactions
+(handlers/replay.py) and escalations (once per question, handlers/escalation.py)."""
 
 from __future__ import annotations
 
@@ -41,6 +44,10 @@ class _LocalSeen:
         while len(self._expires) > self._max:
             self._expires.popitem(last=False)
 
+    def discard(self, event_id: str) -> None:
+        """Forget event_id."""
+        self._expires.pop(event_id, None)
+
     def _purge(self) -> None:
         now = self._clock()
         while self._expires and next(iter(self._expires.values())) <= now:
@@ -62,11 +69,14 @@ class EventDeduper:
         timeout: float = 0.5,
         probe_interval: float = 1.0,
         watch: RedisWatch | None = None,
+        namespace: str = "event",
+        patience: float = PATIENCE_SECONDS,
     ) -> None:
         if ttl_seconds < 1:
             raise ValueError("ttl_seconds must be at least 1")
         self._redis = redis
-        self._prefix = key_prefix
+        self._prefix = f"{key_prefix}{namespace}:"
+        self._patience = patience  # how long a busy Redis is waited for (shorter when an ack waits too)
         self._ttl = ttl_seconds
         self._metrics = metrics or Metrics()
         # Also fed while Redis answers, so a retry arriving during a later outage is still recognised.
@@ -80,7 +90,7 @@ class EventDeduper:
 
     def key(self, event_id: str) -> str:
         """The Redis key marking event_id as seen."""
-        return f"{self._prefix}event:{event_id}"
+        return f"{self._prefix}{event_id}"
 
     async def first_time(self, event_id: str) -> bool:
         """True the first time event_id is offered (within ttl_seconds), False for every repeat."""
@@ -89,6 +99,14 @@ class EventDeduper:
         self._local.add(event_id)  # before asking Redis: a second delivery may arrive while we wait
         fresh = await self._set_nx(event_id)
         return fresh is not False
+
+    async def forget(self, event_id: str) -> None:
+        """Undo first_time (the work it guarded failed and may be tried again); best effort."""
+        self._local.discard(event_id)
+        try:
+            await self._watch.run(self._redis.delete(self.key(event_id)), silence=self._timeout)
+        except (RedisSlow, *UNREACHABLE) as err:
+            logger.bind(error=type(err).__name__).warning("dedupe marker not removed")
 
     async def _set_nx(self, event_id: str) -> bool | None:
         """Redis's verdict, or None when it cannot be asked."""
@@ -99,7 +117,7 @@ class EventDeduper:
         self._next_probe = now + self._probe_interval
         command = self._redis.set(self.key(event_id), 1, nx=True, ex=self._ttl)
         try:
-            fresh = await self._watch.run(command, silence=self._timeout, patience=PATIENCE_SECONDS)
+            fresh = await self._watch.run(command, silence=self._timeout, patience=self._patience)
         except RedisSlow:
             # Alive but swamped: decide from memory this once; the marker still lands.
             self._metrics.errors.labels(type="dedupe_redis_slow").inc()

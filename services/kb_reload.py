@@ -1,9 +1,16 @@
-"""Reload the knowledge base on every replica: one replica publishes through Redis, all reload."""
+"""Reload the knowledge base on every replica: one replica publishes through Redis, all reload.
+
+Anyone who can reach Redis can publish on the channel, so a request is signed with SECRET_KEY (services/signing.py)
+and carries its time: an unsigned, forged or stale one is ignored (counted, and one warning per quiet period).
+Requests are debounced: a burst of them is one reload, once the burst has been quiet for `quiet_seconds`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -11,20 +18,45 @@ import redis.asyncio as aioredis
 from loguru import logger
 from redis.exceptions import RedisError
 
+from services.metrics import Metrics
+from services.signing import VERSION, Signer
+
 _POLL_SECONDS = 0.5
+MAX_AGE_SECONDS = 120.0  # a signed request older than this (a replay of a captured one) is ignored
+QUIET_SECONDS = 1.0  # a burst ends when no request came for this long
+MAX_DELAY_SECONDS = 10.0  # a reload is never put off longer than this by requests that keep coming
+WARN_EVERY_SECONDS = 60.0  # refused requests: one warning per this period, the rest only counted
 
 
 class KnowledgeReloader:
-    """Publishes reload requests and listens for other replicas' (its own are reloaded in place)."""
+    """Publishes signed reload requests and listens for other replicas' (its own are reloaded in place)."""
 
-    def __init__(self, redis: aioredis.Redis, *, key_prefix: str, reload: Callable[[], Awaitable[object]]) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        key_prefix: str,
+        reload: Callable[[], Awaitable[object]],
+        signer: Signer,
+        metrics: Metrics,
+        quiet_seconds: float = QUIET_SECONDS,
+        max_delay_seconds: float = MAX_DELAY_SECONDS,
+    ) -> None:
         self._redis = redis
         self.channel = f"{key_prefix}kb:reload"
         self._reload = reload
+        self._signer = signer
+        self._metrics = metrics
+        self._quiet = quiet_seconds
+        self._max_delay = max_delay_seconds
         self.instance = uuid.uuid4().hex
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self.subscribed = asyncio.Event()
+        self._burst_started: float | None = None  # monotonic time of the first request of the pending burst
+        self._due = 0.0  # when the pending burst's reload runs
+        self._warned_at = float("-inf")
+        self._unwarned = 0
 
     async def start(self) -> None:
         """Begin listening in the background."""
@@ -42,10 +74,15 @@ class KnowledgeReloader:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._task, 1.0)
 
+    def request(self) -> str:
+        """A signed reload request from this replica."""
+        body = json.dumps({"origin": self.instance, "at": time.time(), "nonce": uuid.uuid4().hex})
+        return self._signer.seal(body, context=self.channel)
+
     async def publish(self) -> int:
         """Ask the other replicas to reload; returns how many of them got the request (0 if Redis is down)."""
         try:
-            receivers = int(await self._redis.publish(self.channel, self.instance))
+            receivers = int(await self._redis.publish(self.channel, self.request()))
             return max(0, receivers - (1 if self.subscribed.is_set() else 0))  # not counting ourselves
         except (RedisError, OSError) as err:
             logger.bind(error=type(err).__name__).warning("knowledge reload not broadcast (Redis unreachable)")
@@ -62,9 +99,10 @@ class KnowledgeReloader:
                     self.subscribed.set()
                     backoff = 0.5
                     while not self._stop.is_set():
-                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=_POLL_SECONDS)
+                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=self._wait())
                         if message is not None:
-                            await self._handle(message)
+                            self._handle(message)
+                        await self._reload_when_due()
             except (RedisError, OSError) as err:
                 self.subscribed.clear()
                 logger.bind(error=type(err).__name__).warning("knowledge reload listener reconnecting")
@@ -72,13 +110,54 @@ class KnowledgeReloader:
                     await asyncio.wait_for(self._stop.wait(), backoff)
                 backoff = min(backoff * 2, 30.0)
 
-    async def _handle(self, message: dict[str, object]) -> None:
+    def _wait(self) -> float:
+        """How long the next poll may wait: until the pending reload is due, at most one poll interval."""
+        if self._burst_started is None:
+            return _POLL_SECONDS
+        return max(0.0, min(_POLL_SECONDS, self._due - time.monotonic()))
+
+    def _handle(self, message: dict[str, object]) -> None:
         if message.get("type") != "message":
             return
-        origin = message.get("data")
-        origin = origin.decode() if isinstance(origin, bytes) else str(origin)
-        if origin == self.instance:
+        data = message.get("data")
+        origin = self._origin(data.decode(errors="replace") if isinstance(data, bytes) else str(data))
+        if origin is None or origin == self.instance:
             return
+        now = time.monotonic()
+        if self._burst_started is None:
+            self._burst_started = now
+        self._due = min(now + self._quiet, self._burst_started + self._max_delay)
+
+    def _origin(self, sealed: str) -> str | None:
+        """The publishing replica of a valid request; None (counted, warned) for anything else."""
+        text = self._signer.unseal(sealed, context=self.channel)
+        if text is None:
+            self._refuse("bad_signature" if sealed.startswith(f"{VERSION}.") else "unsigned")
+            return None
+        try:
+            body = json.loads(text)
+            origin, at = str(body["origin"]), float(body["at"])
+        except (ValueError, TypeError, KeyError):
+            self._refuse("malformed")
+            return None
+        if abs(time.time() - at) > MAX_AGE_SECONDS:
+            self._refuse("stale")
+            return None
+        return origin
+
+    def _refuse(self, reason: str) -> None:
+        self._metrics.errors.labels(type=f"kb_reload_{reason}").inc()
+        now = time.monotonic()
+        if now - self._warned_at < WARN_EVERY_SECONDS:
+            self._unwarned += 1
+            return
+        logger.bind(reason=reason, also_refused=self._unwarned).warning("knowledge reload request ignored")
+        self._warned_at, self._unwarned = now, 0
+
+    async def _reload_when_due(self) -> None:
+        if self._burst_started is None or time.monotonic() < self._due:
+            return
+        self._burst_started = None
         logger.info("knowledge reload requested by another replica")
         try:
             await self._reload()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from config.settings import mask_url, redact_credentials
 from services.privacy import mask_pii
 
 if TYPE_CHECKING:
@@ -22,27 +23,92 @@ NOTICE = "NOTICE"
 _STDLIB_LOGGERS = ("slack_sdk", "slack_bolt", "asyncpg", "aiohttp", "openai", "httpx", "redis")
 
 
-def _mask_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return mask_pii(value)
-    if isinstance(value, dict):
-        return {k: _mask_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_mask_value(v) for v in value]
-    return value
+# A record's text (message, bound values, traceback) is cut to this before anything masks it: the masker's cost
+# then has a bound per record, whatever a caller (or a library logging a request) hands in.
+RECORD_MAX_BYTES = 8 * 1024
+MESSAGE_MAX_BYTES = 4 * 1024
+VALUE_MAX_BYTES = 1024
+EXCEPTION_MIN_BYTES = 2 * 1024  # held back for the traceback, so a long message cannot crowd it out
+MAX_ITEMS = 50  # of a bound list or dict
+_PLAIN = (bool, int, float, type(None))
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most `limit` UTF-8 bytes of the start of `text`, ending before a split word, plus a note of the cut."""
+    if len(text) * 4 <= limit:  # no character takes more than 4 bytes
+        return text
+    head = text[:limit].encode()[:limit].decode("utf-8", "ignore")
+    if len(head) == len(text):
+        return text
+    space = head.rfind(" ", max(0, len(head) - 32))  # do not leave half a phone number for the masker to miss
+    head = head[:space] if space > 0 else head
+    return f"{head}…[+{len(text) - len(head)} chars]"
+
+
+def _clip_middle(text: str, limit: int) -> str:
+    """A traceback: its start (where it happened) and its end (the exception itself), the middle cut."""
+    if len(text) * 4 <= limit:
+        return text
+    half = limit // 2
+    head = text[:half].encode()[:half].decode("utf-8", "ignore")
+    tail = text[-half:].encode()[-half:].decode("utf-8", "ignore")
+    if len(head) + len(tail) >= len(text):  # both ends cover it: it fits
+        return text
+    return f"{head}\n…[+{len(text) - len(head) - len(tail)} chars]…\n{tail}"
+
+
+class _Budget:
+    """What is left of RECORD_MAX_BYTES for one record; every piece of text is cut to it, then masked."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+
+    def scrub(self, text: str, cap: int, *, middle: bool = False) -> str:
+        clipped = (_clip_middle if middle else _clip)(text, max(0, min(cap, self.left)))
+        self.left -= len(clipped.encode())
+        return mask_pii(redact_credentials(clipped))
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, _PLAIN):
+            return value
+        if isinstance(value, dict):
+            kept = self._items(list(value.values()))
+            out = dict(zip(value, kept, strict=False))
+            if len(kept) > len(out):  # cut: the note of it under its own key
+                out["…"] = kept[-1]
+            return out
+        if isinstance(value, list | tuple):
+            return self._items(list(value))
+        return self.scrub(value if isinstance(value, str) else str(value), VALUE_MAX_BYTES)
+
+    def _items(self, values: list[Any]) -> list[Any]:
+        kept = []
+        for item in values[:MAX_ITEMS]:
+            if self.left <= 0:
+                break
+            kept.append(self.value(item))
+        return kept if len(kept) == len(values) else [*kept, f"…[+{len(values) - len(kept)} items]"]
+
+
+def _exception_text(record: Record, budget: _Budget) -> str:
+    exc = record["exception"]
+    if exc is None:
+        return ""
+    budget.left += EXCEPTION_MIN_BYTES
+    text = "".join(traceback.format_exception(exc.type, exc.value, exc.traceback))
+    return budget.scrub(text, RECORD_MAX_BYTES, middle=True)
 
 
 def _patch(record: Record) -> None:
-    """Mask PII in the message, the bound extras and the traceback before any sink sees them."""
-    record["message"] = mask_pii(record["message"])
+    """Cut, then mask PII and credentials in the message, the bound extras and the traceback before any sink sees
+    them."""
+    budget = _Budget(RECORD_MAX_BYTES - (EXCEPTION_MIN_BYTES if record["exception"] is not None else 0))
+    record["message"] = budget.scrub(record["message"], MESSAGE_MAX_BYTES)
     extra = record["extra"]
     for key in list(extra):
         if not key.startswith("_"):
-            extra[key] = _mask_value(extra[key])
-    exc_text = ""
-    if record["exception"] is not None:
-        exc = record["exception"]
-        exc_text = mask_pii("".join(traceback.format_exception(exc.type, exc.value, exc.traceback)))
+            extra[key] = budget.value(extra[key])
+    exc_text = _exception_text(record, budget)
     extra["_exc"] = exc_text
     payload = {
         "time": record["time"].isoformat(),
@@ -118,7 +184,7 @@ def _notice_level() -> str:
 def log_llm_status(settings: Settings) -> None:
     """Log the start-up line the deployment guide tells operators to look for (visible at LOG_LEVEL=warning)."""
     if settings.llm_enabled:
-        base = settings.openai_base_url or "https://api.openai.com/v1"
+        base = mask_url(settings.openai_base_url or "https://api.openai.com/v1", keep_user=False)  # may hold a key
         logger.bind(model=settings.openai_model, base_url=base).log(
             _notice_level(), "✅ LLM 서비스 활성화 (OpenAI API)"
         )

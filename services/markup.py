@@ -96,12 +96,12 @@ _PLAIN = _Style(lambda text: text, False, _plain_link, _plain_link, str, str, _p
 
 def to_mrkdwn(md: str, allowed_links: frozenset[str]) -> str:
     """Slack mrkdwn for Markdown: escaped, no pings, links only to allowed_links, tables as aligned code blocks."""
-    return _Renderer(_MRKDWN, _links(allowed_links)).render(md)
+    return _Renderer(_MRKDWN, link_index(allowed_links)).render(md)
 
 
 def to_plain(md: str, allowed_links: frozenset[str] = frozenset()) -> str:
     """Terminal text for Markdown: no markers, plain headings, aligned tables, allowed links as "t (u)"."""
-    return _Renderer(_PLAIN, _links(allowed_links)).render(md)
+    return _Renderer(_PLAIN, link_index(allowed_links)).render(md)
 
 
 def shorten(text: str, limit: int) -> tuple[str, bool]:
@@ -120,7 +120,8 @@ def shorten(text: str, limit: int) -> tuple[str, bool]:
 
 
 @lru_cache(maxsize=8)
-def _links(allowed: frozenset[str]) -> Links:
+def link_index(allowed: frozenset[str]) -> Links:
+    """The valid links among allowed, findable as written or as markdown-it normalises a link target."""
     return Links.of(allowed, _MD.normalizeLink)
 
 

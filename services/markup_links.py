@@ -1,4 +1,9 @@
-"""Text-level rules shared by every rendering: invisible characters out, links kept only when allowed, widths."""
+"""Text-level rules shared by every rendering: invisible characters out, links kept only when allowed, widths.
+
+A "link" is anything Slack or a Markdown renderer could turn into one: `<u|t>` and `<u>`, a URL with any scheme in
+any case (`HTTPS://`, `mailto:`, `slack://`), a protocol-relative `//host`, an e-mail address, a bare domain
+(`evil-hr.example`, `www.x.com/path`) or an IP address with a port or path. Full-width look-alikes count too.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,57 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]{1,31}:"
-# <u|t> (Slack's own syntax, as models and wiki exports write it), <u>, or a bare http(s) URL.
-_FIND = re.compile(rf"<({_SCHEME}[^\s<>|]*)\|([^<>\n]*)>|<({_SCHEME}[^\s<>|]*)>|(https?://[^\s<>\"'`]+)")
+_LETTER = r"a-z0-9\u00c0-\u024f\u0300-\u036f\u0370-\u03ff\u0400-\u04ff"  # Latin, Greek, Cyrillic (homoglyphs)
+# Matches start only where a label starts (linear time, however long a run of labels): at most 10 labels.
+_LABELS = rf"(?<![{_LETTER}_\-])(?:[{_LETTER}_\-]{{1,63}}\.){{1,10}}"
+_HOST = rf"{_LABELS}(?:[a-z]{{2,63}}|xn--[a-z0-9\-]{{1,59}})(?![{_LETTER}\-])"
+_TAIL = r"[^\s<>\"'`]"
+_NO_SLASH = r"https?|ftp|wss?|mailto|tel|sms|javascript|vbscript|data|file|slack|callto|skype|facetime|intent|sip|xmpp"
+_ANGLED = rf"(?:[a-z][a-z0-9+.\-]{{1,31}}:|//|{_HOST})[^\s<>|]*"
+_FIND = re.compile(
+    rf"<(?P<target>{_ANGLED})\|(?P<label>[^<>\n]*)>"
+    rf"|<(?P<angled>{_ANGLED})>"
+    rf"|(?<![a-z0-9+.\-])(?P<url>[a-z][a-z0-9+.\-]{{0,31}}:[/\\]{{2}}{_TAIL}+|(?:{_NO_SLASH}):{_TAIL}+)"
+    rf"|(?<![a-z0-9._%+\-])(?P<mail>[a-z0-9._%+\-]{{1,64}}@{_HOST})"
+    rf"|(?P<ip>(?<![\d.])\d{{1,3}}(?:\.\d{{1,3}}){{3}}(?::\d{{1,5}}|[/?#]){_TAIL}*)"
+    rf"|(?P<host>(?://)?{_HOST}(?::\d{{1,5}})?(?:[/?#]{_TAIL}*)?)",
+    re.IGNORECASE,
+)
+# Full-width ASCII and look-alike dots, folded one code point for one so matches index the original text.
+_FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {c: ord(".") for c in (0x3002, 0xFF61, 0xFE52, 0x2024)}
+# File names Slack does not link (their extensions are no top-level domains): `신청서.hwp` stays text.
+_FILE_EXTENSIONS = frozenset("pdf hwp hwpx docx xlsx pptx txt csv png jpg jpeg gif json yaml yml exe".split())
+_VALID_LINK = re.compile(r"https?://[^\s|<>\"\\`]+", re.IGNORECASE)
 _ASCII_URL = re.compile(r"[!-~]+")
 _CONTINUES = re.compile(r"[A-Za-z0-9/_\-%?#=&~+@]|[.,:;!)]+[A-Za-z0-9/_\-%]")
-_SAFE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s<>|\"]+")
-_ZWJ_AT_ASCII = re.compile(r"(?<![^\x00-\x7f])\u200d|\u200d(?![^\x00-\x7f])")
+# A zero-width joiner belongs inside emoji; next to (full-width) ASCII it only hides a link.
+_ZWJ_AT_ASCII = re.compile(r"(?<![^\x00-\x7f\uff01-\uff5e])\u200d|\u200d(?![^\x00-\x7f\uff01-\uff5e])")
+# Invisible marks that are no format characters (variation selectors, Hangul fillers …) hidden between ASCII.
+_INVISIBLE_IN_ASCII = re.compile(
+    r"(?<=[!-~\uff01-\uff5e])[\u034f\u115f\u1160\u17b4\u17b5\u200d\u3164\uffa0\ufe00-\ufe0f]+(?=[!-~\uff01-\uff5e])"
+)
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs"})
+_PASSES = 4  # removing a link can join its neighbours into a new one; a few passes reach a fixed point
 
 
 def clean(text: str) -> str:
     """Normalise newlines and drop controls, zero-width/bidi marks and private-use code points (ZWJ stays in emoji)."""
-    text = _ZWJ_AT_ASCII.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return "".join(c for c in text if c in "\n\t\u200d" or unicodedata.category(c) not in _DROPPED_CATEGORIES).replace(
-        "\t", "    "
-    )
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(c for c in text if c in "\n\t\u200d" or unicodedata.category(c) not in _DROPPED_CATEGORIES)
+    return _INVISIBLE_IN_ASCII.sub("", _ZWJ_AT_ASCII.sub("", text)).replace("\t", "    ")
+
+
+def valid_link(url: str) -> bool:
+    """True for a link Endy may build itself: absolute http(s) with a host, no whitespace, `|`, `<`, `>` or userinfo."""
+    if not _VALID_LINK.fullmatch(url) or any(unicodedata.category(c) in _DROPPED_CATEGORIES for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return bool(parts.hostname) and "@" not in parts.netloc
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +74,8 @@ class Links:
 
     @classmethod
     def of(cls, allowed: Iterable[str], normalize: Callable[[str], str]) -> Links:
-        """Index absolute links without characters that could break out of a Slack link."""
-        safe = sorted({u for u in allowed if u and _SAFE_URL.fullmatch(u)}, key=len, reverse=True)
+        """Index the valid links (see valid_link); anything else can never be allowed."""
+        safe = sorted({u for u in allowed if u and valid_link(u)}, key=len, reverse=True)
         forms = {normalize(u): u for u in safe} | {u: u for u in safe}
         return cls(forms, tuple(safe), normalize)
 
@@ -52,6 +91,9 @@ class Links:
         return None
 
 
+NO_LINKS = Links({}, (), lambda url: url)
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     """A link found in text: its allowed url (None when not allowed) and the label to show."""
@@ -61,30 +103,58 @@ class Hit:
 
 
 def scan(text: str, links: Links) -> list[str | Hit]:
-    """Text split into plain pieces and links; a link not allowed keeps only its label (a bare URL: nothing)."""
+    """Text split into plain pieces and links; a link not allowed keeps only its label (a bare one: nothing)."""
     out: list[str | Hit] = []
-    pos = 0
-    for match in _FIND.finditer(text):
-        out.append(text[pos : match.start()])
-        pos = match.end()
-        labelled, label, angled, bare = match.groups()
-        if bare is None:
-            url = links.find(labelled or angled)
-            out.append(Hit(url, label or "") if url or label else Hit(None, ""))
+    shadow, pos, done = text.translate(_FOLD), 0, 0
+    while (match := _FIND.search(shadow, pos)) is not None:
+        found = _hit(text, match, links)
+        if found is None:  # a file name, not a link
+            pos = match.end()
             continue
-        hit, tail = _bare(bare, links)
-        out += [hit, tail]
-    out.append(text[pos:])
+        hit, length = found
+        out += [text[done : match.start()], hit]
+        pos = done = match.start() + max(length, 1)  # what follows a cut-off URL is searched again
+    out.append(text[done:])
     return _close_gaps(out)
 
 
-def _bare(candidate: str, links: Links) -> tuple[Hit, str]:
+def strip_links(text: str) -> str:
+    """Text with every link removed (labels stay), repeated until removing one leaves no new one behind."""
+    for _ in range(_PASSES):
+        stripped = "".join(p if isinstance(p, str) else p.label for p in scan(text, NO_LINKS))
+        if stripped == text:
+            break
+        text = stripped
+    return text
+
+
+def _hit(text: str, match: re.Match[str], links: Links) -> tuple[Hit, int] | None:
+    """The link one match stands for and how many characters of the match it takes; None for a file name."""
+    kind = match.lastgroup
+    if kind in ("label", "angled"):
+        group = "target" if kind == "label" else "angled"
+        url = links.find(text[match.start(group) : match.end(group)])
+        label = strip_links(text[match.start("label") : match.end("label")]) if kind == "label" else ""
+        return Hit(url, label), match.end() - match.start()
+    candidate = text[match.start() : match.end()]
+    if kind == "host" and _file_name(candidate):
+        return None
+    return _bare(candidate, match.group(0), links if kind == "url" else NO_LINKS)
+
+
+def _file_name(candidate: str) -> bool:
+    name, _, extension = candidate.rpartition(".")
+    return "." not in name and "/" not in name and extension.lower() in _FILE_EXTENSIONS
+
+
+def _bare(candidate: str, folded: str, links: Links) -> tuple[Hit, int]:
+    """A bare link: the allowed one it starts with, else its (folded) ASCII part without trailing punctuation."""
     allowed = links.prefix(candidate)
     if allowed:
-        return Hit(allowed, ""), candidate[len(allowed) :]
-    ascii_part = _ASCII_URL.match(candidate)
-    url = (ascii_part.group(0) if ascii_part else candidate).rstrip(".,;:!?)]}'\"")
-    return Hit(links.find(url), ""), candidate[len(url) :]
+        return Hit(allowed, ""), len(allowed)
+    ascii_part = _ASCII_URL.match(folded)
+    length = len((ascii_part.group(0) if ascii_part else folded).rstrip(".,;:!?)]}'\""))
+    return Hit(links.find(candidate[:length]), ""), length
 
 
 def _close_gaps(pieces: list[str | Hit]) -> list[str | Hit]:

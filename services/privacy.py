@@ -1,11 +1,22 @@
-"""Pattern-based detection and masking of Korean PII before text reaches logs or an LLM."""
+"""Pattern-based detection and masking of Korean PII before text reaches logs, storage or an LLM.
+
+Each kind is one row of ``_RULES`` (placeholder, rank, finder, label words). ``mask_pii`` normalises its own
+input (services.pii_text), so every caller masks the same way. The finders (services.pii_patterns and
+services.pii_words) are bounded and run a fixed number of times: once over the view (at most once more when a
+losing candidate may have hidden a match), then names once around what they found. No repeat-until-stable
+loop: the cost is linear in the input.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+
+from services import pii_patterns as find
+from services.pii_patterns import Finder, Span
+from services.pii_text import normalised
+from services.pii_words import addresses, names
 
 
 class PiiKind(StrEnum):
@@ -18,6 +29,11 @@ class PiiKind(StrEnum):
     EMPLOYEE_ID = "employee_id"  # 사번
     CARD = "card"
     ACCOUNT = "account"  # 계좌번호
+    PASSPORT = "passport"  # 여권번호
+    DRIVER_LICENSE = "driver_license"  # 운전면허번호
+    VEHICLE_PLATE = "vehicle_plate"  # 차량번호: a plate next to an employee is personal data
+    ADDRESS = "address"  # 도로명주소 with a building number
+    PERSON_NAME = "person_name"  # a name with a title or 님, right next to other PII
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,202 +45,183 @@ class PiiMatch:
     end: int
 
 
-PLACEHOLDERS: dict[PiiKind, str] = {
-    PiiKind.EMAIL: "[이메일]",
-    PiiKind.PHONE: "[전화번호]",
-    PiiKind.RRN: "[주민등록번호]",
-    PiiKind.FRN: "[외국인등록번호]",
-    PiiKind.EMPLOYEE_ID: "[사번]",
-    PiiKind.CARD: "[카드번호]",
-    PiiKind.ACCOUNT: "[계좌번호]",
-}
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Everything about one kind in one row."""
 
-# When candidates start at the same offset the lower rank wins. EMAIL goes first because its
-# span always contains any digit run found inside the local part.
-_PRIORITY: dict[PiiKind, int] = {
-    PiiKind.EMAIL: 0,
-    PiiKind.RRN: 1,
-    PiiKind.FRN: 1,
-    PiiKind.CARD: 2,
-    PiiKind.PHONE: 3,
-    PiiKind.ACCOUNT: 4,
-    PiiKind.EMPLOYEE_ID: 5,
-}
+    kind: PiiKind | None  # None: claims its span so nothing else does, masks nothing (corporate numbers)
+    placeholder: str
+    priority: int  # when candidates start at the same offset the lower rank wins
+    finder: Finder  # spans in the normalised view; gets this row and (second pass) the first pass's spans
+    labels: tuple[str, ...] = ()  # regex words that introduce a value a few characters later
+    near: tuple[str, ...] = ()  # words that count only right next to the value (they are everyday words too)
+    second_pass: bool = False
 
-_FLAGS = re.ASCII  # \d must not match full-width/Arabic digits; Hangul literals are unaffected.
 
-# \b is useless next to Hangul (it is a word char), so numbers are delimited explicitly. The
-# "digit + separator" checks stop us from grabbing the tail or head of dates, versions, IPs,
-# Slack ts values and order numbers such as ORD-20240315-0001.
-_PRE = r"(?<![0-9A-Za-z])(?<![0-9A-Za-z]-)(?<![0-9]\.)"
-_POST = r"(?![0-9A-Za-z])(?![.-][0-9])"
-# Numbers followed by a currency/quantity unit are amounts or ranges ("1800-2000만원").
-_NOT_AMOUNT = r"(?!\s?(?:원|만|억|%|달러))"
-_SEP = r"[-. ]?"
+def _w(words: str) -> tuple[str, ...]:
+    return tuple(words.split())
 
-_EMAIL_RE = re.compile(
-    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-    r"(?![A-Za-z0-9-])",
-    _FLAGS,
+
+_RULES: tuple[Rule, ...] = (
+    # EMAIL first: its span contains any digit run found inside the local part.
+    Rule(PiiKind.EMAIL, "[이메일]", 0, find.emails),
+    # 법인/사업자등록번호 are public identifiers, not 주민번호 (110111-1234567 would pass as one).
+    Rule(
+        None,
+        "",
+        1,
+        find.labelled_finder(find.CORPORATE),
+        _w(r"법인\s?(?:등록\s?)?번호 사업자\s?(?:등록\s?)?(?:증\s?)?번호 법인등록"),
+    ),
+    Rule(PiiKind.RRN, "[주민등록번호]", 2, find.registration_numbers("123490")),
+    Rule(PiiKind.FRN, "[외국인등록번호]", 2, find.registration_numbers("5678")),
+    Rule(
+        PiiKind.CARD,
+        "[카드번호]",
+        3,
+        find.cards,
+        _w("카드 법카 card"),
+        _w("비자 visa 마스터 master 아멕스 amex jcb 다이너스 diners bc"),
+    ),
+    Rule(
+        PiiKind.DRIVER_LICENSE,
+        "[운전면허번호]",
+        4,
+        find.driver_licences,
+        _w(r"면허 driver'?s?\s?licen[cs]e"),
+    ),
+    Rule(PiiKind.PHONE, "[전화번호]", 5, find.pattern_finder(find.PHONE)),
+    Rule(
+        PiiKind.ACCOUNT,
+        "[계좌번호]",
+        6,
+        find.accounts,
+        _w(
+            "계좌 입금 송금 이체 통장 은행 뱅크 예금주 신한 농협 신협 수협 새마을금고 SC제일 씨티"
+            " IBK NH bank account acct"
+        ),
+        _w("국민 우리 하나 기업 우체국 새마을 부산 대구 경남 광주 전북 제주 카카오 토스 케이 산업 SC"),  # "우리 팀"
+    ),
+    Rule(
+        PiiKind.PASSPORT,
+        "[여권번호]",
+        7,
+        find.labelled_finder(find.PASSPORT),
+        _w(r"여권 passport(?:\s?(?:no|number|#)\.?)? PP\s?No\.?"),
+    ),
+    Rule(
+        PiiKind.EMPLOYEE_ID,
+        "[사번]",
+        8,
+        find.labelled_finder(find.EMPLOYEE, find.EMPLOYEE_ALONE),
+        # "사번호" is never 사번 but occurs inside 검사번호/조사번호
+        _w(
+            r"사번(?!호) 사원\s?번호 직원\s?번호 인사\s?번호 직번"
+            r" employee\s?(?:id|no|number|#)\.? emp\.?\s?(?:id|no|#)\.?"
+        ),
+    ),
+    Rule(PiiKind.VEHICLE_PLATE, "[차량번호]", 9, find.pattern_finder(find.PLATE, region=True)),
+    Rule(
+        PiiKind.ADDRESS,
+        "[주소]",
+        10,
+        addresses,
+        _w(r"주소 자택 집 거주 배송지 우편 사는\s?곳 이사 전입 택배 소재지"),
+    ),
+    Rule(
+        PiiKind.PERSON_NAME,
+        "[이름]",
+        11,
+        names,
+        _w(
+            "선임연구원 책임연구원 수석연구원 연구원 본부장 센터장 파트장 그룹장 부사장 실장 팀장 부장 차장"
+            " 과장 대리 주임 사원 인턴 매니저 책임 선임 수석 프로 이사 상무 전무 사장 대표 님 씨"
+        ),
+        second_pass=True,
+    ),
 )
+PLACEHOLDERS: dict[PiiKind, str] = {rule.kind: rule.placeholder for rule in _RULES if rule.kind is not None}
+if len(PLACEHOLDERS) != len(PiiKind) or len({r.kind for r in _RULES}) != len(_RULES):
+    raise RuntimeError("every PiiKind needs exactly one row in services.privacy._RULES")
 
-# National significant numbers: mobile 01X, Seoul 02, area codes 031-064, 070 VoIP, 050X.
-_PHONE_NSN = r"(?:1[016789]|2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|50\d)"
-_PHONE_RE = re.compile(
-    rf"(?:(?<![0-9A-Za-z+])\+82[-. ]?(?:\(0\)|0)?{_PHONE_NSN}|{_PRE}(?:\(0{_PHONE_NSN}\)|0{_PHONE_NSN}\)?))"
-    rf"{_SEP}\d{{3,4}}{_SEP}\d{{4}}{_POST}"
-    rf"|{_PRE}1(?:5(?:88|44|66|77)|6(?:00|44|61|70|88)|8(?:00|99))[-.]?\d{{4}}{_POST}{_NOT_AMOUNT}",
-    _FLAGS,
-)
-
-# No checksum: numbers issued since Oct 2020 use random trailing digits.
-_RRN_RE = re.compile(
-    rf"{_PRE}\d{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[- ]?(?P<gender>[1-8])\d{{6}}{_POST}",
-    _FLAGS,
-)
-
-_CARD_RE = re.compile(
-    rf"{_PRE}(?:\d{{4}}(?:[- ]\d{{4}}){{2}}[- ](?:\d{{4}}[- ]\d{{3}}|\d{{1,4}})"  # 4-4-4-4(-3)
-    rf"|\d{{4}}[- ]\d{{6}}[- ]\d{{4,5}}"  # Amex 4-6-5, Diners 4-6-4
-    rf"|\d{{13,19}}){_POST}",
-    _FLAGS,
-)
-
-_ACCOUNT_RE = re.compile(
-    rf"{_PRE}(?:\d{{2,6}}-\d{{2,6}}-\d{{2,7}}(?:-\d{{1,3}})?|\d{{10,14}}){_POST}{_NOT_AMOUNT}",
-    _FLAGS,
-)
-
-# (?<!\[) keeps our own placeholders ("[계좌번호]", "[카드번호]", "[사번]") from acting as context.
-_ACCOUNT_STRONG = (
-    r"(?<!\[)(?:계좌|입금|송금|이체|통장|은행|뱅크|신한|농협|신협|수협|새마을금고|SC제일|씨티"
-    r"|bank|account)"
-)
-# These bank names are also everyday words ("우리 팀", "하나만", "부산 출장"), so they only count
-# when written right next to the number.
-_ACCOUNT_WEAK = r"(?:국민|우리|하나|기업|우체국|새마을|부산|대구|경남|광주|전북|제주|카카오|토스|케이)"
-_AFTER_GLUE = r"\s*[(]?\s*(?:으로|로|은|는|이|가|에|:)?\s*"
-_ACCOUNT_BEFORE = re.compile(rf"{_ACCOUNT_STRONG}|{_ACCOUNT_WEAK}\s*[:(]?\s*$", _FLAGS | re.IGNORECASE)
-_ACCOUNT_AFTER = re.compile(rf"{_AFTER_GLUE}(?:{_ACCOUNT_STRONG}|{_ACCOUNT_WEAK})", _FLAGS | re.IGNORECASE)
-_CARD_BEFORE = re.compile(r"(?<!\[)(?:카드|card)", _FLAGS | re.IGNORECASE)
-_CARD_AFTER = re.compile(rf"{_AFTER_GLUE}(?:카드|card)", _FLAGS | re.IGNORECASE)
-_CONTEXT_WINDOW = 20
-
-# "사번호" is never 사번 but does occur inside 검사번호/조사번호. Pure-digit IDs need 5+ digits
-# and no date/unit suffix so "사번은 2024년에 바뀜" keeps its year.
-_EMPLOYEE_CTX_RE = re.compile(
-    r"(?:(?<!\[)사번(?!호)|사원\s?번호|직원\s?번호|(?<![A-Za-z])(?:employee\s?(?:id|no|number|#)|emp\.?\s?(?:no|id|#)))\.?"
-    r"\s*(?:이에요|은|는|이|가|[:#=])?\s*"
-    r"(?P<id>[A-Za-z]{1,4}-?\d{3,10}(?:-\d{2,6}){0,2}|\d{5,12}(?:-\d{2,6}){0,2})"
-    r"(?![0-9A-Za-z])(?!년|월|일|원|만|명|개)",
-    _FLAGS | re.IGNORECASE,
-)
-_EMPLOYEE_STANDALONE_RE = re.compile(r"(?<![0-9A-Za-z-])(?:ENC-\d{5,6}|EN\d{6})(?![0-9A-Za-z])", _FLAGS)
+_PLACEHOLDER = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
+_Hit = tuple[int, int, Rule]
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
+def _glued(view: str) -> str:
+    """The view with our placeholders as runs of GLUE: to the patterns they stand for what they replaced."""
+    # So masking twice sees the same boundaries as masking once: "12가3456-010…" masked is "[차량번호]-010…",
+    # and the phone must not start right after the plate's "-" the second time either.
+    return _PLACEHOLDER.sub(lambda m: find.GLUE * len(m.group()), view) if "[" in view else view
 
 
-def _near(text: str, start: int, end: int, before: re.Pattern[str], after: re.Pattern[str]) -> bool:
-    return bool(before.search(text, max(0, start - _CONTEXT_WINDOW), start) or after.match(text, end))
+def _resolve(hits: list[_Hit]) -> tuple[list[_Hit], bool]:
+    """Non-overlapping hits (leftmost, then lower rank, then longer), and whether a loser reached past its winner."""
+    hits.sort(key=lambda h: (h[0], h[2].priority, h[0] - h[1]))
+    chosen: list[_Hit] = []
+    shadowed = False
+    for hit in hits:
+        if not chosen or hit[0] >= chosen[-1][1]:
+            chosen.append(hit)
+        elif hit[1] > chosen[-1][1]:
+            shadowed = True
+    return chosen, shadowed
 
 
-def _find_emails(text: str) -> Iterator[PiiMatch]:
-    for m in _EMAIL_RE.finditer(text):
-        yield PiiMatch(PiiKind.EMAIL, m.start(), m.end())
+def _glue_spans(view: str, hits: list[_Hit]) -> str:
+    parts: list[str] = []
+    pos = 0
+    for start, end, _ in hits:
+        parts += (view[pos:start], find.GLUE * (end - start))
+        pos = end
+    return "".join([*parts, view[pos:]])
 
 
-def _find_phones(text: str) -> Iterator[PiiMatch]:
-    for m in _PHONE_RE.finditer(text):
-        yield PiiMatch(PiiKind.PHONE, m.start(), m.end())
+def _first_pass(view: str) -> list[_Hit]:
+    """Every first-pass rule once; once more over the rest when a losing candidate may have hidden another."""
+    chosen, shadowed = _resolve([(s, e, r) for r in _RULES if not r.second_pass for s, e in r.finder(view, r, ())])
+    if not shadowed:
+        return chosen
+    # A loser reaching past its winner was scanned as one match, so a match starting inside it went unseen.
+    # Over the view with the winners glued, that match is found now rather than by the next call (idempotency).
+    rest = _glue_spans(view, chosen)
+    more = [(s, e, r) for r in _RULES if not r.second_pass for s, e in r.finder(rest, r, ())]
+    return _resolve(chosen + more)[0]
 
 
-def _find_registration_numbers(text: str) -> Iterator[PiiMatch]:
-    for m in _RRN_RE.finditer(text):
-        kind = PiiKind.RRN if m.group("gender") in "1234" else PiiKind.FRN
-        yield PiiMatch(kind, m.start(), m.end())
+def _detect(view: str) -> list[_Hit]:
+    """The first-pass rules over the view, then the second-pass rules (names) around what they found."""
+    if find.HINT.search(view) is None:
+        return []
+    first = _first_pass(view)
+    found: tuple[Span, ...] = tuple((s, e) for s, e, r in first if r.kind is not None)
+    second = [(s, e, r) for r in _RULES if r.second_pass for s, e in r.finder(view, r, found)]
+    return _resolve(first + second)[0] if second else first
 
 
-def _is_luhn_card(raw: str, digits: str) -> bool:
-    # An ungrouped run must also start like an international card (3-6): 13-digit millisecond
-    # timestamps and date-prefixed order numbers pass Luhn one time in ten.
-    grouped = raw != digits
-    return 13 <= len(digits) <= 19 and (grouped or digits[0] in "3456") and _luhn_ok(digits)
-
-
-def _find_cards(text: str) -> Iterator[PiiMatch]:
-    for m in _CARD_RE.finditer(text):
-        raw = m.group()
-        digits = raw.replace("-", "").replace(" ", "")
-        by_context = len(digits) in (15, 16) and _near(text, m.start(), m.end(), _CARD_BEFORE, _CARD_AFTER)
-        if by_context or _is_luhn_card(raw, digits):
-            yield PiiMatch(PiiKind.CARD, m.start(), m.end())
-
-
-def _find_accounts(text: str) -> Iterator[PiiMatch]:
-    for m in _ACCOUNT_RE.finditer(text):
-        digit_count = sum(ch.isdigit() for ch in m.group())
-        if 10 <= digit_count <= 14 and _near(text, m.start(), m.end(), _ACCOUNT_BEFORE, _ACCOUNT_AFTER):
-            yield PiiMatch(PiiKind.ACCOUNT, m.start(), m.end())
-
-
-def _find_employee_ids(text: str) -> Iterator[PiiMatch]:
-    for m in _EMPLOYEE_CTX_RE.finditer(text):
-        yield PiiMatch(PiiKind.EMPLOYEE_ID, m.start("id"), m.end("id"))
-    for m in _EMPLOYEE_STANDALONE_RE.finditer(text):
-        yield PiiMatch(PiiKind.EMPLOYEE_ID, m.start(), m.end())
-
-
-_FINDERS: tuple[Callable[[str], Iterator[PiiMatch]], ...] = (
-    _find_emails,
-    _find_registration_numbers,
-    _find_cards,
-    _find_phones,
-    _find_accounts,
-    _find_employee_ids,
-)
+def _hits(text: str) -> list[_Hit]:
+    """PII hits with offsets in ``text`` itself (corporate numbers left out)."""
+    view, where = normalised(text)
+    hits = [hit for hit in _detect(_glued(view)) if hit[2].kind is not None]
+    return hits if where is None else [(where.start(s), where.end(e), r) for s, e, r in hits]
 
 
 def find_pii(text: str) -> list[PiiMatch]:
     """Return non-overlapping PII matches in ``text``, sorted by start offset."""
-    # Every pattern needs a digit or '@'; substring checks beat a regex scan ~20x on long text.
-    if not any(ch in text for ch in "0123456789@"):
-        return []
-    candidates = [match for finder in _FINDERS for match in finder(text)]
-    candidates.sort(key=lambda c: (c.start, _PRIORITY[c.kind], c.start - c.end))
-    chosen: list[PiiMatch] = []
-    for cand in candidates:
-        if not chosen or cand.start >= chosen[-1].end:
-            chosen.append(cand)
-    return chosen
-
-
-def _replace(text: str, matches: list[PiiMatch]) -> str:
-    parts: list[str] = []
-    pos = 0
-    for m in matches:
-        parts.append(text[pos : m.start])
-        parts.append(PLACEHOLDERS[m.kind])
-        pos = m.end
-    parts.append(text[pos:])
-    return "".join(parts)
+    return [PiiMatch(r.kind, s, e) for s, e, r in _hits(text) if r.kind is not None]
 
 
 def mask_pii(text: str) -> str:
     """Replace every PII span in ``text`` with its fixed placeholder, e.g. ``[전화번호]``."""
-    # Masking shortens text, which can pull a context word (계좌, 카드) into the window of a
-    # later number, so repeat until stable to keep mask_pii idempotent. This terminates:
-    # every match holds a digit or '@' and no placeholder does.
-    while matches := find_pii(text):
-        text = _replace(text, matches)
-    return text
+    parts: list[str] = []
+    pos = 0
+    for start, end, rule in _hits(text):
+        parts += (text[pos:start], rule.placeholder)
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def contains_pii(text: str) -> bool:
     """Return True if ``text`` contains anything mask_pii would replace."""
-    return bool(find_pii(text))
+    return bool(_hits(text))

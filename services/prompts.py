@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from services.knowledge import Section
@@ -27,6 +28,14 @@ company handbook: resolve words such as 그거, 거기, 그럼 … 는요? from 
 English question into Korean. Keep placeholders such as [전화번호] as they are. Output only the question."""
 
 
+_TAG = re.compile(r"<(/?\s*(?:sections?|earlier)\b)", re.IGNORECASE)
+
+
+def _content(text: str) -> str:
+    """Text that cannot open or close the prompt's own tags (<sections>, <section …>, <earlier>)."""
+    return _TAG.sub(r"&lt;\1", text)
+
+
 def _attr(text: str) -> str:
     """Text safe inside an XML-like attribute of the prompt."""
     return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
@@ -34,8 +43,9 @@ def _attr(text: str) -> str:
 
 def build_rewrite_messages(question: str, history: Sequence[tuple[str, str]]) -> list[Message]:
     """Chat messages asking for a stand-alone Korean search question (follow-ups, English questions)."""
-    turns = "\n".join(f"직원: {q}\n엔디: {a[:300]}" for q, a in history[-3:])
-    content = f"<earlier>\n{turns}\n</earlier>\n\n마지막 메시지: {question}" if turns else f"마지막 메시지: {question}"
+    turns = "\n".join(f"직원: {_content(q)}\n엔디: {_content(a[:300])}" for q, a in history[-3:])
+    last = f"마지막 메시지: {_content(question)}"
+    content = f"<earlier>\n{turns}\n</earlier>\n\n{last}" if turns else last
     return [{"role": "system", "content": REWRITE_PROMPT}, {"role": "user", "content": content}]
 
 
@@ -44,11 +54,12 @@ def build_messages(
 ) -> list[Message]:
     """Chat messages for a grounded answer; history is (question, answer) pairs, oldest first."""
     blocks = "\n".join(
-        f'<section id="{i}" title="{_attr(s.title)}">\n{s.text}\n</section>' for i, s in enumerate(sections, 1)
+        f'<section id="{i}" title="{_attr(s.title)}">\n{_content(s.text)}\n</section>'
+        for i, s in enumerate(sections, 1)
     )
     messages: list[Message] = [{"role": "system", "content": SYSTEM_PROMPT}]
     for past_q, past_a in history[-4:]:
         messages.append({"role": "user", "content": past_q})
         messages.append({"role": "assistant", "content": past_a})
-    messages.append({"role": "user", "content": f"<sections>\n{blocks}\n</sections>\n\n질문: {question}"})
+    messages.append({"role": "user", "content": f"<sections>\n{blocks}\n</sections>\n\n질문: {_content(question)}"})
     return messages

@@ -1,11 +1,11 @@
-"""Output safety for Slack: escape what Endy did not build, so nothing can ping or link unexpectedly."""
+"""Slack's two primitives for output safety: escaping what Endy did not build, and the links Endy builds itself.
+
+Everything a surface posts goes through services/output_policy.py, which is built on these.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-
-_URL = re.compile(r"https?://[^\s<>|)\]]+")
+from services.markup_links import valid_link
 
 
 def escape(text: str) -> str:
@@ -13,18 +13,10 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def safe_generated(text: str, allowed_links: Iterable[str | None], replacement: str) -> str:
-    """Escape generated text and drop any URL that is not one of the knowledge base's own links."""
-    allowed = {link for link in allowed_links if link}
-
-    def keep(match: re.Match[str]) -> str:
-        url = match.group(0).rstrip(".,")
-        tail = match.group(0)[len(url) :]
-        return (url if url in allowed else replacement) + tail
-
-    return _URL.sub(keep, escape(text))
-
-
 def link(url: str, label: str) -> str:
-    """A Slack link Endy builds itself (label escaped; `|` and `>` cannot break out)."""
-    return f"<{url}|{escape(label).replace('|', '¦')}>"
+    """A Slack link Endy builds itself; a URL that is not plain http(s) is refused and only the label is shown.
+
+    The label is escaped and its `|` replaced, so neither the URL nor the label can break out of the link.
+    """
+    shown = escape(label).replace("|", "¦")
+    return f"<{url}|{shown}>" if valid_link(url) else shown

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from loguru import logger
+from slack_bolt.request.async_request import AsyncBoltRequest
 
+from config.settings import Settings
+from endy_bot.slack_http import MAX_SKEW_SECONDS, ReadTimeouts
+from services.logging import LOG_FILE_NAME, configure_logging
 from tests.fakes.slack_payloads import http_body, sign
 from tests.handlers import conftest as handlers_conftest
 from tests.handlers.conftest import SIGNING_SECRET, Endy, StartEndy
@@ -22,6 +30,8 @@ pytestmark = pytest.mark.timeout(120)
 start_endy = handlers_conftest.start_endy  # the fixture, shared with tests/handlers
 USER, CHANNEL = "U0MALLORY1", "C0TARGET"
 ENDPOINTS = ("/health", "/readiness", "/liveness", "/metrics")
+CANARY = "canary.kim@example.com"  # in refused requests: it must never reach the log
+LOG_BYTES_PER_REFUSAL = 300  # one short line
 # What a body must never show: a traceback, a source or system path, a directory listing, a connection string.
 LEAK = re.compile(
     r"Traceback|File \"|\.py\b|site-packages|/work/|/usr/|/etc/|/root|root:x:|Index of|<a href|postgres(?:ql)?://|redis://|unix://",
@@ -94,14 +104,39 @@ async def settle(endy: Endy) -> None:
     raise AssertionError(f"{len(endy.server.tasks)} answers still in flight after 10 s")
 
 
-def errors_total(endy: Endy) -> float:
-    return sum(
-        s.value
+def errors_total(endy: Endy) -> dict[str, float]:
+    """errors_total by type: the door's refusals are http_*; anything else is an unhandled error."""
+    return {
+        s.labels["type"]: s.value
         for m in endy.deps.metrics.registry.collect()
         if m.name == "errors"
         for s in m.samples
-        if s.name == "errors_total"
-    )
+        if s.name == "errors_total" and s.value
+    }
+
+
+@dataclass
+class LogFile:
+    """Endy's LOG_DIR/endy.log."""
+
+    path: Path
+
+    def size(self) -> int:
+        return self.path.stat().st_size if self.path.exists() else 0
+
+    def text(self) -> str:
+        return self.path.read_text(encoding="utf-8") if self.path.exists() else ""
+
+
+@pytest.fixture
+def endy_log(make_settings: Callable[..., Settings]) -> Iterator[LogFile]:
+    """Logging set up as `endy serve` does before Endy starts (at LOG_LEVEL=debug, the most that is ever written),
+    into the LOG_DIR Endy's settings get too. Request it before start_endy: it is undone after Endy stopped."""
+    settings = make_settings(log_level="debug")
+    configure_logging(settings, console_level="CRITICAL")
+    yield LogFile(settings.log_dir / LOG_FILE_NAME)
+    logger.remove()
+    logging.basicConfig(handlers=[], force=True)
 
 
 async def test_forged_stale_and_replayed_slack_requests_are_refused(start_endy: StartEndy) -> None:
@@ -132,7 +167,8 @@ async def test_forged_stale_and_replayed_slack_requests_are_refused(start_endy: 
     (answer,) = await endy.slack.wait_for_messages(1)
     assert "e-HR" in answer.text  # only the genuine request was answered
     await settle(endy)
-    assert len(endy.slack.messages()) == 1 and errors_total(endy) == 0
+    assert len(endy.slack.messages()) == 1
+    assert errors_total(endy) == {"http_unsigned": 1, "http_bad_signature": 4, "http_stale_timestamp": 4}
 
 
 async def test_a_malformed_timestamp_is_refused_without_side_effects(start_endy: StartEndy) -> None:
@@ -147,7 +183,7 @@ async def test_a_malformed_timestamp_is_refused_without_side_effects(start_endy:
     await endy.slack.wait_for_messages(1)
     await settle(endy)
     assert [m.text for m in endy.slack.messages() if "참조 번호" in m.text] == []  # no apology to a forged channel
-    assert errors_total(endy) == 0
+    assert errors_total(endy) == {"http_bad_timestamp": 3, "http_unsigned": 1}  # refusals, no unhandled error
 
 
 async def test_the_slack_listener_exposes_only_its_post_endpoint(start_endy: StartEndy) -> None:
@@ -162,9 +198,10 @@ async def test_the_slack_listener_exposes_only_its_post_endpoint(start_endy: Sta
     assert_clean(reply, "GET /slack/events")
     too_big = b'{"type": "event_callback", "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
     reply = await slack_post(endy, too_big, sign(too_big, SIGNING_SECRET))
-    assert reply.status == 413, reply.status  # aiohttp's 1 MiB limit, before any parsing or signature work
+    assert reply.status == 413, reply.status  # the 1 MiB limit, before any parsing or signature work
     assert_clean(reply, "2 MiB body")
-    assert endy.slack.messages() == [] and errors_total(endy) == 0
+    assert endy.slack.messages() == []
+    assert errors_total(endy) == {"http_not_found": 6, "http_method_not_allowed": 1, "http_too_large": 1}
 
 
 async def test_sidecar_serves_only_its_documented_endpoints(start_endy: StartEndy) -> None:
@@ -212,17 +249,149 @@ async def test_sidecar_serves_only_its_documented_endpoints(start_endy: StartEnd
             assert '{"x": 1}' not in reply.body  # TRACE must not echo the request
 
 
-async def test_garbage_on_the_wire_gets_a_bare_400(start_endy: StartEndy) -> None:
+async def test_garbage_on_the_wire_gets_a_bare_400(endy_log: LogFile, start_endy: StartEndy) -> None:
     endy: Endy = await start_endy(mode="http")
+    garbage = (
+        b"GARBAGE\r\n\r\n",
+        b"GET /health HTTP/9.9\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nX-Evil: " + CANARY.encode() + b"a" * 70_000 + b"\r\n\r\n",
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc",
+    )
     for port in (endy.deps.settings.port, endy.deps.settings.slack_http_port):
-        for data in (
-            b"GARBAGE\r\n\r\n",
-            b"GET /health HTTP/9.9\r\n\r\n",
-            b"GET /health HTTP/1.1\r\nHost: x\r\nX-Evil: " + b"a" * 70_000 + b"\r\n\r\n",
-            b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
-            b"GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc",
-        ):
+        for data in garbage:
+            before = endy_log.size()
             reply = await raw_bytes(port, data)
             assert 400 <= reply.status < 500, f"{data[:40]!r} on {port}: {reply.status}"
             assert not LEAK.search(reply.body), f"{data[:40]!r}: {reply.body[:300]!r}"
+            written = endy_log.size() - before
+            assert written <= LOG_BYTES_PER_REFUSAL, f"{data[:40]!r}: {written} bytes of log"
+    text = endy_log.text()
+    assert "Traceback" not in text and CANARY not in text  # one short line each, not the parser's traceback
+    assert errors_total(endy) == {"http_malformed_request": 2 * len(garbage)}
     assert (await raw_http(endy.deps.settings.port, "GET", "/liveness")).status == 200  # still serving
+
+
+MIB = 1024 * 1024
+# Bodies no Slack request looks like; Bolt's parsing failed on several of them (a 500 and a traceback each).
+BAD_BODIES: dict[str, tuple[bytes, str]] = {
+    "form payload that is a JSON list": (
+        b'payload=[1,"' + CANARY.encode() + b'"]',
+        "application/x-www-form-urlencoded",
+    ),
+    "form payload that is not JSON": (b"payload=%7B%22" + CANARY.encode(), "application/x-www-form-urlencoded"),
+    "JSON list": (b'[1, "' + CANARY.encode() + b'"]', "application/json"),
+    "JSON string": (b'"' + CANARY.encode() + b'"', "application/json"),
+    "truncated JSON": (b'{"type": "event_callback", "event": {"text": "' + CANARY.encode(), "application/json"),
+    "authorizations not a list": (
+        b'{"type": "event_callback", "authorizations": "' + CANARY.encode() + b'"}',
+        "application/json",
+    ),
+    "not UTF-8": (b"payload=\xff\xfe" + CANARY.encode(), "application/x-www-form-urlencoded"),
+    "deeply nested JSON": (b"[" * 100_000, "application/json"),
+}
+UNSIGNED_ONLY: dict[str, tuple[bytes, str]] = {
+    "url_verification": (b'{"type": "url_verification", "challenge": "' + CANARY.encode() + b'"}', "application/json"),
+    "1 MiB of contact details": (((CANARY + " 010-1234-5678 ") * 40_000).encode()[: MIB - 1024], "text/plain"),
+}
+
+
+def forgeries(body: bytes) -> dict[str, dict[str, str]]:
+    """Ways an attacker signs a request: not at all, with a guessed secret, with a timestamp that is no number."""
+    return {
+        "unsigned": {},
+        "forged signature": sign(body, "forged-secret"),
+        "malformed timestamp": {"X-Slack-Request-Timestamp": "1e3", "X-Slack-Signature": "v0=00"},
+    }
+
+
+def refused_quietly(endy_log: LogFile, what: str, reply: Reply, before: int) -> None:
+    """A clean refusal that left at most one short line in the log, without the body or a traceback."""
+    assert reply.status in (400, 401), f"{what}: {reply.status} {reply.body[:200]!r}"
+    assert_clean(reply, what)
+    written = endy_log.size() - before
+    assert written <= LOG_BYTES_PER_REFUSAL, f"{what}: {written} bytes of log"
+
+
+async def test_a_body_is_never_parsed_nor_logged_before_its_signature_is_verified(
+    endy_log: LogFile, start_endy: StartEndy
+) -> None:
+    endy: Endy = await start_endy(mode="http")
+    for name, (body, content_type) in (BAD_BODIES | UNSIGNED_ONLY).items():
+        for forgery, headers in forgeries(body).items():
+            before = endy_log.size()
+            reply = await slack_post(endy, body, {"Content-Type": content_type, **headers})
+            refused_quietly(endy_log, f"{name}, {forgery}", reply, before)
+            assert reply.status == 401
+    text = endy_log.text()
+    assert CANARY not in text and "Traceback" not in text and "010-1234-5678" not in text
+    n = len(BAD_BODIES | UNSIGNED_ONLY)
+    assert errors_total(endy) == {"http_unsigned": n, "http_bad_signature": n, "http_bad_timestamp": n}
+    marker = mention(endy, "급여일이 언제예요?")  # honest users are still answered
+    assert (await slack_post(endy, marker, sign(marker, SIGNING_SECRET))).status == 200
+    await endy.slack.wait_for_messages(1)
+
+
+async def test_a_signed_but_malformed_body_is_a_clean_400(endy_log: LogFile, start_endy: StartEndy) -> None:
+    endy: Endy = await start_endy(mode="http")
+    for name, (body, content_type) in BAD_BODIES.items():
+        before = endy_log.size()
+        reply = await slack_post(endy, body, {"Content-Type": content_type, **sign(body, SIGNING_SECRET)})
+        refused_quietly(endy_log, name, reply, before)
+        assert reply.status == 400
+    text = endy_log.text()
+    assert CANARY not in text and "Traceback" not in text
+    assert errors_total(endy) == {"http_malformed_body": len(BAD_BODIES)}
+
+
+async def test_bolts_own_verifier_behind_the_door_never_logs_a_body(endy_log: LogFile, start_endy: StartEndy) -> None:
+    """Bolt verifies again: a request the door passed an instant before its timestamp left the window is refused
+    there, and Bolt's refusal line (the whole body, at INFO) must not be written either."""
+    endy: Endy = await start_endy(mode="http")
+    body = mention(endy, "BODY-MARKER-7f3a " * 50)
+    headers: dict[str, str | Sequence[str]] = {**sign(body, SIGNING_SECRET, int(time.time()) - MAX_SKEW_SECONDS - 1)}
+    before = endy_log.size()
+    response = await endy.server.app.async_dispatch(AsyncBoltRequest(body=body.decode(), headers=headers))
+    assert response.status == 401
+    assert "BODY-MARKER" not in endy_log.text() and endy_log.size() - before <= LOG_BYTES_PER_REFUSAL
+
+
+async def closed_within(reader: asyncio.StreamReader, bound: float) -> bytes:
+    """Everything the server sent until it closed the connection (bounded: a liveness bound, not a timing)."""
+    async with asyncio.timeout(bound):
+        return await reader.read(-1)
+
+
+async def test_slow_clients_are_disconnected(start_endy: StartEndy) -> None:
+    endy: Endy = await start_endy(
+        mode="http", timeouts=ReadTimeouts(header_seconds=1.0, proxied_header_seconds=1.0, body_seconds=1.0)
+    )
+    ports = {"sidecar": endy.deps.settings.port, "slack": endy.deps.settings.slack_http_port}
+
+    async def trickle(writer: asyncio.StreamWriter) -> None:
+        for _ in range(200):  # a header byte every 50 ms: bytes that arrive must not keep the connection open
+            writer.write(b"a")
+            await asyncio.sleep(0.05)
+
+    for name, port in ports.items():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /liveness HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        task = asyncio.create_task(trickle(writer))
+        try:
+            assert await closed_within(reader, 5) == b"", f"{name}: headers never finished"
+        finally:
+            task.cancel()
+            writer.close()
+    body = mention(endy)
+    for name, port in ports.items():  # the headers arrive, the body never does
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        head = [f"POST {'/slack/events' if name == 'slack' else '/liveness'} HTTP/1.1", "Host: x"]
+        head += [f"{k}: {v}" for k, v in sign(body, SIGNING_SECRET).items()] + [f"Content-Length: {len(body)}"]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body[:10])
+        try:
+            reply = await closed_within(reader, 5)
+        finally:
+            writer.close()
+        assert reply.startswith(b"HTTP/1.1 408" if name == "slack" else b"HTTP/1.1 405"), f"{name}: {reply[:60]!r}"
+    assert errors_total(endy) == {"http_slow_body": 1}
+    assert (await raw_http(ports["sidecar"], "GET", "/liveness")).status == 200  # still serving everyone else

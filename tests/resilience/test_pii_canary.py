@@ -80,6 +80,15 @@ CORPUS: list[tuple[str, tuple[str, ...]]] = [
         "주차 등록 어떻게 해요? 차주 연락처 (031) 8892-4410, 외국인 직원 ARC 011231 8765432",
         ("(031) 8892-4410", "011231 8765432"),
     ),
+    (
+        "법인차량 주차 등록은 어떻게 해요? 차량 34나7781 이고 담당은 윤재희 과장 010-6614-2093 이에요",
+        ("34나7781", "윤재희", "010-6614-2093"),
+    ),
+    (
+        "해외 출장 갈 때 출장비는 어떻게 정산해요? 여권번호 M48213377, 운전면허 11-22-483921-55 이고"
+        " 집은 테헤란로 427 이에요",
+        ("M48213377", "11-22-483921-55", "테헤란로 427"),
+    ),
 ]
 VALUES = [v for _, values in CORPUS for v in values]
 
@@ -314,7 +323,7 @@ async def test_no_canary_leaks_from_any_slack_door(
     assert leaks(places) == {}
     logs = [p for p in places if p.startswith(f"file {file_logging.name}/")]
     assert f"file {file_logging.name}/{LOG_FILE_NAME}" in logs and "answered" in str(places[logs[0]])
-    assert escalated >= 2 and any(str(c.body.get("channel")).startswith("#ask-") for c in endy.slack.calls)
+    assert escalated >= 2 and any(str(c.body.get("channel")) in endy.slack.workspace.by_id for c in endy.slack.calls)
     assert len([m for m in endy.slack.messages(CHANNEL) if m.thread_ts is None]) == sum(shared) >= n // 2
     assert marks_in(database) == MARKS, "every kind reached the database, masked"
     assert marks_in(llm_bodies(endy.llm)) == MARKS, "every kind reached the model, masked"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from services.admin import AdminService, ProtectedAdmin
+from services.admin import AdminService, ProtectedAdmin, spreadsheet_text
 from services.admin_commands import AdminAction, UsageError, parse_admin
 from services.errors import PermissionDenied
 from services.migrate import migrate
@@ -130,6 +130,43 @@ async def test_csv_export_rows_and_masking(admin: AdminService) -> None:
     assert [r["kind"] for r in parsed] == ["answer", "not_found"]
     assert "kim@example.com" not in data.decode() and parsed[0]["down"] == "1"
     assert parsed[0]["reasons"] == "outdated" and "[전화번호]" in parsed[0]["comments"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "exported"),
+    [
+        ('=HYPERLINK("https://evil.example/x","연차 신청")', '\'=HYPERLINK("https://evil.example/x","연차 신청")'),
+        ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+        ("+82 10 1234 5678", "'+82 10 1234 5678"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("-5도 이하면 재택인가요?", "'-5도 이하면 재택인가요?"),  # a question that starts with a number is still text
+        ("@SUM(1+1)*cmd|' /C calc'!A0", "'@SUM(1+1)*cmd|' /C calc'!A0"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        # near-misses: left as they are
+        ("연차는 =HR 시스템에서", "연차는 =HR 시스템에서"),
+        (" =1+1", " =1+1"),
+        ("'=1+1", "'=1+1"),
+        ("\n=1+1", "\n=1+1"),
+        ("", ""),
+        ("－5 전각 빼기", "－5 전각 빼기"),  # no formula to a spreadsheet (if masking normalises it to -, it is caught)
+    ],
+)
+def test_spreadsheet_text(cell: str, exported: str) -> None:
+    assert spreadsheet_text(cell) == exported
+
+
+async def test_csv_export_neutralises_formulas_in_text_cells_only(admin: AdminService) -> None:
+    message_id = await ask(admin, "U1", '=HYPERLINK("https://evil.example/sso","연차 신청")', category="-attendance")
+    await admin.storage.record_feedback(message_id, "T1", "U2", -1, "button", ("outdated",), "=cmd|' /C calc'!A0")
+    await admin.storage._pool.execute("UPDATE messages SET confidence = -0.5")  # noqa: SLF001  # a negative number
+    data, rows = await admin.export_csv(7, now=NOW)
+    (row,) = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert row["question"] == '\'=HYPERLINK("https://evil.example/sso","연차 신청")'
+    assert row["comments"] == "'=cmd|' /C calc'!A0" and row["category"] == "'-attendance"
+    assert row["confidence"] == "-0.500" and row["down"] == "1"  # numbers Endy wrote itself stay numbers
+    formulas = [cell for line in csv.reader(io.StringIO(data.decode("utf-8-sig"))) for cell in line[1:]]
+    assert not [c for c in formulas if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and c != "-0.500")]
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ def test_json_lines_are_masked_everywhere(make_settings: Callable[..., Settings]
     assert records[0]["message"] == "question from 사번 [사번]"
     assert records[0]["extra"] == {"user_text": "연락처 [전화번호]", "nested": {"mail": "[이메일]"}}
     assert "ValueError: card [카드번호] rejected" in str(records[1]["exception"])
-    assert records[2]["logger"].startswith("slack_sdk") or records[2]["message"].startswith("stdlib says hi")
+    assert str(records[2]["logger"]).startswith("slack_sdk") or str(records[2]["message"]).startswith("stdlib says hi")
     assert records[2]["message"] == "stdlib says hi to [이메일]" and records[2]["level"] == "WARNING"
 
 
@@ -90,3 +90,101 @@ def test_llm_status_is_visible_at_the_production_log_level(
     log_llm_status(settings)
     (record,) = _records(settings.log_dir)
     assert str(record["message"]).startswith("✅ LLM 서비스 활성화") and record["level"] == "NOTICE"
+
+
+MIB = 1024 * 1024
+RECORD_BOUND = 8 * 1024 + 1024  # the text cap plus the record's fixed fields and the cut notes
+
+
+def _only_line(log_dir: Path) -> str:
+    (line,) = (log_dir / LOG_FILE_NAME).read_text(encoding="utf-8").splitlines()
+    return line
+
+
+@pytest.mark.parametrize(
+    "emit",
+    [
+        pytest.param(lambda big: logger.info(big), id="message"),
+        pytest.param(lambda big: logger.bind(body=big).info("request"), id="bound value"),
+        pytest.param(lambda big: logger.bind(items=[big] * 100).info("request"), id="bound list"),
+        pytest.param(lambda big: logging.getLogger("slack_bolt.App").info("body: %s", big), id="stdlib record"),
+        pytest.param(lambda big: logger.opt(exception=ValueError(big)).error("failed"), id="exception"),
+        pytest.param(lambda big: logger.bind(a=big, b=big).opt(exception=KeyError(big)).error(big), id="everything"),
+    ],
+)
+def test_a_one_mib_record_is_capped_before_masking(
+    make_settings: Callable[..., Settings], restore_logging: None, emit: Callable[[str], None]
+) -> None:
+    settings = make_settings(log_level="debug")
+    configure_logging(settings, console_level="CRITICAL")
+    big = "문의 kim@example.com 010-1234-5678 " + "가" * MIB  # multi-byte, with contact details up front
+    emit(big)
+    line = _only_line(settings.log_dir)
+    assert len(line.encode()) <= RECORD_BOUND, len(line.encode())
+    json.loads(line)  # still one valid JSON line
+    assert "kim@example.com" not in line and "010-1234-5678" not in line
+    assert "[이메일]" in line and "chars]" in line  # masked inside the kept part; the cut is said
+
+
+def test_a_traceback_keeps_its_start_and_its_exception_line(
+    make_settings: Callable[..., Settings], restore_logging: None
+) -> None:
+    settings = make_settings()
+    configure_logging(settings, console_level="CRITICAL")
+    try:
+        raise RuntimeError("x" * MIB + " the end")
+    except RuntimeError:
+        logger.bind(ref="ab12cd34").exception("x" * MIB)
+    record = json.loads(_only_line(settings.log_dir))
+    assert str(record["exception"]).startswith("Traceback (most recent call last)")
+    assert str(record["exception"]).endswith("the end\n") and record["extra"] == {"ref": "ab12cd34"}
+
+
+@pytest.mark.parametrize(
+    ("base_url", "secrets"),
+    [
+        ("https://llm.example/v1?api-key=sk-live-123&api-version=2024-06-01", ["sk-live-123"]),
+        ("https://proxy:hunter2@llm.example/v1", ["hunter2"]),
+        ("https://sk-bare-token@llm.example/v1", ["sk-bare-token"]),
+        ("https://llm.example/v1?token=t0k3n#access_token=fr4g", ["t0k3n", "fr4g"]),
+    ],
+)
+def test_the_llm_base_url_is_logged_without_credentials(
+    make_settings: Callable[..., Settings], restore_logging: None, base_url: str, secrets: list[str]
+) -> None:
+    settings = make_settings(openai_api_key="sk-test", openai_base_url=base_url)
+    configure_logging(settings, console_level="CRITICAL")
+    log_llm_status(settings)
+    line = _only_line(settings.log_dir)
+    assert "llm.example/v1" in line and "***" in line
+    assert not [s for s in secrets if s in line]
+
+
+@pytest.mark.parametrize(
+    ("text", "leaked"),
+    [
+        ("cannot connect to postgresql://endy:s3cret@db:5432/endy?sslmode=require", "s3cret"),
+        ("dsn postgresql://endy@db/endy?password=s3cret&application_name=endy", "s3cret"),
+        ("libpq: host=db user=endy password=s3cret dbname=endy", "s3cret"),
+        ('HTTP Request: POST https://llm.example/v1/chat/completions?key=sk-123 "HTTP/1.1 200 OK"', "sk-123"),
+        ("redis error at rediss://default:pa55@cache:6380/0", "pa55"),
+    ],
+)
+def test_credentials_in_any_log_line_are_redacted(
+    make_settings: Callable[..., Settings], restore_logging: None, text: str, leaked: str
+) -> None:
+    settings = make_settings()
+    configure_logging(settings, console_level="CRITICAL")
+    logging.getLogger("httpx").warning(text)
+    line = _only_line(settings.log_dir)
+    assert leaked not in line and "***" in line
+
+
+def test_parameters_that_are_not_credentials_stay(
+    make_settings: Callable[..., Settings], restore_logging: None
+) -> None:
+    settings = make_settings()
+    configure_logging(settings, console_level="CRITICAL")
+    text = "postgresql://endy@db/endy?sslmode=require&application_name=endy prompt_tokens=12 keepalives=1"
+    logger.info(text)
+    assert json.loads(_only_line(settings.log_dir))["message"] == text

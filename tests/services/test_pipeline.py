@@ -20,6 +20,7 @@ from services.migrate import migrate
 from services.persist import Recorder
 from services.ratelimit import RateLimiter
 from services.retrieval import Retriever
+from services.signing import Keyring
 from services.storage import Storage
 
 pytestmark = pytest.mark.timeout(60)
@@ -52,7 +53,9 @@ async def pipeline(
         limiter=RateLimiter(
             redis_client, per_minute=10, per_hour=100, key_prefix=key_prefix, metrics=metrics, timeout=10.0
         ),
-        cache=AnswerCache(redis_client, key_prefix=key_prefix, ttl_seconds=60, metrics=metrics),
+        cache=AnswerCache(
+            redis_client, key_prefix=key_prefix, ttl_seconds=60, metrics=metrics, signer=Keyring("k" * 64).signer("c")
+        ),
         recorder=recorder,
     )
     yield Pipeline(AnswerService(sample_kb, retriever, None, protection=protection), pool, recorder, metrics)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+from pathlib import Path
 
-from services.privacy import PiiKind, PiiMatch, contains_pii, find_pii, mask_pii
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.privacy import PLACEHOLDERS, PiiKind, PiiMatch, contains_pii, find_pii, mask_pii
 
 P = pytest.param
 
@@ -147,7 +152,10 @@ NEAR_MISSES = [
     P("입금일 2024-03-15 14:30", id="bank-word-with-date"),
 ]
 
-MASKED_PLACEHOLDERS = "[이메일] [전화번호] [주민등록번호] [외국인등록번호] [사번] [카드번호] [계좌번호]"
+MASKED_PLACEHOLDERS = (
+    "[이메일] [전화번호] [주민등록번호] [외국인등록번호] [사번] [카드번호] [계좌번호]"
+    " [여권번호] [운전면허번호] [차량번호] [주소] [이름]"
+)
 
 
 @pytest.mark.parametrize(("text", "expected"), POSITIVE_CASES)
@@ -218,15 +226,167 @@ def test_mixed_message_with_every_kind() -> None:
         "메일 hong@endy.co.kr, 휴대폰 010-1234-5678, "
         "주민번호 900101-1234567, 배우자 외국인등록번호 910202-6234567, "
         "법인카드 4111-1111-1111-1111, 급여 계좌는 신한 110-123-456789입니다. "
-        "입사일은 2024-03-15, 식대는 150만원입니다."
+        "입사일은 2024-03-15, 식대는 150만원입니다. "
+        "여권번호 M12345678, 운전면허 11-22-333333-44, 차량 12가3456, 자택은 서울시 강남구 테헤란로 123이고, "
+        "급하면 김민수 과장 010-9876-5432로 연락 주세요."
     )
     expected = (
         "안녕하세요, 신규 입사자 홍길동(사번 [사번])입니다. "
         "메일 [이메일], 휴대폰 [전화번호], "
         "주민번호 [주민등록번호], 배우자 외국인등록번호 [외국인등록번호], "
         "법인카드 [카드번호], 급여 계좌는 신한 [계좌번호]입니다. "
-        "입사일은 2024-03-15, 식대는 150만원입니다."
+        "입사일은 2024-03-15, 식대는 150만원입니다. "
+        "여권번호 [여권번호], 운전면허 [운전면허번호], 차량 [차량번호], 자택은 [주소]이고, "
+        "급하면 [이름] 과장 [전화번호]로 연락 주세요."
     )
     assert mask_pii(text) == expected
     assert {m.kind for m in find_pii(text)} == set(PiiKind)
     assert mask_pii(expected) == expected
+
+
+# ------------------------------------------------------------------------------------------------ the corpus
+
+CORPUS_DIR = Path(__file__).parents[1] / "data" / "pii"
+COVERED_KINDS = frozenset(
+    {PiiKind.EMAIL, PiiKind.PHONE, PiiKind.EMPLOYEE_ID, PiiKind.RRN, PiiKind.FRN, PiiKind.CARD, PiiKind.ACCOUNT}
+)
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def corpus_rows(name: str) -> list[list[str]]:
+    """The rows of a corpus file (comments and the header dropped, \\uXXXX escapes decoded)."""
+    lines = (CORPUS_DIR / name).read_text(encoding="utf-8").splitlines()
+    rows = [line.split("\t") for line in lines if line and not line.startswith("#")]
+    return [[_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), cell) for cell in row] for row in rows[1:]]
+
+
+def masked_right(kind: str, text: str, secrets: str) -> bool:
+    """Every occurrence of every secret lies inside one match of the expected kind."""
+    spans = [(m.start, m.end) for m in find_pii(text) if m.kind == PiiKind(kind)]
+    for secret in secrets.split("|"):
+        starts = [m.start() for m in re.finditer(re.escape(secret), text)]
+        assert starts, f"corpus error: {secret!r} not in {text!r}"
+        if not all(any(s <= at and at + len(secret) <= e for s, e in spans) for at in starts):
+            return False
+    return True
+
+
+def recall(rows: list[list[str]]) -> dict[PiiKind, tuple[int, int, list[str]]]:
+    """Per kind: (hits, rows, missed texts)."""
+    found: dict[PiiKind, tuple[int, int, list[str]]] = {}
+    for kind, text, secrets in rows:
+        hits, total, missed = found.get(PiiKind(kind), (0, 0, []))
+        ok = masked_right(kind, text, secrets)
+        found[PiiKind(kind)] = (hits + ok, total + 1, missed if ok else [*missed, text])
+    return found
+
+
+def test_corpus_is_big_enough() -> None:
+    assert len(corpus_rows("positives.tsv")) >= 300
+    assert len(corpus_rows("near_misses.tsv")) >= 150
+    assert {PiiKind(r[0]) for r in corpus_rows("positives.tsv")} == set(PiiKind)
+
+
+def test_corpus_recall_per_kind() -> None:
+    for kind, (hits, total, missed) in recall(corpus_rows("positives.tsv")).items():
+        target = 0.98 if kind in COVERED_KINDS else 0.95
+        assert hits / total >= target, f"{kind}: {hits}/{total}, missed {missed}"
+
+
+def test_corpus_false_positive_rate() -> None:
+    rows = corpus_rows("near_misses.tsv")
+    changed = [text for _, text in rows if mask_pii(text) != text]
+    assert len(changed) / len(rows) <= 0.01, changed
+
+
+def test_corpus_masking_is_idempotent() -> None:
+    for row in corpus_rows("positives.tsv") + corpus_rows("ambiguous.tsv"):
+        once = mask_pii(row[1])
+        assert mask_pii(once) == once, row[1]
+
+
+# ------------------------------------------------------------------------------------------------ normalisation
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        P("０１０－１２３４－５６７８", "[전화번호]", id="full-width"),
+        P("010\u200b1234\u200b5678", "[전화번호]", id="zero-width"),
+        P(
+            "ㅋㅋ 연락처 ０１０－１２３４－５６７８ 이에요 ①",
+            "ㅋㅋ 연락처 [전화번호] 이에요 ①",
+            id="rest-kept-verbatim",
+        ),
+        P(
+            "\u202e주민번호 900101\u00ad-1234567\u202c 입니다",
+            "\u202e주민번호 [주민등록번호]\u202c 입니다",
+            id="bidi-soft-hyphen",
+        ),
+        P("카드 ４１１１\u20131111\u20131111\u20131111", "카드 [카드번호]", id="mixed-width-en-dash"),
+        P(
+            "메일 ｈｏｎｇ＠ｅｎｃａｒ．ｃｏｍ 010ㅡ1234ㅡ5678",
+            "메일 [이메일] [전화번호]",
+            id="full-width-email-jamo-dash",
+        ),
+    ],
+)
+def test_mask_normalises_its_own_input(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+
+
+def test_offsets_point_into_the_original_text() -> None:
+    text = "연락처 ０１０\u200b－１２３４－５６７８, 메일 a@b.co"
+    assert [(m.kind, text[m.start : m.end]) for m in find_pii(text)] == [
+        (PiiKind.PHONE, "０１０\u200b－１２３４－５６７８"),
+        (PiiKind.EMAIL, "a@b.co"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        P("법인등록번호 110111-1234567", "법인등록번호 110111-1234567", id="corporate-not-rrn"),
+        P(
+            "사업자등록번호 123-45-67890, 주민번호 110111-1234567",
+            "사업자등록번호 123-45-67890, 주민번호 [주민등록번호]",
+            id="rrn",
+        ),
+        P("법인카드 1234-5678-9012-3456", "법인카드 [카드번호]", id="corporate-card-is-a-card"),
+    ],
+)
+def test_corporate_numbers_are_left_alone(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+
+
+def test_every_kind_has_one_distinct_placeholder() -> None:
+    assert set(PLACEHOLDERS) == set(PiiKind)
+    assert len(set(PLACEHOLDERS.values())) == len(PiiKind)
+
+
+# ------------------------------------------------------------------------------------------------ properties
+
+_FRAGMENTS = [
+    *"0123456789 -._/@()[]\n－–—·．\u200b０１２３４５６７８９",
+    *"계좌 사번 카드 여권 면허 주소 주민번호 앞자리 뒷자리 법인등록번호 과장 님 서울시 강남구 테헤란로".split(),
+    *"가 허 E M (at)".split(),
+    *"010-1234-5678 hong@encar.com 900101-1234567 4111-1111-1111-1111 110-123-456789 12가3456".split(),
+    *"11-22-333333-44 M12345678 [전화번호] [사번] [이름] [주소]".split(),
+    "김민수 과장 ",
+]
+_TEXTS = st.lists(st.sampled_from(_FRAGMENTS), max_size=24).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXTS)
+def test_masking_is_idempotent_on_generated_text(text: str) -> None:
+    once = mask_pii(text)
+    assert mask_pii(once) == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200) | _TEXTS)
+def test_matches_are_sorted_disjoint_and_inside_the_text(text: str) -> None:
+    matches = find_pii(text)
+    assert all(0 <= m.start < m.end <= len(text) for m in matches)
+    assert all(a.end <= b.start for a, b in zip(matches, matches[1:], strict=False))

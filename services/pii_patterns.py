@@ -1,0 +1,293 @@
+"""The number finders behind services.privacy, and what every finder shares (services.pii_words has the rest).
+
+Every quantifier is bounded and every number pattern starts with the character it consumes (the boundary
+look-behind comes after it), so the regex engine skips ahead cheaply and no attempt runs long: the cost is
+linear in the input. A finder gets its rule's label words and, in the second pass, what the first found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import date
+from functools import lru_cache
+from typing import Protocol
+
+Span = tuple[int, int]
+
+
+class Labelled(Protocol):
+    """What a finder reads from its rule."""
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Words that introduce a value a few characters later."""
+        ...
+
+    @property
+    def near(self) -> tuple[str, ...]:
+        """Words that count only right next to the value."""
+        ...
+
+
+Finder = Callable[[str, Labelled, tuple[Span, ...]], Iterator[Span]]
+
+
+@lru_cache(maxsize=64)
+def compiled(pattern: str) -> re.Pattern[str]:
+    """The pattern compiled once (ASCII classes, case-insensitive)."""
+    return re.compile(pattern, re.ASCII | re.IGNORECASE)
+
+
+GLUE = "\ue000"  # our placeholders become runs of this in the view: opaque, glued to their neighbours
+AN = "0-9A-Za-z\ue000"  # a character a number or name may not touch: alphanumeric, or a placeholder
+HG = "가-힣\ue000"
+# \b is useless next to Hangul (a word character), so numbers are delimited explicitly; _B goes right after a
+# number's first character: it must not continue a date, version, IP or order number such as ORD-20240315-0001.
+_B = rf"(?<![{AN}].)(?<![{AN}][-._].)"
+_POST = rf"(?![{AN}])(?![-._][{AN}])"
+_S = r"(?:\s?[-._/]\s?|\s)"  # one separator inside a number: - . _ / (spaced or not) or a space
+_HS = r"\s?[-._]\s?"
+_AMOUNT = r"(?!\s?(?:원|만|억|천|%|달러|불|엔))"
+_NO_AMOUNT_AFTER = compiled(_AMOUNT)
+COUNT = (  # a count or an amount follows: not a building number or a plate
+    r"(?!\s?(?:원|만|억|천|%|명|개|건|회|번(?!지)|년|월|일|시|분|초|배|위|등|대|주|호|층|가지|개월|달|박|살|세|인|부"
+    r"|점|장|차|권|평|km|kg|cm|mm|m\b|GB|MB))"
+)
+REGIONS = "서울|부산|대구|인천|광주|대전|울산|세종|경기|강원|충북|충남|전북|전남|경북|경남|제주"
+_REGION_BEFORE = compiled(rf"(?<![{HG}])(?:{REGIONS})\s?\Z")
+_GAP = compiled(rf"[^{AN}@\[\]\n]{{0,16}}+")  # label → value: no digits, letters or placeholder between
+_NEAR_GAP = compiled(r"\s?[:(/]?\s?")
+_LIST_SEP = compiled(r"\s?(?:[,/&]|및|와|과|또는)\s?")
+_AFTER_GLUE = r"\s?\(?\s?(?:으로|로|은|는|이|가|에|:)?\s?"
+_MAX_LISTED = 8
+_DIGITS = compiled(r"[0-9]+")
+_NON_DIGIT = compiled(r"[^0-9]")
+HINT = compiled(r"[0-9@]|[(\[{]\s?at\s?[)\]}]")  # every finder needs a digit or an at-sign
+_AT_WORD = compiled(r"[(\[{]\s?at\s?[)\]}]")
+
+
+def _words(words: tuple[str, ...]) -> str:
+    """An alternation of label words; English ones case-insensitive after a first letter given in both cases."""
+    # Every branch starts with a literal, so the engine can skip to a possible first character: ~4x faster than
+    # a global IGNORECASE. No (?<!\[) for our own placeholders: a gap never crosses "]" ("[사번] 123").
+    english = [w for w in words if w[:1].isascii() and w[:1].isalpha()]
+    cased = [f"{w[0].lower()}(?i:{w[1:]})|{w[0].upper()}(?i:{w[1:]})" for w in english]
+    return "(?:" + "|".join([w for w in words if w not in english] + cased) + ")"
+
+
+@lru_cache(maxsize=32)
+def label_regex(words: tuple[str, ...], tail: str = "") -> re.Pattern[str]:
+    """Any of the label words (then ``tail``), compiled once."""
+    return re.compile(_words(words) + tail, re.ASCII)
+
+
+def _listed(view: str, pos: int, item: re.Pattern[str]) -> Iterator[Span]:
+    """The item at ``pos`` and those listed right after it (``A1, A2 / A3``)."""
+    for _ in range(_MAX_LISTED):
+        m = item.match(view, pos)
+        if m is None:
+            return
+        yield m.span()
+        sep = _LIST_SEP.match(view, m.end())
+        if sep is None:
+            return
+        pos = sep.end()
+
+
+def _introduced(view: str, rule: Labelled, item: re.Pattern[str]) -> Iterator[Span]:
+    """Items after one of the rule's labels (a short gap allowed) or near words (right after)."""
+    for words, gap in ((rule.labels, _GAP), (rule.near, _NEAR_GAP)):
+        if words:
+            for label in label_regex(words).finditer(view):
+                skipped = gap.match(view, label.end())
+                yield from _listed(view, skipped.end() if skipped else label.end(), item)
+
+
+@lru_cache(maxsize=16)
+def _follower(labels: tuple[str, ...], near: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(_AFTER_GLUE + _words(labels + near), re.ASCII)
+
+
+def _followed(view: str, end: int, rule: Labelled) -> bool:
+    """Whether one of the rule's words comes right after ``end`` (``… 카드로``, ``… (카카오뱅크)``)."""
+    return _follower(rule.labels, rule.near).match(view, end) is not None
+
+
+def _preceding(view: str, rule: Labelled, tail: re.Pattern[str]) -> Iterator[Span]:
+    """Group ``n`` of ``tail`` (anchored at the end) right before each of the rule's words: one look per word."""
+    for label in label_regex(rule.labels + rule.near).finditer(view):
+        m = tail.search(view, max(0, label.start() - 40), label.start())
+        if m is not None:
+            yield m.span("n")
+
+
+def _with_region(view: str, start: int, end: int) -> Span:
+    """The span, widened to a region name written just before it (서울 12가3456)."""
+    region = _REGION_BEFORE.search(view, max(0, start - 3), start)
+    return (region.start() if region else start), end
+
+
+def pattern_finder(pattern: re.Pattern[str], region: bool = False) -> Finder:
+    """A finder yielding every match of ``pattern`` (widened to a region name before it when asked)."""
+
+    def find(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
+        for m in pattern.finditer(view):
+            yield _with_region(view, *m.span()) if region else m.span()
+
+    return find
+
+
+def labelled_finder(item: re.Pattern[str], alone: re.Pattern[str] | None = None) -> Finder:
+    """A finder yielding ``item`` after a label (and ``alone`` wherever it stands)."""
+
+    def find(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
+        yield from _introduced(view, rule, item)
+        if alone is not None:
+            yield from (m.span() for m in alone.finditer(view))
+
+    return find
+
+
+# ------------------------------------------------------------------------------------------------ patterns
+
+
+def emails(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
+    """E-mail addresses, also with spaces around @ or written with (at) / [at] and (dot)."""
+    if "@" in view or _AT_WORD.search(view):
+        yield from (m.span() for m in EMAIL.finditer(view))
+
+
+_LOCAL = r"[A-Za-z0-9._%+-]"
+_LOCAL_OR_GLUE = r"[A-Za-z0-9._%+\ue000-]"
+_AT = r"(?:\s{0,2}@\s{0,2}|\s?[(\[{]\s?at\s?[)\]}]\s?)"  # also "hong (at) encar.com", "hong[at]encar.com"
+_DOT = r"(?:\.|\s?[(\[{]\s?dot\s?[)\]}]\s?)"
+EMAIL = compiled(
+    rf"{_LOCAL}(?<!{_LOCAL_OR_GLUE}.){_LOCAL}{{0,63}}+{_AT}[A-Za-z0-9-]{{1,63}}(?:{_DOT}[A-Za-z0-9-]{{1,63}}){{0,8}}"
+    rf"{_DOT}[A-Za-z]{{2,24}}(?![A-Za-z0-9\ue000-])"
+)
+_NSN = r"(?:1[016789]|2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|50[2-8])"  # mobile, Seoul, area codes, VoIP, 050X
+_PHONE_TAIL = rf"(?:{_S})?\d{{3,4}}(?:{_S})?\d{{4}}(?![{AN}])(?![-._][0-9\ue000])"
+_INTL = rf"(?:{_S})?(?:\(0\)\s?|0)?{_NSN}{_PHONE_TAIL}"
+PHONE = compiled(  # each branch starts with a literal character, so the engine skips ahead to one
+    rf"\((?<![{AN}]\()\+82\){_INTL}|\+(?<![{AN}+]\+)82{_INTL}|8(?<![{AN}+.-]8)2(?={_S}){_INTL}"
+    rf"|\((?<![{AN}]\()0{_NSN}\){_PHONE_TAIL}|0{_B}{_NSN}\)?{_PHONE_TAIL}"
+    rf"|1{_B}(?:5(?:88|44|66|77)|6(?:00|44|61|70|88)|8(?:00|99))[-. ]?\d{{4}}{_POST}{_AMOUNT}"
+)
+CARD = compiled(
+    rf"[0-9]{_B}(?:\d{{3}}(?:{_S}\d{{4}}){{3}}(?:{_S}\d{{3}})?|\d{{3}}{_S}\d{{6}}{_S}\d{{4,5}}|\d{{12,18}}){_POST}"
+)
+_ACCOUNT = rf"[0-9]{_B}(?:\d{{1,5}}(?P<sep>{_S})\d{{1,7}}(?:(?P=sep)\d{{1,7}}){{0,2}}|\d{{9,13}}){_POST}"
+ACCOUNT = compiled(_ACCOUNT)
+_ACCOUNT_TAIL = compiled(rf"(?P<n>{_ACCOUNT}){_AFTER_GLUE}\Z")
+LICENCE = compiled(rf"(?:1{_B}[1-9]|2{_B}[0-8]){_HS}\d{{2}}{_HS}\d{{6}}{_HS}\d{{2}}{_POST}")  # 2-2-6-2, region 11-28
+_LICENCE_OLD = compiled(rf"(?:{REGIONS})(?<![{HG}]..)\s?\d{{2}}{_HS}\d{{6}}{_HS}\d{{2}}{_POST}")  # 서울 12-345678-90
+LICENCE_ANY = compiled(rf"[0-9]{_B}\d(?:{_S})?(?:\d{{2}}(?:{_S})?)?\d{{6}}(?:{_S})?\d{{2}}{_POST}")
+PASSPORT = compiled(rf"[A-Za-z]{_B}(?:\d{{8}}|\d{{3}}[A-Za-z]\d{{4}}){_POST}")
+EMPLOYEE = compiled(
+    rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}-?\d{{3,10}}(?:-\d{{2,6}}){{0,2}}|[0-9]{_B}(?:\d{{3}}{_S}\d{{4}}|\d{{4,11}}"
+    rf"(?:-\d{{2,6}}){{0,2}})){_POST}(?!\s?(?:년|월|일|원|만|명|개|시|분|%))"
+)
+EMPLOYEE_ALONE = re.compile(rf"E(?<![{AN}-]E)N(?:C-?\d{{5,6}}|\d{{6}}|-\d{{4}}-\d{{3,4}})(?![{AN}])", re.ASCII)
+CORPORATE = compiled(rf"[0-9]{_B}(?:\d{{5}}(?:{_S})?\d{{7}}|\d{{2}}(?:{_S})?\d{{2}}(?:{_S})?\d{{5}}){_POST}")
+_PLATE_LETTERS = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자배하허호"
+PLATE = compiled(
+    rf"[0-9](?<![{AN}].)\d{{1,2}}\s?[{_PLATE_LETTERS}]\s?\d{{4}}(?![{AN}])(?!\s?(?:원|만|억|천|%|명|개|건|년|월|일|회|대))"
+)
+
+
+def driver_licences(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
+    """2-2-6-2 numbers anywhere, the old 2-6-2 after a region name, and any grouping after a label."""
+    yield from (m.span() for m in LICENCE.finditer(view))
+    yield from (m.span() for m in _LICENCE_OLD.finditer(view))
+    yield from _introduced(view, rule, LICENCE_ANY)
+
+
+# ------------------------------------------------------------------------------------------------ validated numbers
+
+_REGNO = compiled(rf"(?P<birth>[0-9]{_B}\d{{5}})(?:{_S})?(?P<back>\d{{7}}){_POST}")
+_SPLIT_GAP = r"[^0-9\n\[\]\ue000]"
+_REGNO_SPLIT = compiled(
+    rf"(?:주민|외국인)\s?(?:등록)?\s?번호{_SPLIT_GAP}{{0,8}}?앞\s?(?:6\s?)?자리{_SPLIT_GAP}{{0,6}}+(?P<birth>\d{{6}})"
+    rf"(?![0-9\ue000]){_SPLIT_GAP}{{1,12}}?(?:뒤|뒷)\s?(?:7\s?)?자리{_SPLIT_GAP}{{0,6}}+(?P<back>\d{{7}})(?![0-9\ue000])"
+)
+_CENTURY = dict.fromkeys("90", 1800) | dict.fromkeys("1256", 1900) | dict.fromkeys("3478", 2000)
+
+
+def _born(birth: str, gender: str) -> bool:
+    """A real past birth date in the century the 7th digit gives (no checksum: not used since Oct 2020)."""
+    try:
+        day = date(_CENTURY[gender] + int(birth[:2]), int(birth[2:4]), int(birth[4:6]))
+    except ValueError:
+        return False
+    return day <= date.today()
+
+
+_last_registrations: tuple[str, list[tuple[str, Span]]] = ("", [])
+
+
+def _registrations(view: str) -> list[tuple[str, Span]]:
+    """(7th digit, span) of every valid registration number; the RRN and FRN rows share one scan per view."""
+    global _last_registrations
+    last = _last_registrations  # one read: another thread may replace it, never half-way
+    if last[0] is view:
+        return last[1]
+    found = [(m["back"][0], m.span()) for m in _REGNO.finditer(view) if _born(m["birth"], m["back"][0])]
+    for m in _REGNO_SPLIT.finditer(view):
+        if _born(m["birth"], m["back"][0]):
+            found += [(m["back"][0], m.span("birth")), (m["back"][0], m.span("back"))]
+    _last_registrations = (view, found)
+    return found
+
+
+def registration_numbers(genders: str) -> Finder:
+    """주민/외국인등록번호 whose 7th digit is one of ``genders``, written whole or as 앞자리 … 뒷자리."""
+
+    def find(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
+        return (span for gender, span in _registrations(view) if gender in genders)
+
+    return find
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def cards(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
+    """Luhn-valid card numbers, and 15-16 digit ones next to a card word."""
+    # An ungrouped run must also start like an international card (3-6): 13-digit millisecond timestamps
+    # and date-prefixed order numbers pass Luhn one time in ten.
+    for m in CARD.finditer(view):
+        digits = _NON_DIGIT.sub("", m.group())
+        luhn = _luhn_ok(digits) and (digits != m.group() or digits[0] in "3456")
+        if luhn or (len(digits) in (15, 16) and _followed(view, m.end(), rule)):
+            yield m.span()
+    for start, end in _introduced(view, rule, CARD):
+        if len(_NON_DIGIT.sub("", view[start:end])) in (15, 16):
+            yield start, end
+
+
+def _account_span(view: str, start: int, end: int) -> Span | None:
+    """The longest leading run of digit groups holding 10-14 digits, unless an amount unit follows."""
+    best, count = None, 0
+    for group in _DIGITS.finditer(view, start, end):
+        count += group.end() - group.start()
+        if 10 <= count <= 14:
+            best = (start, group.end())
+    if best is None or _NO_AMOUNT_AFTER.match(view, best[1]) is None:
+        return None
+    return best
+
+
+def accounts(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
+    """10-14 digit numbers after a bank word, or followed by one (``… 우리``, ``… (카카오뱅크)``)."""
+    candidates = list(_introduced(view, rule, ACCOUNT))
+    candidates += _preceding(view, rule, _ACCOUNT_TAIL)
+    for start, end in candidates:
+        span = _account_span(view, start, end)
+        if span is not None:
+            yield span

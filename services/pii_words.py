@@ -1,0 +1,113 @@
+"""The finders for kinds recognised from their Korean context: street addresses and people's names.
+
+Same rules as services.pii_patterns: bounded patterns over the normalised view, each starting with the character
+it consumes. Names run in the second pass, only around what the first pass found.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterator
+
+from services.pii_patterns import AN, COUNT, HG, REGIONS, Labelled, Span, compiled, label_regex
+
+_ROAD = compiled(
+    r"(?P<road>[가-힣](?<![가-힣0-9\ue000].)(?:[가-힣0-9]{0,10}?[가-힣])?(?<!으)(?:로|길)(?:\s?\d{1,4}번?가?길)?)\s?"
+    r"\d{1,4}(?:-\d{1,4})?(?![0-9\ue000])(?:,?\s?(?:\d{1,4}동\s?)?\d{1,5}호|,?\s?(?:지하\s?)?\d{1,3}층|\s?\([가-힣0-9,.\s]{1,16}\))?"
+    rf"(?![.,][0-9\ue000])(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지){COUNT}"
+)
+_REGION_WORD = (
+    rf"(?<![{HG}])(?:{REGIONS}|[가-힣]{{1,4}}(?:특별시|광역시|특별자치시|특별자치도)|[가-힣]{{2,4}}[시군구]"
+    rf"|[중동서남북]구|경기도|강원도|충청[남북]도|전라[남북]도|경상[남북]도|제주도)(?![{HG}])"
+)
+_REGION_TAIL = compiled(rf"(?:{_REGION_WORD}\s?){{1,4}}\Z")
+_STRONG_ROAD = compiled(r"[0-9]번?가?길\Z")
+_BARE_FOLLOW = compiled(r"\s*\Z|\s+(?![0-9\ue000])|[,.)\]!?~(]|에|으로|로|이고|이에요|입니다|번지")
+_NOT_ROADS = frozenset("이메일로 엑셀파일로 문자메시지로 카카오톡로".split())
+
+
+def _bare_road(view: str, road: str, end: int) -> bool:
+    """A road name that needs no context: three syllables or more before 로, and nothing count-like after."""
+    return (
+        len(road) >= 4
+        and road.endswith("로")
+        and not road.endswith("대로")  # X대로 is also "as X says" (규정대로, 순서대로)
+        and road[-2] not in "자서어"  # 근속자로, 신청서로, 한국어로: a noun and the particle 로
+        and road not in _NOT_ROADS
+        and _BARE_FOLLOW.match(view, end) is not None
+    )
+
+
+def addresses(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
+    """Road name + building number: after a region (kept in the span), a label, as N길, or bare if unmistakable."""
+    label_tail = label_regex(rule.labels, r"[^0-9\n\[\]@\ue000]{0,20}\Z")
+    for m in _ROAD.finditer(view):
+        start, road = m.start(), m["road"]
+        region = _REGION_TAIL.search(view, max(0, start - 40), start)
+        if region is not None:
+            yield region.start(), m.end()
+        elif (
+            _STRONG_ROAD.search(road)
+            or label_tail.search(view, max(0, start - 30), start)
+            or _bare_road(view, road, m.end())
+        ):
+            yield start, m.end()
+
+
+# ------------------------------------------------------------------------------------------------ names
+
+_SURNAMES = (  # the most common family names; 황보, 남궁, 제갈, 선우, 독고, 사공, 서문 start with one of them too
+    "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진지엄채원천방공현함변염여추도소석선설"
+    "마길연위표명기반라왕금옥나제독사"
+)
+# Starts with the surname it consumes (look-behind after it), so the engine skips ahead to a possible name.
+_NAME = r"(?P<name>[{s}](?<![가-힣\ue000].)[가-힣]{{1,3}})\s?(?:{t})"
+_NOT_NAMES = frozenset(
+    "고객 선생 이번 이번주 이번달 이번에 "
+    "이제 이상 이하 이전 이후 정말 정식 정규 정기 전체 전임 전무 전화 주임 주말 조장 조직 신입 신규 "
+    "장기 한국 오늘 오전 오후 유지 서비 서면 임시 임원 송금 최고 최종 안내 안전 하루 성함 성과 차량 차장 구매 민원 "
+    "진행 노무 배송 심사 양식 홍보 권한 박사 우리 우선 원격 지원 지점 지사 지난 방문 방법 공지 공용 현재 현장 채용 "
+    "함께 변경 여자 여성 추가 도움 소속 선임 선배 설명 연구 연차 연락 위원 기존 기획 기간 담당 명단 마감 남자 남성 "
+    "대표 부장 팀장 과장 대리 사원 실장 상무 이사 수석 책임 인턴 매니저 프로".split()
+)
+_DOUBLE_SURNAMES = frozenset("황보 남궁 제갈 선우 독고 사공 서문".split())
+_NAME_REACH = 16  # characters between a name (with its title) and the detail it sits next to
+
+
+def _windows(found: tuple[Span, ...], reach: int) -> Iterator[Span]:
+    """The stretches within ``reach`` of the found spans (sorted), overlapping ones merged."""
+    window: Span | None = None
+    for start, end in found:
+        if window is not None and start - reach <= window[1]:
+            window = (window[0], end + reach)
+            continue
+        if window is not None:
+            yield window
+        window = (max(0, start - reach), end + reach)
+    if window is not None:
+        yield window
+
+
+def _beside(view: str, name: Span, found: tuple[Span, ...], starts: list[int]) -> bool:
+    """Whether a found span begins within reach after the name, or ends within reach before it (same line)."""
+    k = bisect_left(starts, name[1])
+    after = k < len(found) and found[k][0] - name[1] <= _NAME_REACH and "\n" not in view[name[1] : found[k][0]]
+    before = k > 0 and 0 <= name[0] - found[k - 1][1] <= _NAME_REACH and "\n" not in view[found[k - 1][1] : name[0]]
+    return after or before
+
+
+def _is_name(name: str) -> bool:
+    """A family name and one or two syllables (a two-syllable family name allows one more)."""
+    if name[:2] in _DOUBLE_SURNAMES:
+        return True
+    return len(name) <= 3 and name[0] not in "제독사" and name not in _NOT_NAMES
+
+
+def names(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
+    """A name followed by a title or 님 (the rule's labels) within reach of PII the first pass found."""
+    pattern = compiled(_NAME.format(s=_SURNAMES, t="|".join(rule.labels)))
+    starts = [start for start, _ in found]
+    for lo, hi in _windows(found, _NAME_REACH + 12):  # 12: room for the name and its title
+        for m in pattern.finditer(view, lo, hi):
+            if _is_name(m["name"]) and _beside(view, m.span(), found, starts):
+                yield m.span("name")
