@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The value .env.example ships with; production refuses it even though it is long enough.
@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     environment: str = "development"
     log_level: str = "info"
+    # Signs what Endy trusts later (services/signing.py): cached answers, reload requests, button values.
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET_KEY)
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(default=10, ge=1)
@@ -177,6 +178,23 @@ class Settings(BaseSettings):
         problems = self.production_problems()
         if problems:
             raise ConfigError(problems)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment and `.env`; invalid values and, in production, every refusal of the rest in
+    one ConfigError (one round of fixes, not one per restart)."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        errors = err.errors()
+    problems = [f"{'.'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: {e['msg']}" for e in errors]
+    invalid = {str(e["loc"][0]) for e in errors if e["loc"] and str(e["loc"][0]) in Settings.model_fields}
+    defaults = {name: Settings.model_fields[name].get_default(call_default_factory=True) for name in invalid}
+    try:
+        rest = Settings(**defaults)  # the valid variables as given, the invalid ones at their defaults
+    except ValidationError:
+        rest = None
+    raise ConfigError(problems + (rest.production_problems() if rest is not None else [])) from None
 
 
 def _secret_key_problems(key: str) -> list[str]:

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from endy_bot.deps import Deps
 from endy_bot.tasks import TaskTracker
-from handlers import actions, admin, commands, home, mentions, messages, reactions, texts
+from handlers import actions, admin, commands, home, mentions, messages, reactions, replay, texts
 
 
 def slack_client(deps: Deps) -> AsyncWebClient:
@@ -100,6 +100,7 @@ def build_app(deps: Deps, tasks: TaskTracker, *, http: bool = False) -> AsyncApp
             },
         )
 
+    replay.register(app)  # after `inject`: a replayed command or interaction is dropped before any listener
     for module in (messages, mentions, commands, admin, actions, reactions, home):
         module.register(app)
     return app

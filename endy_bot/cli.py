@@ -1,4 +1,4 @@
-"""The `endy` command: ask, chat, kb stats, kb eval."""
+"""The `endy` command: ask, chat, serve, doctor, report, migrate, kb stats, kb eval, kb import."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from config.settings import ConfigError, Settings
+from config.settings import ConfigError, Settings, load_settings
 from endy_bot import __version__
 from endy_bot.deps import Deps, build_retriever, knowledge_root, open_deps, run_migrate
 from endy_bot.evaluation import EvalCase, EvalError, EvalReport, evaluate, format_report, load_devset, load_out_of_scope
+from endy_bot.signals import cancel_on_signals, read_line
 from endy_bot.terminal import answer_footer, kb_stats, write_answer
 from handlers import texts
+from services import kb_texts
 from services.answer_types import Asker, Turn
 from services.answering import AnswerService
 from services.errors import InvalidQuestion, InvalidReason, KnowledgeError, RateLimited
@@ -38,13 +40,15 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="+")
     sub.add_parser("chat", help="interactive chat with follow-ups")
     sub.add_parser("serve", help="run the Slack app and the sidecar (SLACK_MODE=socket|http)")
+    sub.add_parser("doctor", help="check settings, Slack, storage, the LLM and the knowledge folder (exit 0/1/2)")
     rep = sub.add_parser("report", help="the admin feedback report in the terminal")
-    rep.add_argument("--days", type=int, default=7, choices=range(1, 366), metavar="DAYS")
+    rep.add_argument("--days", type=_report_days, default=7, metavar="DAYS", help="period in days, 1-365 (default 7)")
     mig = sub.add_parser("migrate", help="apply database migrations")
     mig.add_argument("--status", action="store_true", help="list migrations and whether they are applied")
     kb = sub.add_parser("kb", help="knowledge base tools").add_subparsers(dest="kb_command", required=True)
     stats = kb.add_parser("stats", help="summarise the loaded knowledge base")
     stats.add_argument("--kb", type=Path, help="knowledge folder (default: KNOWLEDGE_DIR or the sample)")
+    stats.add_argument("--strict", action="store_true", help="exit 1 on warnings too, not only on problems (for CI)")
     ev = kb.add_parser("eval", help="retrieval hit@1/hit@3/MRR on a JSONL dev set")
     ev.add_argument("file", type=Path)
     ev.add_argument("--kb", type=Path, help="knowledge folder (default: KNOWLEDGE_DIR or the sample)")
@@ -60,9 +64,13 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `endy` console script."""
     args = _parser().parse_args(argv)
+    if args.command == "doctor":  # invalid settings are its first ❌, not a refusal to run
+        from endy_bot.doctor import run as run_doctor
+
+        return run_doctor()
     try:
-        settings = Settings()
-    except ValueError as err:  # pydantic's ValidationError names the variable and the problem
+        settings = load_settings()
+    except (ConfigError, ValueError) as err:  # every invalid variable and (in production) every refusal, at once
         print(f"{texts.CONFIG_ERROR}\n{err}", file=sys.stderr)
         return 2
     configure_logging(settings, console_level="INFO" if args.verbose else "WARNING")
@@ -70,19 +78,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "kb":
             return _kb(args, settings)
         if args.command == "serve":
-            from endy_bot.runtime import serve  # Bolt is only imported by the Slack door
-
-            return asyncio.run(serve(settings))
+            return _serve(settings)
         if args.command == "report":
-            return asyncio.run(_report(settings, args.days))
+            return asyncio.run(cancel_on_signals(_report(settings, args.days)))
         if args.command == "migrate":
-            return asyncio.run(run_migrate(settings, status=args.status))
-        return asyncio.run(_ask(settings, " ".join(args.question)) if args.command == "ask" else _chat(settings))
+            return asyncio.run(cancel_on_signals(run_migrate(settings, status=args.status)))
+        command = _ask(settings, " ".join(args.question)) if args.command == "ask" else _chat(settings)
+        return asyncio.run(cancel_on_signals(command))  # SIGTERM too stops the embedded servers
     except (ConfigError, MigrationError) as err:
         print(f"{texts.CONFIG_ERROR}\n{err}", file=sys.stderr)
         return 2
+    except KnowledgeError as err:  # KNOWLEDGE_DIR does not exist: refused before anything was started
+        print(_folder_error(err, kb_texts.HINT_KNOWLEDGE_DIR), file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _serve(settings: Settings) -> int:
+    from endy_bot.runtime import serve  # Bolt is only imported by the Slack door
+    from endy_bot.slack_link import SlackTokenError
+
+    try:
+        return asyncio.run(serve(settings))
+    except SlackTokenError as err:  # refused by Slack (invalid, revoked, swapped): one line, everything stopped
+        print(err.line, file=sys.stderr)
+        return 2
 
 
 def _kb(args: argparse.Namespace, settings: Settings) -> int:
@@ -92,11 +113,11 @@ def _kb(args: argparse.Namespace, settings: Settings) -> int:
     try:
         kb = load_knowledge_base(root)
     except KnowledgeError as err:
-        print(f"⚠️ {err}", file=sys.stderr)
+        print(_folder_error(err, kb_texts.HINT_KB_OPTION if args.kb else kb_texts.HINT_KNOWLEDGE_DIR), file=sys.stderr)
         return 2
     if args.kb_command == "stats":
         print(kb_stats(kb))
-        return 0
+        return kb_exit_code(kb, strict=args.strict)
     try:
         cases = load_devset(args.file)
         out_of_scope = load_out_of_scope(args.out_of_scope) if args.out_of_scope else None
@@ -106,6 +127,16 @@ def _kb(args: argparse.Namespace, settings: Settings) -> int:
     report = asyncio.run(_evaluate(settings, kb, cases, out_of_scope))
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else format_report(report))
     return 0
+
+
+def kb_exit_code(kb: KnowledgeBase, *, strict: bool) -> int:
+    """`endy kb stats` for CI: 1 when there are problems (with --strict, warnings too), else 0."""
+    return 1 if kb.errors or (strict and kb.warnings) else 0
+
+
+def _folder_error(err: KnowledgeError, hint: str) -> str:
+    """One line for a knowledge folder that cannot be read at all, naming the setting to fix."""
+    return f"⚠️ {err.path}: {err.message}. {hint}"
 
 
 async def _evaluate(
@@ -181,12 +212,23 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
+def _report_days(value: str) -> int:
+    """`--days`: 1-365; anything else is one Korean line (not argparse's list of every allowed value)."""
+    try:
+        days = int(value)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= 365:
+        raise argparse.ArgumentTypeError(texts.REPORT_DAYS_INVALID.format(value=value))
+    return days
+
+
 async def _report(settings: Settings, days: int) -> int:
     from handlers.admin_view import report_lines  # rendering shared with Slack
 
     async with open_deps(settings) as deps:
         report = await deps.admin.report(days)
-        print("\n".join(line.replace("*", "") for line in report_lines(report, deps.kb)))
+        print("\n".join(report_lines(report, deps.kb, plain=True)))  # as typed: no mrkdwn, no Slack escaping
     return 0
 
 
@@ -203,7 +245,7 @@ async def _chat(settings: Settings) -> int:
         asker = _cli_asker(thread_ts=uuid.uuid4().hex)  # one conversation per chat session
         while True:
             try:
-                line = await asyncio.to_thread(input, texts.CHAT_PROMPT)
+                line = await read_line(texts.CHAT_PROMPT)  # a Ctrl-C at the prompt ends chat at once
             except EOFError:
                 break
             if line.strip().lower() in _EXIT_WORDS:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -16,11 +17,12 @@ from config.settings import Settings
 from services.admin import AdminService
 from services.answering import AnswerService, Protection
 from services.cache import AnswerCache
+from services.channels import ChannelDirectory
 from services.db import open_pool
 from services.dedupe import EventDeduper
 from services.embeddings import DenseIndex
 from services.kb_reload import KnowledgeReloader
-from services.knowledge import KnowledgeBase, load_knowledge_base, sample_kb_dir
+from services.knowledge import KnowledgeBase, load_knowledge_base, require_folder, sample_kb_dir
 from services.llm import LlmClient
 from services.logging import log_llm_status
 from services.metrics import Metrics
@@ -30,8 +32,16 @@ from services.ratelimit import RateLimiter
 from services.redis_conn import open_redis
 from services.redis_watch import RedisWatch
 from services.retrieval import Retriever
+from services.signing import Keyring
 from services.storage import Storage
 from services.tokenizer import KoreanTokenizer
+
+# Slack refuses a request older than 5 minutes (endy_bot/slack_http.py): a replay is remembered a little longer.
+REPLAY_MEMORY_SECONDS = 6 * 60
+# Deciding on a replay holds up the ack (Slack waits 3 s): a busy Redis is waited for this long at most.
+REPLAY_PATIENCE_SECONDS = 1.0
+# An escalation button stays in Slack for good; its question counts as sent for this long.
+ESCALATION_MEMORY_SECONDS = 90 * 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +61,10 @@ class Deps:
     answers: AnswerService
     admin: AdminService
     reloader: KnowledgeReloader
+    keys: Keyring  # SECRET_KEY's signers: cached answers, reload requests, button values
+    replays: EventDeduper  # signed slash commands and interactions seen in Slack's 5-minute window
+    escalations: EventDeduper  # questions already handed to their team
+    channels: ChannelDirectory = field(default_factory=ChannelDirectory)  # kb.yaml's team channels, resolved
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -127,10 +141,43 @@ async def _knowledge(
     return kb, retriever, llm
 
 
+class _RedisParts(NamedTuple):
+    limiter: RateLimiter
+    cache: AnswerCache
+    deduper: EventDeduper
+    replays: EventDeduper
+    escalations: EventDeduper
+
+
+def _redis_parts(
+    settings: Settings, redis: aioredis.Redis, watch: RedisWatch, metrics: Metrics, keys: Keyring
+) -> _RedisParts:
+    """Everything built on the one Redis: limiter, signed answer cache, event dedupe, replay and escalation guards."""
+    prefix, timeout = settings.redis_key_prefix, settings.redis_timeout_seconds
+    common: dict[str, Any] = {"key_prefix": prefix, "metrics": metrics, "timeout": timeout, "watch": watch}
+    return _RedisParts(
+        RateLimiter(redis, per_minute=settings.rate_limit_per_minute, per_hour=settings.rate_limit_per_hour, **common),
+        AnswerCache(redis, ttl_seconds=settings.cache_ttl_seconds, signer=keys.signer("answer-cache"), **common),
+        EventDeduper(redis, **common),
+        EventDeduper(
+            redis,
+            namespace="replay",
+            ttl_seconds=REPLAY_MEMORY_SECONDS,
+            patience=REPLAY_PATIENCE_SECONDS,
+            **common,
+        ),
+        EventDeduper(redis, namespace="escalated", ttl_seconds=ESCALATION_MEMORY_SECONDS, **common),
+    )
+
+
 @asynccontextmanager
 async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
-    """Open every dependency; refuse a production configuration that is unfit (all problems at once)."""
+    """Open every dependency; refuse a production configuration that is unfit (all problems at once).
+
+    A KNOWLEDGE_DIR that does not exist raises KnowledgeError before anything is started.
+    """
     settings.check_startup()
+    require_folder(knowledge_root(settings))
     log_llm_status(settings)
     metrics = Metrics(process_collectors=True)
     async with AsyncExitStack() as stack:
@@ -143,23 +190,11 @@ async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
         recorder = Recorder(storage, metrics=metrics, spill_path=settings.data_dir / "spill" / "writes.jsonl")
         await recorder.start()
         stack.push_async_callback(recorder.aclose)
-        prefix = settings.redis_key_prefix
-        timeout = settings.redis_timeout_seconds
         watch = RedisWatch(redis)  # one per process: a reply to any of the three proves Redis alive to all
         stack.push_async_callback(watch.aclose)
-        await watch.connect(timeout)
-        limiter = RateLimiter(
-            redis,
-            per_minute=settings.rate_limit_per_minute,
-            per_hour=settings.rate_limit_per_hour,
-            key_prefix=prefix,
-            metrics=metrics,
-            timeout=timeout,
-            watch=watch,
-        )
-        ttl = settings.cache_ttl_seconds
-        cache = AnswerCache(redis, key_prefix=prefix, ttl_seconds=ttl, metrics=metrics, timeout=timeout, watch=watch)
-        deduper = EventDeduper(redis, key_prefix=prefix, metrics=metrics, timeout=timeout, watch=watch)
+        await watch.connect(settings.redis_timeout_seconds)
+        keys = Keyring(settings.secret_key)
+        parts = _redis_parts(settings, redis, watch, metrics, keys)
         kb, retriever, llm = await _knowledge(settings, stack, metrics)
         answers = AnswerService(
             kb,
@@ -168,14 +203,21 @@ async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
             max_question_chars=settings.max_question_chars,
             min_confidence=settings.answer_min_confidence,
             hedge_confidence=settings.answer_hedge_confidence,
-            protection=Protection(limiter=limiter, cache=cache, recorder=recorder),
+            protection=Protection(limiter=parts.limiter, cache=parts.cache, recorder=recorder),
         )
         admin = AdminService(storage, settings.admin_user_ids, retriever.tokenizer)
         holder: list[Deps] = []
-        reloader = KnowledgeReloader(redis, key_prefix=prefix, reload=lambda: holder[0].reload_knowledge())
-        deps = Deps(
-            settings, metrics, llm, pool, redis, storage, recorder, limiter, cache, deduper, answers, admin, reloader
+        reloader = KnowledgeReloader(
+            redis,
+            key_prefix=settings.redis_key_prefix,
+            reload=lambda: holder[0].reload_knowledge(),
+            signer=keys.signer("kb-reload"),
+            metrics=metrics,
         )
+        deps = Deps(
+            settings, metrics, llm, pool, redis, storage, recorder, parts.limiter, parts.cache, parts.deduper,
+            answers, admin, reloader, keys, parts.replays, parts.escalations,
+        )  # fmt: skip
         holder.append(deps)
         await reloader.start()
         stack.push_async_callback(reloader.aclose)

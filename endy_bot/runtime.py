@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from typing import Any
 
 from aiohttp import web
 from loguru import logger
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 from config.settings import ConfigError, Settings, SlackMode
 from endy_bot.app import build_app
 from endy_bot.deps import Deps, open_deps
 from endy_bot.sidecar import State, build_sidecar
+from endy_bot.signals import StopSignals
+from endy_bot.slack_http import ReadTimeouts, ServerLog, slack_web_app
+from endy_bot.slack_link import Backoff, Refused, SlackLink, SlackTokenError
+from endy_bot.socket_client import SocketModeLink
+from endy_bot.socket_mode import track_envelopes
 from endy_bot.tasks import TaskTracker
+from handlers.team_channels import warm_team_channels
+from services.db import check_database_url
+from services.redis_conn import check_redis_url
 
 
-def check_slack_settings(settings: Settings) -> None:
+def _missing_slack_settings(settings: Settings) -> list[str]:
     """`endy serve` needs Slack credentials even outside production (the terminal needs none: `endy chat`)."""
     problems = []
     if settings.slack_bot_token is None:
@@ -27,98 +34,133 @@ def check_slack_settings(settings: Settings) -> None:
         problems.append("SLACK_APP_TOKEN is missing (required when SLACK_MODE=socket)")
     if settings.slack_mode is SlackMode.HTTP and settings.slack_signing_secret is None:
         problems.append("SLACK_SIGNING_SECRET is missing (required when SLACK_MODE=http)")
+    return problems
+
+
+def check_serve_settings(settings: Settings) -> None:
+    """Everything that stops `endy serve`, in one ConfigError: production refusals, Slack credentials, malformed
+    DATABASE_URL / REDIS_URL (one round of fixes, not one per restart)."""
+    problems = settings.production_problems() if settings.is_production else _missing_slack_settings(settings)
+    for check, value in ((check_database_url, settings.database_url), (check_redis_url, settings.redis_url)):
+        if value is not None and value.get_secret_value().strip():
+            try:
+                check(value.get_secret_value())
+            except ConfigError as err:
+                problems += err.problems
     if problems:
         raise ConfigError(problems)
-
-
-async def _start_site(app: web.Application, host: str, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    return runner
-
-
-@web.middleware
-async def refuse_malformed_timestamps(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """401 for a non-numeric X-Slack-Request-Timestamp: slack_sdk's verifier would raise on it and Bolt would
-    pass the unverified body to the error hook (which must never act on a forged request)."""
-    if request.method == "POST" and not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
-        return web.json_response({"error": "invalid_request"}, status=401)
-    return await handler(request)
-
-
-async def name_no_framework(request: web.Request, response: web.StreamResponse) -> None:
-    """Server: endy on every routed response of the Slack listener (aiohttp would name itself and its version;
-    a request too malformed to route still gets aiohttp's own error reply)."""
-    response.headers["Server"] = "endy"
 
 
 class Server:
     """One running Endy: Slack connection, sidecar, background answers."""
 
-    def __init__(self, deps: Deps, *, grace_seconds: float = 20.0) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        *,
+        grace_seconds: float = 20.0,
+        timeouts: ReadTimeouts | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
         self.deps = deps
+        self.timeouts = timeouts or ReadTimeouts()
         self.tasks = TaskTracker()
         self.state = State(migrated=deps.settings.migrate_on_start)
         self.grace = grace_seconds
+        self.backoff = backoff or Backoff()  # between attempts to reach Slack
         self.app = build_app(deps, self.tasks, http=deps.settings.slack_mode is SlackMode.HTTP)
-        self._socket: AsyncSocketModeHandler | None = None
+        self.link: SlackLink | None = None
         self._runners: list[web.AppRunner] = []
 
     async def start(self) -> None:
-        """Open the sidecar and the Slack connection."""
+        """Open the sidecar (and the HTTP listener), then reach Slack in the background: the bot token is checked
+        with auth.test and, in Socket Mode, the connection opened; the probes say when that is done."""
         s = self.deps.settings
-        self._runners.append(await _start_site(build_sidecar(self.deps, self.state), s.host, s.port))
+        await self._listen(build_sidecar(self.deps, self.state), s.port, self.timeouts.header_seconds)
+        refused: Refused = asyncio.get_running_loop().create_future()
+        socket: SocketModeLink | None = None
         if s.slack_mode is SlackMode.SOCKET:
-            token = s.slack_app_token.get_secret_value() if s.slack_app_token else None
-            self._socket = AsyncSocketModeHandler(self.app, token, web_client=self.app.client)
-            await self._socket.connect_async()  # type: ignore[no-untyped-call]
-            self.state.slack_connected = self._socket_connected
+            token = s.slack_app_token.get_secret_value() if s.slack_app_token else ""
+            socket = SocketModeLink(self.app, token, refused=refused, backoff=self.backoff)
+            track_envelopes(socket)  # a redelivered envelope runs once (handlers/replay.py)
         else:
-            slack_web = self.app.web_app(path="/slack/events")
-            slack_web.middlewares.append(refuse_malformed_timestamps)
-            slack_web.on_response_prepare.append(name_no_framework)
-            self._runners.append(await _start_site(slack_web, s.host, s.slack_http_port))
+            secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else None
+            slack_web = slack_web_app(self.app, secret, self.deps.metrics, self.timeouts)
+            await self._listen(slack_web, s.slack_http_port, self.timeouts.proxied_header_seconds)
+        self.link = SlackLink(self.app.client, socket, refused, self.backoff)
+        self.state.slack_connected = self.link.connected  # false until Slack accepted the token and (socket) connected
+        self.link.start(then=lambda: warm_team_channels(self.deps, self.app.client))  # escalation channels by id
         logger.bind(mode=s.slack_mode.value, sidecar_port=s.port).info("Endy is serving Slack")
 
-    async def _socket_connected(self) -> bool:
-        # the aiohttp SocketModeClient's is_connected() is a coroutine: bool() of it was always True
-        return self._socket is not None and await self._socket.client.is_connected()
+    async def until_stopped(self, stop: Awaitable[Any]) -> SlackTokenError | None:
+        """Serve until `stop` completes (None) or Slack refuses a token (returned: the caller exits 2)."""
+        assert self.link is not None, "start() first"
+        stopping = asyncio.ensure_future(stop)
+        try:
+            await asyncio.wait({stopping, self.link.refused}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        return self.link.refused.result() if self.link.refused.done() else None
+
+    async def _listen(self, app: web.Application, port: int, header_seconds: float) -> None:
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            keepalive_timeout=header_seconds,  # also the header read timeout (see ReadTimeouts)
+            lingering_time=self.timeouts.body_seconds,
+            logger=ServerLog(self.deps.metrics),  # a request too malformed to route: one short counted line
+        )
+        await runner.setup()
+        await web.TCPSite(runner, self.deps.settings.host, port).start()
+        self._runners.append(runner)
 
     async def stop(self) -> None:
         """Graceful: not ready at once, no new events, in-flight answers finish, writes flushed."""
         self.state.shutting_down = True
-        if self._socket is not None:
-            await self._socket.disconnect_async()  # type: ignore[no-untyped-call]
-            await self._socket.close_async()  # type: ignore[no-untyped-call]
+        if self.link is not None:
+            await self.link.close()
         for runner in reversed(self._runners[1:]):  # the Slack HTTP listener; the sidecar stays for probes
             await runner.cleanup()
         finished = await self.tasks.settle(self.grace)
         logger.bind(clean=finished, left=len(self.tasks)).info("in-flight answers drained")
         await self.deps.recorder.flush(self.grace, set_aside=False)  # set-aside votes are spilled, not awaited
-        await self._runners[0].cleanup()
+        if self._runners:  # none when a signal cut the start-up short
+            await self._runners[0].cleanup()
         session = getattr(self.app.client, "session", None)
         if session is not None:  # the Web API client's shared session (see endy_bot.app.slack_client)
             await session.close()
 
 
 async def serve(settings: Settings) -> int:
-    """Run until SIGTERM/SIGINT, then shut down gracefully; exit code 0."""
-    check_slack_settings(settings)
+    """Run until SIGTERM/SIGINT, then shut down gracefully; exit code 0. A signal in any phase (start-up, Socket Mode
+    connection retries, serving, shutdown) stops everything Endy started, the embedded servers included. A token
+    Slack refuses stops it the same way, then raises SlackTokenError (one line; `endy serve` exits 2)."""
+    check_serve_settings(settings)
+    refused: SlackTokenError | None = None
+    with StopSignals() as signals:  # first: Python's default SIGTERM would skip every exit stack below
+        try:
+            refused = await _serve(settings, signals)
+        except asyncio.CancelledError:
+            if signals.received is None:
+                raise
+            logger.bind(signal=signals.received.name).info("stopped by a signal")
+    if refused is not None:  # raised only now: everything Endy started has stopped
+        raise refused
+    return 0
+
+
+async def _serve(settings: Settings, signals: StopSignals) -> SlackTokenError | None:
     async with open_deps(settings) as deps:
         server = Server(deps, grace_seconds=settings.shutdown_grace_seconds)
-        await server.start()
-        # Start-up leaves ~200k long-lived objects (Kiwi, the KB and its indexes, Bolt): every full collection
-        # walked them, pausing the loop ~100 ms about once a second under load (answers and probes alike).
-        gc.collect()
-        gc.freeze()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-        logger.info("shutdown requested")
-        await server.stop()
-    return 0
+        try:
+            await server.start()
+            # Start-up leaves ~200k long-lived objects (Kiwi, the KB and its indexes, Bolt): every full collection
+            # walked them, pausing the loop ~100 ms about once a second under load (answers and probes alike).
+            gc.collect()
+            gc.freeze()
+            refused = await server.until_stopped(signals.wait())
+            logger.info("shutdown requested" if refused is None else "Slack refused a token: stopping")
+        finally:  # also after a start cut short by a signal: the listeners and the Slack connection close
+            await server.stop()
+    return refused

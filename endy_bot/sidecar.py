@@ -35,8 +35,8 @@ SECURITY_HEADERS = {
 }
 
 
-async def _no_connection_to_lose() -> bool:
-    return True  # HTTP mode: Slack calls us, there is no socket to be connected
+async def _not_yet() -> bool:
+    return False  # until Server.start() hands over its link to Slack (endy_bot/slack_link.py)
 
 
 @dataclass(slots=True)
@@ -44,7 +44,7 @@ class State:
     """What the probes report beyond dependency checks."""
 
     migrated: bool = False
-    slack_connected: Callable[[], Awaitable[bool]] = field(default=_no_connection_to_lose)
+    slack_connected: Callable[[], Awaitable[bool]] = field(default=_not_yet)  # endy_bot.slack_link.SlackLink.connected
     shutting_down: bool = False
 
 
@@ -57,7 +57,11 @@ async def _bounded(check: Callable[[], Awaitable[bool]]) -> bool:
         return False
 
 
-async def run_checks(deps: Deps, state: State, names: tuple[str, ...] = CHECKS) -> dict[str, bool]:
+Check = bool | str
+DISABLED = "disabled"  # the LLM is optional: extractive answers are a supported way to run, not a degradation
+
+
+async def run_checks(deps: Deps, state: State, names: tuple[str, ...] = CHECKS) -> dict[str, Check]:
     """The named checks (default: every one), concurrently, each bounded by CHECK_TIMEOUT."""
 
     async def database() -> bool:
@@ -73,16 +77,23 @@ async def run_checks(deps: Deps, state: State, names: tuple[str, ...] = CHECKS) 
     async def constant(value: bool) -> bool:
         return value
 
+    async def llm() -> bool:
+        # Configured: healthy unless its circuit is open (recent calls failed; answers fall back meanwhile).
+        return deps.llm is not None and deps.llm.chat_circuit.state != "open"
+
     checks: dict[str, Callable[[], Awaitable[bool]]] = {
-        "llm_service": lambda: constant(deps.llm is not None),
+        "llm_service": llm,
         "database": database,
         "redis": redis,
         "slack": state.slack_connected,
         "knowledge_base": lambda: constant(bool(deps.kb.sections)),
         "disk_space": disk,
     }
-    results = await asyncio.gather(*(_bounded(checks[name]) for name in names))
-    return dict(zip(names, results, strict=True))
+    results: list[Check] = list(await asyncio.gather(*(_bounded(checks[name]) for name in names)))
+    out = dict(zip(names, results, strict=True))
+    if "llm_service" in out and deps.llm is None:
+        out["llm_service"] = DISABLED
+    return out
 
 
 async def schema_ready(deps: Deps, state: State) -> bool:
@@ -127,9 +138,8 @@ def build_sidecar(deps: Deps, state: State) -> web.Application:
 
     async def health(_: web.Request) -> web.Response:
         checks = await run_checks(deps, state)
-        status = (
-            "unhealthy" if not all(checks[c] for c in CRITICAL) else "healthy" if all(checks.values()) else "degraded"
-        )
+        ok = [value is True or value == DISABLED for value in checks.values()]
+        status = "unhealthy" if not all(checks[c] is True for c in CRITICAL) else "healthy" if all(ok) else "degraded"
         body: dict[str, Any] = {
             "status": status,
             "timestamp": datetime.now(UTC).isoformat(),

@@ -1,31 +1,26 @@
-"""Buttons on answers: 👍/👎 (👎 opens a modal), escalate to the owning team, share, ask a related question."""
+"""Buttons on answers: 👍/👎 (👎 opens a modal), escalate to the owning team, share, ask a related question.
+
+Every value is signed (handlers/buttons.py): a value Endy did not build is refused kindly, as is someone other
+than the asker (or an admin) escalating or sharing a question."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from typing import Any
 
+from loguru import logger
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from endy_bot.deps import Deps
 from endy_bot.tasks import TaskTracker
-from handlers import blocks, texts
+from handlers import blocks, buttons, texts
 from handlers.common import ask_in_background
 from handlers.escalation import escalate, share
+from handlers.refusals import refuse
 from handlers.reply import Target
 from services.answer_types import Asker
 from services.persist import MessageRef, RecordFeedback
 from services.privacy import mask_pii
-
-
-def _is_request_id(value: object) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def _where(body: dict[str, Any]) -> tuple[str, str | None]:
@@ -35,47 +30,83 @@ def _where(body: dict[str, Any]) -> tuple[str, str | None]:
     )
 
 
+def _team(body: dict[str, Any]) -> str:
+    return str((body.get("team") or {}).get("id") or body["user"].get("team_id") or "")
+
+
+async def _may_act_for(deps: Deps, body: dict[str, Any], owner: str) -> bool:
+    """Only the asker, or an admin, may escalate or share a question."""
+    user = str(body["user"]["id"])
+    return user == owner or await deps.admin.is_admin(_team(body), user)
+
+
 async def on_feedback(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, deps: Deps
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    deps: Deps,
+    respond: AsyncRespond,
 ) -> None:
     """Record the vote at once; a 👎 also opens the reasons modal."""
     await ack()
-    rating, _, request_id = str(action.get("value") or "").partition("|")
-    if rating not in ("up", "down") or not _is_request_id(request_id):
-        return  # not a button Endy built (forged or stale): nothing to record
-    user, team = body["user"]["id"], str((body.get("team") or {}).get("id") or body["user"].get("team_id") or "")
-    vote = 1 if rating == "up" else -1
-    deps.recorder.submit(RecordFeedback(MessageRef(request_id=request_id), team, user, vote, "button"))
-    deps.metrics.feedback.labels("up" if vote > 0 else "down", "button").inc()
+    vote = buttons.read_vote(deps.keys, action.get("value"))
+    if vote is None:  # not a button Endy built (forged or stale): nothing to record
+        await refuse(client, deps, body, respond, "forged", "feedback")
+        return
+    user, team = body["user"]["id"], _team(body)
+    rating = 1 if vote.rating == "up" else -1
+    deps.recorder.submit(RecordFeedback(MessageRef(request_id=vote.request_id), team, user, rating, "button"))
+    deps.metrics.feedback.labels(vote.rating, "button").inc()
     deps.metrics.api_requests.labels("action", "feedback", "ok").inc()
-    if vote < 0 and body.get("trigger_id"):
+    if rating < 0 and body.get("trigger_id"):
         channel, _ = _where(body)
         message_ts = (body.get("container") or {}).get("message_ts")
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=blocks.feedback_modal(request_id, channel, message_ts)
-        )
+        modal = blocks.feedback_modal(vote.request_id, channel, message_ts, deps.keys)
+        await client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+
+def _reasons(values: dict[str, Any]) -> list[str] | None:
+    """The chosen reasons, or None when one is not on the modal's list (a payload Endy's modal cannot send)."""
+    chosen = ((values.get("reasons") or {}).get("value") or {}).get("selected_options") or []
+    reasons = [str(o.get("value")) if isinstance(o, dict) else "" for o in chosen] if isinstance(chosen, list) else [""]
+    if not all(r in texts.FEEDBACK_REASONS for r in reasons):
+        return None
+    return list(dict.fromkeys(reasons))
+
+
+async def _refuse_submission(ack: AsyncAck, deps: Deps, reason: str, block: str, text: str) -> None:
+    deps.metrics.errors.labels(type=f"feedback_{reason}").inc()
+    deps.metrics.api_requests.labels("view", "feedback", "invalid").inc()
+    logger.bind(reason=reason).info("feedback submission refused")
+    await ack(response_action="errors", errors={block: text})
 
 
 async def on_feedback_submit(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps
 ) -> None:
     """Store the reasons and comment with the 👎 vote, then thank the user (offering the team to ask)."""
-    await ack()
-    meta = json.loads(view.get("private_metadata") or "{}")
-    if not _is_request_id(meta.get("r")):
+    ref = buttons.read_modal_metadata(deps.keys, view.get("private_metadata"))
+    if ref is None:
+        await _refuse_submission(ack, deps, "forged", "comment", texts.BUTTON_REFUSED)
         return
     values = (view.get("state") or {}).get("values") or {}
-    reasons = [o["value"] for o in ((values.get("reasons") or {}).get("value") or {}).get("selected_options") or []]
+    reasons = _reasons(values)
+    if reasons is None:
+        await _refuse_submission(ack, deps, "bad_reason", "reasons", texts.FEEDBACK_BAD_REASON)
+        return
+    await ack()
     raw_comment = ((values.get("comment") or {}).get("value") or {}).get("value")
     comment = mask_pii(str(raw_comment)) if raw_comment else None  # masked before anything stores it
     user, team = body["user"]["id"], str((body.get("team") or {}).get("id") or "")
     deps.recorder.submit(
-        RecordFeedback(MessageRef(request_id=meta.get("r")), team, user, -1, "button", tuple(reasons), comment)
+        RecordFeedback(MessageRef(request_id=ref.request_id), team, user, -1, "button", tuple(reasons), comment)
     )
     deps.metrics.api_requests.labels("view", "feedback", "ok").inc()
-    channel = meta.get("c")
-    if channel:
-        await client.chat_postEphemeral(channel=channel, user=user, text=texts.FEEDBACK_THANKS, thread_ts=meta.get("t"))
+    if ref.channel:
+        await client.chat_postEphemeral(
+            channel=ref.channel, user=user, text=texts.FEEDBACK_THANKS, thread_ts=ref.message_ts
+        )
 
 
 async def on_escalate(
@@ -86,9 +117,15 @@ async def on_escalate(
     deps: Deps,
     respond: AsyncRespond,
 ) -> None:
-    """Post the (masked) question into the owning team's channel and tell the asker where it went."""
+    """Post the (masked) question into the owning team's channel (once) and tell the asker where it went."""
     await ack()
-    await escalate(client, deps, body, json.loads(action.get("value") or "{}"), respond)
+    value = buttons.read_escalation(deps.keys, action.get("value"))
+    if value is None:
+        await refuse(client, deps, body, respond, "forged", "escalate")
+    elif not await _may_act_for(deps, body, value.owner):
+        await refuse(client, deps, body, respond, "not_owner", "escalate")
+    else:
+        await escalate(client, deps, body, value, respond)
 
 
 async def on_share(
@@ -99,9 +136,15 @@ async def on_share(
     deps: Deps,
     respond: AsyncRespond,
 ) -> None:
-    """Share a private /endy answer into the channel."""
+    """Share a private /endy answer into the channel (the asker or an admin only)."""
     await ack()
-    await share(client, deps, body, str(action.get("value") or ""), respond)
+    value = buttons.read_share(deps.keys, action.get("value"))
+    if value is None:
+        await refuse(client, deps, body, respond, "forged", "share")
+    elif not await _may_act_for(deps, body, value.owner):
+        await refuse(client, deps, body, respond, "not_owner", "share")
+    else:
+        await share(client, deps, body, value, respond)
 
 
 async def on_ask_related(
@@ -115,6 +158,10 @@ async def on_ask_related(
 ) -> None:
     """Ask a related question as if the user had typed it, in the same place."""
     await ack()
+    question = buttons.read_related(deps.keys, action.get("value"))
+    if question is None:
+        await refuse(client, deps, body, respond, "forged", "related")
+        return
     channel, thread_ts = _where(body)
     is_ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
     asker = Asker(
@@ -125,9 +172,7 @@ async def on_ask_related(
         thread_ts=None if is_ephemeral else thread_ts,
     )
     target = Target(channel, None, respond=respond) if is_ephemeral else Target(channel, thread_ts)
-    ask_in_background(
-        tasks, client, deps, str(action.get("value") or ""), asker, target, endpoint="related", kind="action"
-    )
+    ask_in_background(tasks, client, deps, question, asker, target, endpoint="related", kind="action")
 
 
 def register(app: AsyncApp) -> None:

@@ -16,6 +16,8 @@ from handlers.admin_view import feedback_lines, report_lines, text_blocks
 from services.admin import ProtectedAdmin
 from services.admin_commands import AdminAction, AdminCommand, UsageError, parse_admin
 from services.errors import PermissionDenied
+from services.knowledge import KnowledgeBase
+from services.output_policy import WITHOUT_LINKS
 from services.report_chart import daily_chart
 
 
@@ -27,7 +29,11 @@ async def _upload(client: AsyncWebClient, user: str, data: bytes, filename: str,
     """Deliver a file privately: into the admin's DM with Endy (files upload v2)."""
     dm = await client.conversations_open(users=user)
     await client.files_upload_v2(
-        channel=dm["channel"]["id"], file=data, filename=filename, title=title, initial_comment=comment
+        channel=dm["channel"]["id"],
+        file=data,
+        filename=filename,
+        title=WITHOUT_LINKS.plain(title),
+        initial_comment=WITHOUT_LINKS.text(comment),
     )
 
 
@@ -63,11 +69,17 @@ async def run(
     elif cmd.action is AdminAction.KB_RELOAD:
         kb = await deps.reload_knowledge()
         others = await deps.reloader.publish()
-        await _say(respond, [texts.KB_RELOADED.format(others=others), "```" + kb_stats(kb) + "```"])
+        await _say(respond, [texts.KB_RELOADED.format(others=others), _stats_block(kb)])
     elif cmd.action is AdminAction.KB_STATS:
-        await _say(respond, ["```" + kb_stats(deps.kb) + "```"])
+        await _say(respond, [_stats_block(deps.kb)])
     else:
         await _say(respond, [texts.ADMIN_HELP])
+
+
+def _stats_block(kb: KnowledgeBase) -> str:
+    """`endy kb stats` for Slack, as a code block; the knowledge files' own paths stay readable."""
+    paths = [str(kb.root), *(finding.path for finding in [*kb.errors, *kb.warnings])]
+    return "```" + WITHOUT_LINKS.text(kb_stats(kb), keep=paths) + "```"
 
 
 async def _change_role(cmd: AdminCommand, team: str, user: str, deps: Deps, respond: AsyncRespond) -> None:

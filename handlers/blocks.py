@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from handlers import texts
+from handlers import buttons, texts
+from handlers.buttons import Seal
 from services.answer_types import Answer, AnswerKind, Source
 from services.knowledge import Category, Department
-from services.slack_safety import escape, link
+from services.output_policy import WITHOUT_LINKS, OutputPolicy
+from services.signing import Keyring
 
 Block = dict[str, Any]
 SECTION_LIMIT = 2900  # Slack allows 3,000 characters per section text; keep a margin for escaping
@@ -50,19 +51,19 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     return pieces
 
 
-def sources_block(sources: Sequence[Source]) -> Block | None:
-    """One context line citing the sources, linked when the knowledge base gives a link."""
+def sources_block(sources: Sequence[Source], policy: OutputPolicy) -> Block | None:
+    """One context line citing the sources, linked when it is one of the knowledge base's validated links."""
     if not sources:
         return None
-    items = [link(s.link, s.title) if s.link else escape(s.title) for s in sources]
+    items = [policy.link(s.link, s.title) for s in sources]
     return {
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": f"📄 {texts.SOURCES_LABEL}: " + " · ".join(items)}],
     }
 
 
-def feedback_block(request_id: str) -> Block:
-    """👍/👎 feedback buttons in a context_actions block."""
+def feedback_block(request_id: str, seal: Seal) -> Block:
+    """👍/👎 feedback buttons in a context_actions block (signed values)."""
     return {
         "type": "context_actions",
         "elements": [
@@ -71,12 +72,12 @@ def feedback_block(request_id: str) -> Block:
                 "action_id": ACTION_FEEDBACK,
                 "positive_button": {
                     "text": {"type": "plain_text", "text": "👍"},
-                    "value": f"up|{request_id}",
+                    "value": buttons.vote_value(seal.keys, "up", request_id),
                     "accessibility_label": texts.FEEDBACK_POSITIVE,
                 },
                 "negative_button": {
                     "text": {"type": "plain_text", "text": "👎"},
-                    "value": f"down|{request_id}",
+                    "value": buttons.vote_value(seal.keys, "down", request_id),
                     "accessibility_label": texts.FEEDBACK_NEGATIVE,
                 },
             }
@@ -84,53 +85,58 @@ def feedback_block(request_id: str) -> Block:
     }
 
 
-def escalation_value(answer: Answer, department: Department) -> str:
-    """What the escalation button carries: request id, department and the (masked) question."""
-    return json.dumps(
-        {"r": str(answer.request_id), "d": department.key, "q": answer.question[:1500]}, ensure_ascii=False
-    )
+def escalation_value(answer: Answer, department: Department, seal: Seal) -> str:
+    """What the escalation button carries (signed): request id, department, the (masked) question, the asker."""
+    return buttons.escalation_value(seal, answer.request_id, department.key, answer.question)
 
 
-def answer_blocks(answer: Answer, body: str, *, shareable: bool = False) -> list[Block]:
-    """The finished answer: text (already made safe), sources, related questions, actions, feedback."""
+def answer_blocks(
+    answer: Answer, body: str, policy: OutputPolicy, *, seal: Seal, shareable: bool = False
+) -> list[Block]:
+    """The finished answer: text (already made safe), sources and related questions (through `policy`), actions,
+    feedback; button values are signed by `seal` for the asker."""
     blocks: list[Block] = [_mrkdwn(piece) for piece in split_text(body)] if body else []
-    cited = sources_block(answer.sources if answer.kind is AnswerKind.ANSWER else answer.suggestions)
+    cited = sources_block(answer.sources if answer.kind is AnswerKind.ANSWER else answer.suggestions, policy)
     if cited:
         blocks.append(cited)
     if answer.related_questions:
         blocks.append(
             {
                 "type": "actions",
-                "elements": [_button(f"💬 {q}", ACTION_ASK_RELATED, q) for q in answer.related_questions[:3]],
+                "elements": [
+                    _button(policy.plain(f"💬 {q}"), ACTION_ASK_RELATED, buttons.related_value(seal.keys, q))
+                    for q in answer.related_questions[:3]
+                ],
             }
         )
-    buttons = []
+    actions = []
     if answer.department is not None and answer.kind is AnswerKind.NOT_FOUND:
-        buttons.append(_button(texts.ESCALATE_BUTTON, ACTION_ESCALATE, escalation_value(answer, answer.department)))
+        value = escalation_value(answer, answer.department, seal)
+        actions.append(_button(texts.ESCALATE_BUTTON, ACTION_ESCALATE, value))
     if shareable:
-        buttons.append(_button(texts.SHARE_BUTTON, ACTION_SHARE, str(answer.request_id)))
-    if buttons:
-        blocks.append({"type": "actions", "elements": buttons})
-    blocks.append(feedback_block(str(answer.request_id)))
+        actions.append(_button(texts.SHARE_BUTTON, ACTION_SHARE, buttons.share_value(seal, answer.request_id)))
+    if actions:
+        blocks.append({"type": "actions", "elements": actions})
+    blocks.append(feedback_block(str(answer.request_id), seal))
     return blocks[:50]
 
 
 def help_blocks(categories: Sequence[Category]) -> list[Block]:
     """How to use Endy, categories and example questions."""
-    return [_mrkdwn(escape(texts.help_text(categories))), _mrkdwn(texts.HOME_HOW_TO)]
+    return [_mrkdwn(WITHOUT_LINKS.text(texts.help_text(categories))), _mrkdwn(texts.HOME_HOW_TO)]
 
 
 def notice_blocks(text: str) -> list[Block]:
     """A short message (limits, errors) as one section."""
-    return [_mrkdwn(escape(text))]
+    return [_mrkdwn(WITHOUT_LINKS.text(text))]
 
 
-def feedback_modal(request_id: str, channel_id: str | None, message_ts: str | None) -> Block:
-    """The 👎 modal: reasons and an optional comment."""
+def feedback_modal(request_id: str, channel_id: str | None, message_ts: str | None, keys: Keyring) -> Block:
+    """The 👎 modal: reasons and an optional comment (the answer and message it is for: signed metadata)."""
     options = [
         {"text": {"type": "plain_text", "text": label}, "value": key} for key, label in texts.FEEDBACK_REASONS.items()
     ]
-    meta = json.dumps({"r": request_id, "c": channel_id, "t": message_ts})
+    meta = buttons.modal_metadata(keys, request_id, channel_id, message_ts)
     return {
         "type": "modal",
         "callback_id": VIEW_FEEDBACK,
@@ -158,8 +164,18 @@ def feedback_modal(request_id: str, channel_id: str | None, message_ts: str | No
 
 
 def suggested_prompts(categories: Sequence[Category]) -> list[dict[str, str]]:
-    """Up to four suggested prompts (title = category, message = its first example)."""
-    return [{"title": c.name[:75], "message": c.examples[0]} for c in categories if c.examples][:4]
+    """Up to four suggested prompts (title = category, message = its first example), as inert plain text."""
+    return [
+        {"title": WITHOUT_LINKS.plain(c.name)[:75], "message": WITHOUT_LINKS.plain(c.examples[0])}
+        for c in categories
+        if c.examples
+    ][:4]
+
+
+def greeting_text(categories: Sequence[Category]) -> str:
+    """The one-time greeting in the messages tab, with an example question per category (as inert text)."""
+    examples = [WITHOUT_LINKS.text(e) for c in categories for e in c.examples[:1]]
+    return "\n".join([texts.GREETING, *(f"• {e}" for e in examples[:4])])
 
 
 def home_view(categories: Sequence[Category], extra: Sequence[Block] = ()) -> Block:
@@ -170,6 +186,7 @@ def home_view(categories: Sequence[Category], extra: Sequence[Block] = ()) -> Bl
         {"type": "divider"},
     ]
     for cat in categories:
-        examples = "\n".join(f"• {escape(e)}" for e in cat.examples[:3])
-        blocks.append(_mrkdwn(f"*{escape(cat.emoji + ' ' if cat.emoji else '')}{escape(cat.name)}*\n{examples}"))
+        examples = "\n".join(f"• {WITHOUT_LINKS.text(e)}" for e in cat.examples[:3])
+        title = WITHOUT_LINKS.text(f"{cat.emoji} {cat.name}" if cat.emoji else cat.name)
+        blocks.append(_mrkdwn(f"*{title}*\n{examples}"))
     return {"type": "home", "blocks": [*blocks, *extra][:100]}

@@ -13,6 +13,7 @@ from handlers import blocks, texts
 from handlers.common import ask_in_background
 from handlers.reply import Target
 from services.answer_types import Asker
+from services.output_policy import WITHOUT_LINKS
 
 _HELP_WORDS = {"", "help", "도움말", "도움", "?"}
 
@@ -30,7 +31,7 @@ async def on_endy(
     if text.lower() in _HELP_WORDS:
         await ack(
             response_type="ephemeral",
-            text=texts.help_text(deps.kb.categories),
+            text=WITHOUT_LINKS.text(texts.help_text(deps.kb.categories)),
             blocks=blocks.help_blocks(deps.kb.categories),
         )
         deps.metrics.api_requests.labels("command", "/endy", "ok").inc()

@@ -12,10 +12,33 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from endy_bot.deps import Deps
 from handlers import blocks, texts
+from handlers.buttons import Escalation, Seal, Shared
 from handlers.reply import answer_body
+from handlers.team_channels import NOT_MEMBER_ERRORS, log_not_member, team_notice
 from services.answer_types import Answer, AnswerKind, Source
+from services.channels import Channel
+from services.knowledge import Department
+from services.output_policy import WITHOUT_LINKS, OutputPolicy, policy_for
 from services.privacy import mask_pii
-from services.slack_safety import escape
+from services.slack_safety import link
+
+
+def escalation_text(question: str, permalink: str | None) -> str:
+    """The post in the team's channel: the masked question as inert text, and Slack's link to the conversation."""
+    text = texts.ESCALATION_POST.format(question=WITHOUT_LINKS.text(" ".join(mask_pii(question).split())))
+    return f"{text}\n{link(permalink, texts.ESCALATION_LINK_LABEL)}" if permalink else text  # link() checks it
+
+
+def shared_message(answer: Answer, sharer: str, policy: OutputPolicy, seal: Seal) -> tuple[str, list[blocks.Block]]:
+    """A stored answer for the channel: its stored text rendered again through the policy (never old blocks)."""
+    quoted = policy.text(" ".join(answer.question.split()))
+    header = texts.SHARED_BY.format(user=policy.user(sharer)) + f"\n> {quoted}"
+    rendered = answer_body(answer, policy)
+    shared = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": header}},
+        *blocks.answer_blocks(answer, rendered, policy, seal=seal),
+    ]
+    return rendered, shared
 
 
 async def _tell(client: AsyncWebClient, body: dict[str, Any], respond: AsyncRespond, text: str) -> None:
@@ -42,40 +65,56 @@ async def _permalink(client: AsyncWebClient, body: dict[str, Any]) -> str | None
     return str(resp.get("permalink") or "") or None
 
 
-async def escalate(
-    client: AsyncWebClient, deps: Deps, body: dict[str, Any], value: dict[str, Any], respond: AsyncRespond
+async def _already_sent(
+    client: AsyncWebClient, deps: Deps, body: dict[str, Any], department: Department, respond: AsyncRespond
 ) -> None:
-    """Post the masked question to the department's channel, then tell the asker where it went."""
-    department = deps.kb.department(str(value.get("d") or ""))
+    deps.metrics.errors.labels(type="escalation_repeated").inc()
+    deps.metrics.api_requests.labels("action", "escalate", "denied").inc()
+    logger.bind(department=department.key).info("escalation already sent; not posted again")
+    channel = deps.channels.cached(department.channel)
+    await _tell(client, body, respond, team_notice(texts.ESCALATION_ALREADY, department, channel))
+
+
+def _not_sent(deps: Deps, department: Department, channel: Channel, error: str) -> str:
+    """The asker's notice when the post failed; not a member of the channel: the admin's log line says so."""
+    deps.metrics.api_requests.labels("action", "escalate", "error").inc()
+    if error in NOT_MEMBER_ERRORS:
+        deps.metrics.errors.labels(type="escalation_not_in_channel").inc()
+        deps.channels.forget(department.channel)  # asked again next time: someone may invite Endy meanwhile
+        log_not_member(department, channel, error)
+        return team_notice(texts.ESCALATION_NOT_MEMBER, department, channel)
+    logger.bind(error=error, department=department.key).warning("escalation failed")
+    return team_notice(texts.ESCALATION_FAILED, department, channel)
+
+
+async def escalate(
+    client: AsyncWebClient, deps: Deps, body: dict[str, Any], value: Escalation, respond: AsyncRespond
+) -> None:
+    """Post the masked question to the department's channel once (across replicas), then tell the asker where it
+    went; a second press only says it was already sent."""
+    department = deps.kb.department(value.department)
     if department is None:
         return
-    question = escape(mask_pii(str(value.get("q") or "")))
-    link = await _permalink(client, body)
-    text = (
-        texts.ESCALATION_POST.format(question=question, link=link)
-        if link
-        else texts.ESCALATION_POST_NO_LINK.format(question=question)
-    )
+    if not await deps.escalations.first_time(value.request_id):
+        await _already_sent(client, deps, body, department, respond)
+        return
+    text = escalation_text(value.question, await _permalink(client, body))
+    channel = await deps.channels.resolve(client, department.channel)  # by id (<#C…>), resolved once
     try:
-        await client.chat_postMessage(channel=department.channel, text=text)
+        await client.chat_postMessage(channel=channel.target, text=text)
     except SlackApiError as err:
-        logger.bind(error=err.response.get("error"), department=department.key).warning("escalation failed")
-        deps.metrics.api_requests.labels("action", "escalate", "error").inc()
-        await _tell(client, body, respond, texts.ESCALATION_FAILED.format(channel=department.channel))
+        await deps.escalations.forget(value.request_id)  # not sent: the asker may press again
+        notice = _not_sent(deps, department, channel, str(err.response.get("error") or ""))
+        await _tell(client, body, respond, notice)
         return
     deps.metrics.api_requests.labels("action", "escalate", "ok").inc()
-    await _tell(client, body, respond, texts.ESCALATED.format(team=department.name, channel=department.channel))
+    await _tell(client, body, respond, team_notice(texts.ESCALATED, department, channel))
 
 
-async def share(
-    client: AsyncWebClient, deps: Deps, body: dict[str, Any], request_id: str, respond: AsyncRespond
-) -> None:
+async def share(client: AsyncWebClient, deps: Deps, body: dict[str, Any], value: Shared, respond: AsyncRespond) -> None:
     """Post a private /endy answer (as stored) into the channel, crediting who shared it."""
     await deps.recorder.flush(3, set_aside=False)  # the exchange was queued moments ago on this replica
-    try:
-        stored = await deps.storage.stored_answer(uuid.UUID(request_id))
-    except ValueError:
-        stored = None
+    stored = await deps.storage.stored_answer(uuid.UUID(value.request_id))
     channel = str((body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id") or "")
     if stored is None or not channel:
         await respond(response_type="ephemeral", replace_original=False, text=texts.ANSWER_EXPIRED)
@@ -91,14 +130,10 @@ async def share(
         sources=[
             Source(str(s.get("title")), s.get("link"), str(s.get("source")), str(s.get("section_id"))) for s in sources
         ],
-        request_id=uuid.UUID(request_id),
+        request_id=uuid.UUID(value.request_id),
     )
-    header = texts.SHARED_BY.format(user=body["user"]["id"]) + f"\n> {escape(question)}"
-    rendered = answer_body(answer, deps.answers.kb_links)
-    shared = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": header}},
-        *blocks.answer_blocks(answer, rendered),
-    ]
+    policy = policy_for(deps.answers.kb_links)
+    rendered, shared = shared_message(answer, str(body["user"]["id"]), policy, Seal(deps.keys, value.owner))
     await client.chat_postMessage(channel=channel, text=rendered[:3000], blocks=shared)
     await respond(delete_original=True)
     deps.metrics.api_requests.labels("action", "share", "ok").inc()

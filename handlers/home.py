@@ -29,8 +29,7 @@ async def on_home_opened(event: dict[str, Any], context: AsyncBoltContext, clien
         return
     if not await deps.deduper.first_time(f"greeted:{context.team_id}:{user}"):
         return
-    examples = [b for c in deps.kb.categories for b in c.examples[:1]]
-    text = texts.GREETING + "\n" + "\n".join(f"• {e}" for e in examples[:4])
+    text = blocks.greeting_text(deps.kb.categories)
     channel = event.get("channel")
     await client.chat_postMessage(channel=channel if isinstance(channel, str) and channel else user, text=text)
 

@@ -13,13 +13,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from endy_bot.deps import Deps
 from handlers import blocks, texts
-from handlers.stream_safety import StreamSanitizer
+from handlers.buttons import Seal
 from services.answer_types import Answer, AnswerKind, Asker, Turn
 from services.answering import AnswerStream
 from services.errors import InvalidQuestion, InvalidReason, RateLimited
-from services.markup import shorten, to_mrkdwn
+from services.markup import shorten
+from services.output_policy import WITHOUT_LINKS, MarkdownStream, OutputPolicy, policy_for
 from services.persist import AttachReply
-from services.slack_safety import escape, link
 
 Respond = Callable[..., Awaitable[Any]]
 PREVIEW_CHARS = 1200  # a longer answer is cut here and points to its source for the rest
@@ -39,21 +39,21 @@ class Target:
         return self.respond is not None
 
 
-def answer_body(answer: Answer, allowed_links: frozenset[str]) -> str:
-    """The message text as safe mrkdwn (only allowed links, no pings), cut when long, or the "not found" reply."""
+def answer_body(answer: Answer, policy: OutputPolicy) -> str:
+    """The message text as safe mrkdwn (the output policy's), cut when long, or the "not found" reply."""
     english = answer.language == "en" and not answer.used_llm
     if answer.kind is AnswerKind.NOT_FOUND:
         lead = f"_{texts.ENGLISH_NOT_FOUND}_\n" if english else ""
-        return lead + escape(texts.not_found(answer.department))
-    body, cut = shorten(to_mrkdwn(answer.text, allowed_links), PREVIEW_CHARS)
+        return lead + policy.text(texts.not_found(answer.department))
+    body, cut = shorten(policy.answer(answer.text) or policy.text(texts.NOTHING_SAFE_TO_SHOW), PREVIEW_CHARS)
     if cut:
         first = answer.sources[0].link if answer.sources else None
-        body += "\n" + (link(first, texts.READ_MORE) if first else escape(texts.READ_MORE_IN_SOURCE))
+        body += "\n" + (policy.link(first, texts.READ_MORE) if first else policy.text(texts.READ_MORE_IN_SOURCE))
     if answer.hedged:
-        body = f"_{escape(texts.HEDGE_INTRO)}_\n\n{body}"
+        body = f"_{policy.text(texts.HEDGE_INTRO)}_\n\n{body}"
         if answer.suggestions:
-            others = " · ".join(escape(" > ".join(s.title.split(" > ")[-2:])) for s in answer.suggestions)
-            body += f"\n\n{escape(texts.HEDGE_OTHERS)}: {others}"
+            others = " · ".join(policy.text(" > ".join(s.title.split(" > ")[-2:])) for s in answer.suggestions)
+            body += f"\n\n{policy.text(texts.HEDGE_OTHERS)}: {others}"
     if english:
         body = f"_{texts.ENGLISH_NOTE}_\n\n{body}"
     note = f"\n_{texts.LLM_FALLBACK_NOTE}_" if answer.llm_failed else ""
@@ -62,7 +62,7 @@ def answer_body(answer: Answer, allowed_links: frozenset[str]) -> str:
 
 async def notify(client: AsyncWebClient, target: Target, asker: Asker, text: str, *, ephemeral: bool) -> None:
     """A short notice (limits, validation): private where Slack allows it."""
-    notice = blocks.notice_blocks(text)
+    notice, text = blocks.notice_blocks(text), WITHOUT_LINKS.text(text)
     if target.respond is not None:
         await target.respond(response_type="ephemeral", replace_original=False, text=text, blocks=notice)
     elif ephemeral and not target.channel.startswith("D"):
@@ -110,9 +110,9 @@ async def deliver(
             deps.metrics.api_requests.labels(kind, endpoint, status).inc()
     try:
         if deps.llm is not None and not target.private and target.thread_ts:
-            ts = await _stream_reply(client, stream, asker, target)
+            ts = await _stream_reply(client, stream, asker, target, Seal(deps.keys, asker.user_id))
         else:
-            ts = await _post_reply(client, stream, target)
+            ts = await _post_reply(client, stream, target, Seal(deps.keys, asker.user_id))
     except BaseException:
         deps.metrics.api_requests.labels(kind, endpoint, "error").inc()
         raise
@@ -124,15 +124,14 @@ async def deliver(
     return answer
 
 
-async def _post_reply(client: AsyncWebClient, stream: AnswerStream, target: Target) -> str | None:
+async def _post_reply(client: AsyncWebClient, stream: AnswerStream, target: Target, seal: Seal) -> str | None:
     async for _ in stream:
         pass
     answer = stream.result
-    body = answer_body(answer, stream.service.kb_links)
-    text, rendered = (
-        body[:3000],
-        blocks.answer_blocks(answer, body, shareable=target.private and answer.kind is AnswerKind.ANSWER),
-    )
+    policy = policy_for(stream.service.kb_links)
+    body = answer_body(answer, policy)
+    shareable = target.private and answer.kind is AnswerKind.ANSWER
+    text, rendered = body[:3000], blocks.answer_blocks(answer, body, policy, seal=seal, shareable=shareable)
     if target.respond is not None:
         await target.respond(response_type="ephemeral", replace_original=False, text=text, blocks=rendered)
         return None
@@ -140,7 +139,9 @@ async def _post_reply(client: AsyncWebClient, stream: AnswerStream, target: Targ
     return str(resp["ts"])
 
 
-async def _stream_reply(client: AsyncWebClient, stream: AnswerStream, asker: Asker, target: Target) -> str | None:
+async def _stream_reply(
+    client: AsyncWebClient, stream: AnswerStream, asker: Asker, target: Target, seal: Seal
+) -> str | None:
     """Slack's native streaming: status while thinking, text as it comes, blocks at the end."""
     assert target.thread_ts is not None
     if target.channel.startswith("D"):
@@ -151,22 +152,27 @@ async def _stream_reply(client: AsyncWebClient, stream: AnswerStream, asker: Ask
         recipient_team_id=asker.team_id,
         recipient_user_id=asker.user_id,
     )
-    sanitizer: StreamSanitizer | None = None
+    safe: MarkdownStream | None = None
+    shown = False
     async for chunk in stream:
-        if sanitizer is None:  # links allowed in generated text: the knowledge base's own
-            sanitizer = StreamSanitizer(stream.service.kb_links)
-        safe = sanitizer.feed(chunk)
-        if safe:
-            await streamer.append(markdown_text=safe)
+        if safe is None:  # the knowledge base's links, read once the stream started (a reload may swap them)
+            safe = policy_for(stream.service.kb_links).stream()
+        text = safe.feed(chunk)
+        if text:
+            await streamer.append(markdown_text=text)
+            shown = shown or bool(text.strip())
     answer = stream.result
-    tail = sanitizer.flush() if sanitizer else ""
-    if answer.kind is AnswerKind.NOT_FOUND:
-        tail = answer_body(answer, stream.service.kb_links)
+    policy = policy_for(stream.service.kb_links)
+    tail = safe.flush() if safe else ""
+    if answer.kind is AnswerKind.ANSWER and not shown and not tail.strip():
+        tail = policy.text(texts.NOTHING_SAFE_TO_SHOW)  # the policy removed all of it
+    elif answer.kind is AnswerKind.NOT_FOUND:
+        tail = answer_body(answer, policy)
     elif answer.llm_failed:
         tail += f"\n_{texts.LLM_FALLBACK_NOTE}_"
     if tail:
         await streamer.append(markdown_text=tail)
-    resp = await streamer.stop(blocks=blocks.answer_blocks(answer, ""))
+    resp = await streamer.stop(blocks=blocks.answer_blocks(answer, "", policy, seal=seal))
     return str(resp["ts"]) if resp and resp.get("ts") else None
 
 

@@ -16,6 +16,29 @@ CHAT_BYE = "다음에 또 물어봐 주세요. 좋은 하루 보내세요!"
 CHAT_PROMPT = "질문> "
 GENERIC_ERROR = "죄송해요, 답변을 준비하다 문제가 생겼어요. 잠시 후 다시 시도해 주세요. (참조 번호: {ref})"
 CONFIG_ERROR = "설정에 문제가 있어 엔디를 시작할 수 없어요:"
+# Where each token lives in the Slack app's settings (api.slack.com/apps → the app).
+_TOKEN_HOME = {
+    "SLACK_BOT_TOKEN": "OAuth & Permissions의 Bot User OAuth Token(xoxb-…)",
+    "SLACK_APP_TOKEN": "Basic Information › App-Level Tokens에서 connections:write 범위로 만든 토큰(xapp-…)",
+}
+_SWAPPED_PREFIX = {"SLACK_BOT_TOKEN": "xapp-", "SLACK_APP_TOKEN": "xoxb-"}
+_TOKEN_WHY = {
+    "token_revoked": "취소된 토큰이에요. 앱을 다시 설치하고 새 토큰을 넣어 주세요",
+    "account_inactive": "비활성화된 앱(또는 계정)의 토큰이에요. 앱을 다시 설치하고 새 토큰을 넣어 주세요",
+    "token_expired": "만료된 토큰이에요. 토큰 교체(rotation)를 끄거나 새 토큰을 넣어 주세요",
+    "missing_scope": "토큰에 필요한 권한이 없어요",
+}
+
+
+def slack_token_refused(variable: str, method: str, error: str, *, token_prefix: str = "") -> str:
+    """One line for the admin at the terminal: which token Slack refused, Slack's error, and the fix."""
+    head = f"❌ Slack이 {variable}을(를) 거부했어요 ({method}: {error})."
+    if token_prefix.startswith(_SWAPPED_PREFIX.get(variable, "-")):
+        other = "SLACK_APP_TOKEN" if variable == "SLACK_BOT_TOKEN" else "SLACK_BOT_TOKEN"
+        fix = f"{variable}에는 Slack 앱 설정 › {_TOKEN_HOME[variable]}을 넣어 주세요."
+        return f"{head} {variable}과 {other}이 서로 바뀐 것 같아요: {fix}"
+    why = _TOKEN_WHY.get(error, "올바른 토큰이 아니에요")
+    return f"{head} {why}: {variable}에는 Slack 앱 설정 › {_TOKEN_HOME.get(variable, variable)}을 넣어 주세요."
 
 
 def help_text(categories: Sequence[Category]) -> str:
@@ -73,11 +96,19 @@ FEEDBACK_REASONS = {
 }
 ESCALATE_BUTTON = "담당 팀에 물어보기"
 SHARE_BUTTON = "채널에 공유하기"
-SHARED_BY = "<@{user}>님이 엔디에게 물어본 내용을 공유했어요."
-ESCALATION_POST = "엔디가 답하지 못한 질문이 있어요. 확인 부탁드려요! 🙏\n> {question}\n<{link}|원래 대화 보기>"
-ESCALATION_POST_NO_LINK = "엔디가 답하지 못한 질문이 있어요. 확인 부탁드려요! 🙏\n> {question}"
+SHARED_BY = "{user}님이 엔디에게 물어본 내용을 공유했어요."
+ESCALATION_POST = "엔디가 답하지 못한 질문이 있어요. 확인 부탁드려요! 🙏\n> {question}"
+ESCALATION_LINK_LABEL = "원래 대화 보기"
 ESCALATED = "{team}({channel}) 채널에 질문을 전달했어요. 담당자가 곧 확인할 거예요."
 ESCALATION_FAILED = "질문을 전달하지 못했어요. {channel} 채널에 직접 물어봐 주세요."
+ESCALATION_NOT_MEMBER = (
+    "아직 엔디가 {team} 채널({channel})에 초대되지 않아서 질문을 전달하지 못했어요. "
+    "번거로우시겠지만 {channel} 채널에 직접 물어봐 주세요. 관리자가 엔디를 초대하면 다음부터는 바로 전달할게요."
+)
+ESCALATION_ALREADY = "이 질문은 이미 {team}({channel}) 채널에 전달했어요. 담당자가 확인할 때까지 조금만 기다려 주세요."
+NOT_YOUR_QUESTION = "질문하신 분(또는 관리자)만 이 질문을 담당 팀에 전달하거나 채널에 공유할 수 있어요."
+BUTTON_REFUSED = "이 버튼은 확인할 수 없어서 처리하지 않았어요. 엔디에게 다시 질문해 주세요."
+FEEDBACK_BAD_REASON = "목록에 있는 이유 중에서 골라 주세요."
 ANSWER_EXPIRED = "이 답변은 더 이상 공유할 수 없어요. 다시 질문해 주세요."
 NOTHING_TO_SHARE = "찾지 못한 질문이라 채널에 공유할 답변이 없어요. 담당 팀에 문의해 보세요."
 SUGGESTED_PROMPTS_TITLE = "이런 걸 물어볼 수 있어요"
@@ -86,9 +117,9 @@ HOME_HOW_TO = (
     "• DM으로 바로 물어보세요.\n• 채널에서는 @엔디 를 멘션하면 스레드로 답해요.\n"
     "• `/endy 질문` 을 입력하면 나만 보이게 답해요.\n• 답변 아래 👍/👎 로 알려주시면 더 좋아져요."
 )
-OTHER_LINKS_REMOVED = "(링크 생략)"
 READ_MORE = "전체 보기"
 READ_MORE_IN_SOURCE = "(출처 문서에서 전체 내용을 볼 수 있어요)"
+NOTHING_SAFE_TO_SHOW = "이 답변에는 보여 드릴 수 없는 링크만 있었어요. 아래 출처 문서를 확인해 주세요."
 
 
 # --- /endy-admin ---
@@ -125,6 +156,7 @@ REPORT_GAPS = "*문서 보완이 필요한 질문* (비슷한 질문끼리 묶�
 REPORT_NONE = "없어요 🙌"
 REPORT_CHART_TITLE = "최근 {days}일 질문 수와 도움됨 비율"
 REPORT_CHART_COMMENT = "최근 {days}일 리포트 차트예요."
+REPORT_DAYS_INVALID = "기간은 1~365 사이의 일수로 적어 주세요 (받은 값: {value}). 예: endy report --days 30"
 UNCATEGORISED = "미분류"
 SECTION_USED = "사용한 문서"
 FEEDBACK_TITLE = "*피드백 목록* ({kind}, {page}페이지)"
@@ -134,3 +166,98 @@ EXPORT_DONE = "CSV를 DM으로 보냈어요. ({rows}건, 최근 {days}일, 개�
 EXPORT_EMPTY = "최근 {days}일 동안 내보낼 질문이 없어요."
 KB_RELOADED = "지식 베이스를 다시 불러왔어요. 다른 인스턴스 {others}곳에도 알렸어요."
 DASHBOARD_TITLE = "관리자 대시보드 — 최근 7일"
+
+# `endy doctor`: one line per check (✅/⚠️/❌), then "→" the fix.
+DOCTOR_TITLE = "엔디 점검 (endy doctor)"
+DOCTOR_FIX = "   → {fix}"
+DOCTOR_DETAIL = "   · {detail}"
+DOCTOR_TOTAL = "결과: ✅ {ok}개 · ⚠️ {warn}개 · ❌ {fail}개"
+DOCTOR_CHECKS = {
+    "settings": "설정",
+    "token": "Slack 토큰",
+    "scopes": "Slack 권한(scope)",
+    "channels": "담당 팀 채널",
+    "postgres": "PostgreSQL",
+    "migrations": "DB 마이그레이션",
+    "redis": "Redis",
+    "llm": "LLM",
+    "embeddings": "임베딩",
+    "knowledge": "지식 폴더",
+    "disk": "디스크",
+}
+DOCTOR_TIMEOUT = "{seconds:g}초 안에 확인을 끝내지 못했어요"
+DOCTOR_TIMEOUT_FIX = "대상 서버에 이 컴퓨터에서 닿는지(주소, 방화벽) 확인해 주세요"
+DOCTOR_CRASHED = "확인하다가 예상하지 못한 오류가 났어요 ({error})"
+DOCTOR_SKIPPED_SETTINGS = "설정을 읽지 못해서 건너뛰었어요"
+DOCTOR_SETTINGS_OK = "문제 없어요 (ENVIRONMENT={environment})"
+DOCTOR_SETTINGS_BAD = "문제 {count}개를 찾았어요"
+DOCTOR_SETTINGS_FIX = "아래 변수를 .env나 환경 변수에서 고친 뒤 `endy doctor`를 다시 실행해 주세요"
+DOCTOR_NO_BOT_TOKEN = "SLACK_BOT_TOKEN이 없어서 Slack 확인을 건너뛰었어요"
+DOCTOR_NO_BOT_TOKEN_FIX = (
+    "Slack 앱 설정 › OAuth & Permissions의 Bot User OAuth Token(xoxb-…)을 SLACK_BOT_TOKEN에 넣어 주세요"
+)
+DOCTOR_SLACK_SKIPPED = "SLACK_BOT_TOKEN이 없어서 건너뛰었어요"
+DOCTOR_NEEDS_TOKEN = "Slack 토큰 확인이 통과하지 않아서 건너뛰었어요"
+DOCTOR_TOKEN_OK = "{team} 워크스페이스의 @{user}(으)로 연결돼요"
+DOCTOR_SLACK_UNREACHABLE = "Slack에 연결하지 못했어요 ({url}: {error})"
+DOCTOR_SLACK_UNREACHABLE_FIX = "네트워크와 프록시, SLACK_API_URL을 확인해 주세요"
+DOCTOR_SLACK_ERROR = "Slack이 auth.test에 오류로 답했어요 ({error})"
+DOCTOR_RETRY_FIX = "잠시 후 다시 실행해 주세요"
+DOCTOR_MANIFEST_MISSING = "manifest.yml을 읽지 못해서 비교하지 못했어요 ({path})"
+DOCTOR_SCOPES_OK = "manifest.yml의 봇 권한 {count}개가 모두 허용돼 있어요"
+DOCTOR_SCOPES_MISSING = "허용되지 않은 봇 권한이 있어요: {scopes}"
+DOCTOR_SCOPES_FIX = (
+    "Slack 앱 설정 › OAuth & Permissions › Bot Token Scopes에 추가하거나 manifest.yml로 앱을 갱신한 뒤, "
+    "앱을 워크스페이스에 다시 설치해 주세요"
+)
+DOCTOR_CHANNELS_NONE = "kb.yaml에 담당 팀 채널이 없어요"
+DOCTOR_CHANNELS_OK = "채널 {count}개 모두에 @엔디가 들어가 있어요"
+DOCTOR_CHANNELS_BAD = "채널 {count}개에 글을 쓸 수 없어요"
+DOCTOR_CHANNELS_UNKNOWN = "채널 {count}개를 확인하지 못했어요"
+DOCTOR_CHANNELS_FIX = (
+    "각 채널에서 `/invite @엔디`로 초대해 주세요. 채널 이름이 틀렸다면 kb.yaml의 channel을 고쳐 주세요"
+)
+DOCTOR_CHANNELS_UNKNOWN_FIX = "Slack 권한 channels:read, groups:read가 있는지 확인하고 다시 실행해 주세요"
+DOCTOR_CHANNEL_NOT_MEMBER = "{channel} ({department}): @엔디가 채널에 없어요 → `/invite @엔디`"
+DOCTOR_CHANNEL_NOT_FOUND = (
+    "{channel} ({department}): Slack에서 찾지 못했어요 (비공개 채널이면 @엔디를 먼저 초대해 주세요)"
+)
+DOCTOR_CHANNEL_UNKNOWN = "{channel} ({department}): Slack에 물어보지 못했어요"
+DOCTOR_KB_UNREADABLE = "지식 폴더를 읽지 못해서 건너뛰었어요"
+DOCTOR_EMBEDDED = "임베디드 사용: {variable}이(가) 없어서 개발용 내장 서버를 써요"
+DOCTOR_EMBEDDED_FIX = "운영에서는 {variable}을(를) 설정해 주세요"
+DOCTOR_UNSET_PRODUCTION = "{variable}이(가) 없어요: 운영(production)에서는 임베디드 서버를 쓰지 않아요"
+DOCTOR_UNSET_PRODUCTION_FIX = "{variable}에 운영 서버 주소를 넣어 주세요"
+DOCTOR_BAD_URL_FIX = "{variable}의 형식을 고쳐 주세요"
+DOCTOR_CONNECTED = "연결돼요 ({url})"
+DOCTOR_CONNECT_FAILED = "연결하지 못했어요 ({url}: {error})"
+DOCTOR_CONNECT_FIX = "서버가 켜져 있는지, {variable}의 주소·사용자·비밀번호가 맞는지 확인해 주세요"
+DOCTOR_MIGRATIONS_EMBEDDED = "임베디드 사용: 시작할 때 적용돼요"
+DOCTOR_MIGRATIONS_NO_DB = "PostgreSQL에 연결하지 못해서 건너뛰었어요"
+DOCTOR_MIGRATIONS_OK = "{count}개 모두 적용돼 있어요"
+DOCTOR_MIGRATIONS_PENDING = "적용되지 않은 마이그레이션 {count}개: {names}"
+DOCTOR_MIGRATIONS_PENDING_AUTO = (
+    "MIGRATE_ON_START=true라서 `endy serve`가 시작할 때 적용해요 (지금 하려면 `endy migrate`)"
+)
+DOCTOR_MIGRATIONS_PENDING_FIX = "`endy migrate`로 적용해 주세요 (MIGRATE_ON_START=false)"
+DOCTOR_MIGRATIONS_CHANGED = "적용한 뒤에 바뀐 마이그레이션 파일이 있어요: {names}"
+DOCTOR_MIGRATIONS_CHANGED_FIX = (
+    "적용된 마이그레이션은 고치지 말고 되돌린 뒤, 바꿀 내용은 새 번호의 파일로 추가해 주세요"
+)
+DOCTOR_MIGRATIONS_NEWER = "이 버전에 없는 마이그레이션이 적용돼 있어요 (더 새 버전이 쓴 DB): {names}"
+DOCTOR_MIGRATIONS_NEWER_FIX = "엔디를 DB와 같은 버전 이상으로 올려 주세요"
+DOCTOR_MIGRATIONS_BROKEN = "마이그레이션 파일을 읽지 못했어요 ({error})"
+DOCTOR_LLM_DISABLED = "OPENAI_API_KEY가 없어서 비활성화: 안내 문서 내용을 그대로 보여 줘요"
+DOCTOR_LLM_DISABLED_FIX = "AI 답변을 쓰려면 OPENAI_API_KEY(필요하면 OPENAI_BASE_URL)를 설정해 주세요"
+DOCTOR_LLM_OK = "{model} 모델이 답해요"
+DOCTOR_LLM_FAILED = "{model} 호출이 실패했어요 ({error})"
+DOCTOR_LLM_AUTH_FIX = "OPENAI_API_KEY가 맞는지 확인해 주세요"
+DOCTOR_LLM_MODEL_FIX = "{variable}({model})이(가) 이 서비스에 있는 모델인지 확인해 주세요"
+DOCTOR_LLM_CONNECT_FIX = "OPENAI_BASE_URL({url})에 이 컴퓨터에서 닿는지 확인해 주세요"
+DOCTOR_KB_OK = "{name}: 문서 {documents}개, 섹션 {sections}개, FAQ {faq}개"
+DOCTOR_KB_PROBLEMS = "{name}: 문제 {errors}개, 경고 {warnings}개"
+DOCTOR_KB_WARNINGS = "{name}: 경고 {warnings}개"
+DOCTOR_KB_FIX = "아래 파일:줄을 고친 뒤 `endy kb stats`로 다시 확인해 주세요"
+DOCTOR_DISK_OK = "{path}에 {free:,}MB 남아 있어요 (기준 {need:,}MB)"
+DOCTOR_DISK_LOW = "{path}에 {free:,}MB만 남았어요 (기준 {need:,}MB)"
+DOCTOR_DISK_FIX = "공간을 비우거나 LOG_DIR을 여유 있는 디스크로 옮겨 주세요 (기준은 HEALTH_MIN_FREE_MB)"

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import warnings
 from contextlib import AsyncExitStack
-from pathlib import Path
-from typing import Any
+from functools import partial
 from urllib.parse import urlsplit
 
 import asyncpg
 from loguru import logger
 
 from config.settings import ConfigError, Settings, mask_url
+from services.embedded import start_in_thread
+from services.embedded_pg import EmbeddedPostgres, start_embedded_postgres
 
 _SCHEMES = {"postgres", "postgresql"}
 
@@ -28,18 +27,6 @@ def check_database_url(url: str) -> None:
         raise ConfigError([f"DATABASE_URL must look like postgresql://user:password@host:5432/db, got {mask_url(url)}"])
 
 
-def _start_embedded(data_dir: Path) -> tuple[str, Any]:
-    import pgserver  # imported lazily: production never needs it
-
-    pgdata = data_dir / "postgres"
-    pgdata.mkdir(parents=True, exist_ok=True)
-    # pgserver asks platformdirs for a runtime dir (also when stopping); without XDG_RUNTIME_DIR (root, CI)
-    # it warns and falls back to /tmp, which is fine for a local development database.
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
-    return server.get_uri(), server
-
-
 async def database_url(settings: Settings, stack: AsyncExitStack) -> str:
     """The URL to use: DATABASE_URL, or an embedded server started (and stopped on exit) for this process."""
     if settings.database_url is not None:
@@ -49,8 +36,10 @@ async def database_url(settings: Settings, stack: AsyncExitStack) -> str:
         return url
     if settings.is_production:
         raise ConfigError(["DATABASE_URL is unset: production refuses the embedded default"])
-    url, server = await asyncio.to_thread(_start_embedded, settings.data_dir.resolve())
-    stack.callback(server.cleanup)
+    # A signal during the start still stops the server (start_in_thread); afterwards the exit stack does.
+    server = await start_in_thread(partial(start_embedded_postgres, settings.data_dir.resolve()), EmbeddedPostgres.stop)
+    stack.callback(server.stop)
+    url = server.url
     logger.bind(database=mask_url(url), data=str(settings.data_dir / "postgres")).info(
         "using embedded PostgreSQL (pgserver)"
     )

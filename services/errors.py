@@ -44,15 +44,33 @@ class AnswerUnavailable(EndyError):
     """No answer could be produced at all (not even the extractive fallback)."""
 
 
-class KnowledgeError(EndyError):
-    """A knowledge-base file is malformed; names the file and line."""
+class Severity(StrEnum):
+    """How bad a knowledge-folder finding is: a problem (something was dropped or is wrong) or a warning."""
 
-    def __init__(self, path: str, line: int | None, message: str) -> None:
+    PROBLEM = "problem"
+    WARNING = "warning"
+
+
+class KnowledgeError(EndyError):
+    """A knowledge-base finding with its file and line; the message is Korean (shown by `endy kb stats`)."""
+
+    def __init__(self, path: str, line: int | None, message: str, severity: Severity = Severity.PROBLEM) -> None:
         where = f"{path}:{line}" if line else path
         super().__init__(f"{where}: {message}")
         self.path = path
         self.line = line
         self.message = message
+        self.severity = severity
+
+    @classmethod
+    def warning(cls, path: str, line: int | None, message: str) -> KnowledgeError:
+        """A finding that does not lose content (an unknown reference, an empty file, a fallback encoding)."""
+        return cls(path, line, message, Severity.WARNING)
+
+    @property
+    def is_warning(self) -> bool:
+        """Whether this is only a warning (`endy kb stats` fails on it only with --strict)."""
+        return self.severity is Severity.WARNING
 
 
 class LlmUnavailable(EndyError):

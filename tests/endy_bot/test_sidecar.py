@@ -2,9 +2,11 @@
 """The sidecar as an operator and Prometheus see it: /health, /readiness, /liveness, /metrics on a running Endy.
 
 Health semantics (what these tests pin down):
-  - every check true → "healthy", 200;
-  - Redis down or stalled, LLM disabled (no OPENAI_API_KEY), Slack disconnected or < 1 GB free in LOG_DIR →
-    "degraded", 200 (Endy still answers: the limiter fails open, the cache is bypassed, answers are extractive);
+  - every check true → "healthy", 200; no OPENAI_API_KEY → `"llm_service": "disabled"`, still healthy
+    (extractive answers are a supported way to run);
+  - Redis down or stalled, LLM configured but failing (circuit open), Slack disconnected or < 1 GB free in
+    LOG_DIR → "degraded", 200 (Endy still answers: the limiter fails open, the cache is bypassed, answers are
+    extractive);
   - an empty knowledge base → "unhealthy", 503 (Endy cannot answer usefully); a database outage is
     "degraded", 200 (answers keep flowing, writes are buffered and replayed).
 """
@@ -27,6 +29,7 @@ from multidict import CIMultiDictProxy
 from prometheus_client.parser import text_string_to_metric_families
 
 from endy_bot import __version__
+from services.answer_types import Asker
 from tests.fakes.redis_process import RedisProcess
 from tests.handlers.conftest import Endy, StartEndy, start_endy  # noqa: F401 -- the fixture, shared with handlers
 
@@ -62,8 +65,8 @@ async def get(endy: Endy, path: str, **headers: str) -> Reply:
 
 
 def checks_off(body: dict[str, Any]) -> set[str]:
-    """The names of the failing checks."""
-    return {name for name, ok in body["checks"].items() if not ok}
+    """The names of the failing checks ("disabled" is a choice, not a failure)."""
+    return {name for name, ok in body["checks"].items() if ok is not True and ok != "disabled"}
 
 
 # ------------------------------------------------------------------------------------------------ /health
@@ -80,15 +83,27 @@ async def test_health_with_everything_up_is_healthy(start_endy: StartEndy) -> No
     assert datetime.fromisoformat(body["timestamp"]).tzinfo is not None
 
 
-async def test_llm_disabled_or_low_disk_is_degraded_but_200(
+async def test_llm_not_configured_is_disabled_not_degraded_and_low_disk_is_degraded(
     start_endy: StartEndy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    endy = await start_endy()  # no OPENAI_API_KEY: extractive answers only
+    endy = await start_endy()  # no OPENAI_API_KEY: extractive answers only, a supported way to run
     reply = await get(endy, "/health")
-    assert (reply.status, reply.json()["status"], checks_off(reply.json())) == (200, "degraded", {"llm_service"})
+    assert reply.json()["checks"]["llm_service"] == "disabled"
+    assert (reply.status, reply.json()["status"], checks_off(reply.json())) == (200, "healthy", set())
     low_disk = await start_endy(health_min_free_mb=1 << 42)  # "less than 4 EiB free": the disk check fails
     reply = await get(low_disk, "/health")
-    assert (reply.status, checks_off(reply.json())) == (200, {"llm_service", "disk_space"})
+    assert (reply.status, reply.json()["status"], checks_off(reply.json())) == (200, "degraded", {"disk_space"})
+
+
+async def test_a_configured_llm_that_keeps_failing_is_degraded(start_endy: StartEndy) -> None:
+    endy = await start_endy(llm=True, llm_circuit_failures=1, llm_max_retries=0)
+    assert (await get(endy, "/health")).json()["checks"]["llm_service"] is True
+    assert endy.llm is not None
+    endy.llm.fail_next(5, status=500)
+    answer = await endy.deps.answers.answer("연차는 어떻게 신청하나요?", Asker(user_id="U1"))
+    assert answer.llm_failed  # the extractive answer still went out
+    reply = await get(endy, "/health")
+    assert (reply.status, reply.json()["status"], checks_off(reply.json())) == (200, "degraded", {"llm_service"})
 
 
 async def test_an_empty_knowledge_base_is_unhealthy(start_endy: StartEndy, tmp_path: Path) -> None:
@@ -182,7 +197,7 @@ async def test_not_ready_while_the_slack_socket_is_down(start_endy: StartEndy) -
     await endy.slack.wait_for("apps.connections.open", 2)
     ready, health = await get(endy, "/readiness"), await get(endy, "/health")
     assert ready.status == 503 and ready.json()["ready"] is False
-    assert (health.status, checks_off(health.json())) == (200, {"llm_service", "slack"})
+    assert (health.status, checks_off(health.json())) == (200, {"slack"})
     await endy.slack.wait_for_connections(1, timeout=30)  # … the client's monitor retries (every 5 s) and succeeds
     assert (await get(endy, "/readiness")).status == 200
 

@@ -30,12 +30,15 @@ from typing import Any, Literal, NoReturn
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from tests.fakes.slack_channels import SAMPLE_TEAM_CHANNELS, ChannelError, Channels, FakeChannel
 from tests.fakes.slack_payloads import EnvelopeType, SlackPayloads, dm_channel, random_id
 
 SCOPES = (
-    "app_mentions:read,assistant:write,channels:history,chat:write,commands,files:write,groups:history,"
-    "im:history,im:read,im:write,reactions:read,reactions:write,users:read"
+    "app_mentions:read,assistant:write,channels:history,channels:read,chat:write,commands,files:write,groups:history,"
+    "groups:read,im:history,im:read,im:write,reactions:read,reactions:write,users:read"
 )
+# Slack's answers for a token that is refused outright (see FakeSlack.revoke_token).
+REFUSED_TOKEN_ERRORS = frozenset({"token_revoked", "account_inactive", "token_expired", "invalid_auth"})
 JSON_FIELDS = frozenset({"blocks", "attachments", "view", "chunks", "metadata", "prompts", "files", "unfurls"})
 MessageKind = Literal["message", "ephemeral", "stream", "file", "user", "seed"]
 BOT_KINDS = frozenset({"message", "ephemeral", "stream", "file"})
@@ -197,6 +200,7 @@ class FakeSlack(SlackPayloads):
         team_domain: str = "endy-test",
         bot_token: str | None = None,
         app_token: str | None = None,
+        channels: tuple[str, ...] = SAMPLE_TEAM_CHANNELS,
     ) -> None:
         super().__init__(
             team_id=team_id,
@@ -208,6 +212,9 @@ class FakeSlack(SlackPayloads):
         )
         self.team_name = team_name
         self.bot_token, self.app_token = bot_token, app_token
+        self.revoked: dict[str, str] = {}  # token → the error Slack answers for it
+        self.scopes = set(SCOPES.split(","))
+        self.workspace = Channels(channels)  # public channels named `channels`, the bot a member of each
         self.calls: list[ApiCall] = []
         self._calls_by_method: dict[str, list[ApiCall]] = {}
         self.acks: dict[str, dict[str, Any]] = {}
@@ -243,6 +250,7 @@ class FakeSlack(SlackPayloads):
             "views.publish": self._views_publish,
             "conversations.replies": self._replies,
             "conversations.info": self._conversations_info,
+            "conversations.list": self._conversations_list,
             "conversations.open": self._conversations_open,
             "users.info": self._users_info,
             "assistant.threads.setStatus": lambda c: self._require(c, "channel_id", "thread_ts", "status"),
@@ -394,6 +402,23 @@ class FakeSlack(SlackPayloads):
         """Register a user for ``users.info`` (real_name, email, tz, is_admin, title, locale …)."""
         self.users[user_id] = {"name": name or f"user.{user_id.lower()}", **profile}
 
+    def add_channel(self, name: str, *, private: bool = False, member: bool = True, **options: Any) -> FakeChannel:
+        """Create a channel in the workspace (``member``: the bot was invited); ``channel_id=`` / ``archived=``."""
+        return self.workspace.add(name, private=private, member=member, **options)
+
+    def channel(self, name: str) -> FakeChannel:
+        """The workspace's channel called ``name`` (``#`` optional)."""
+        found = self.workspace.named(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def revoke_token(self, token: str, error: str = "token_revoked") -> None:
+        """From now on every call with ``token`` fails with ``error`` (token_revoked, account_inactive …)."""
+        if error not in REFUSED_TOKEN_ERRORS:
+            raise ValueError(error)
+        self.revoked[token] = error
+
     def seed_thread(self, channel: str, ts: str, messages: list[dict[str, Any]]) -> list[Message]:
         """Pre-existing thread history: the first dict is the parent at ``ts`` unless that exists already."""
         self.clock.observe(ts)
@@ -416,11 +441,13 @@ class FakeSlack(SlackPayloads):
         retry_reason: str = "",
         *,
         timeout: float = 10.0,
+        envelope_id: str | None = None,
     ) -> str:
-        """Wrap ``payload`` in a Socket Mode envelope, deliver it to one socket, return its envelope_id."""
+        """Wrap ``payload`` in a Socket Mode envelope, deliver it to one socket, return its envelope_id
+        (``envelope_id``: deliver an envelope again, as Slack may when it saw no ack)."""
         accepts = envelope_type == "slash_commands" or payload.get("type") in ("view_submission", "block_suggestion")
         envelope: dict[str, Any] = {
-            "envelope_id": str(uuid.uuid4()),
+            "envelope_id": envelope_id or str(uuid.uuid4()),
             "payload": payload,
             "type": envelope_type,
             "accepts_response_payload": accepts,
@@ -536,7 +563,7 @@ class FakeSlack(SlackPayloads):
                 raise SlackError("unknown_method", req_method=method)
             self._check_token(method, token)
             data = handler(call)
-        except SlackError as e:
+        except (SlackError, ChannelError) as e:
             return self._reply({"ok": False, "error": e.error, **e.extra})
         self._notify()
         return self._reply({"ok": True, **data})
@@ -550,9 +577,10 @@ class FakeSlack(SlackPayloads):
             request.transport.close()
         await asyncio.sleep(3600)  # cancelled by aiohttp once the peer is gone
 
-    @staticmethod
-    def _reply(data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-        headers = {"x-oauth-scopes": SCOPES, "x-accepted-oauth-scopes": "", **(headers or {})}
+    def _reply(self, data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+        # The granted scopes are `self.scopes`: a test removes one to see what a missing scope does.
+        granted = ",".join(sorted(self.scopes))
+        headers = {"x-oauth-scopes": granted, "x-accepted-oauth-scopes": "", **(headers or {})}
         return web.json_response(
             data, status=status, headers=headers, dumps=lambda o: json.dumps(o, ensure_ascii=False)
         )
@@ -560,6 +588,8 @@ class FakeSlack(SlackPayloads):
     def _check_token(self, method: str, token: str | None) -> None:
         if not token:
             raise SlackError("not_authed")
+        if token in self.revoked:
+            raise SlackError(self.revoked[token])
         if method == "apps.connections.open":
             if not token.startswith("xapp-"):
                 raise SlackError("not_allowed_token_type")
@@ -663,7 +693,7 @@ class FakeSlack(SlackPayloads):
         channel = body.get(name)
         if not isinstance(channel, str) or not channel:
             raise SlackError("channel_not_found")
-        return dm_channel(channel) if channel[0] in "UW" else channel
+        return dm_channel(channel) if channel[0] in "UW" else self.workspace.resolve(channel)
 
     def _require(self, call: ApiCall, *names: str) -> dict[str, Any]:
         for name in names:
@@ -691,6 +721,7 @@ class FakeSlack(SlackPayloads):
     def _post_message(self, call: ApiCall) -> dict[str, Any]:
         b = call.body
         channel, text = self._channel_arg(b), str(b.get("text") or b.get("markdown_text") or "")
+        self.workspace.check_post(channel)
         if not (text or b.get("blocks") or b.get("attachments")):
             raise SlackError("no_text")
         msg = self._bot_message(b, "message", channel, text)
@@ -837,7 +868,12 @@ class FakeSlack(SlackPayloads):
         channel = _str(call.body, "channel")
         if channel[:1] not in ("C", "G", "D"):
             raise SlackError("channel_not_found")
-        return {"channel": self.channel_object(channel)}
+        return {"channel": self.channel_object(channel) | (self.workspace.info(channel) or {})}
+
+    def _conversations_list(self, call: ApiCall) -> dict[str, Any]:
+        page, cursor = self.workspace.page(call.body, self.scopes)
+        channels = [self.channel_object(c.id) | c.fields() for c in page]
+        return {"channels": channels, "response_metadata": {"next_cursor": cursor}}
 
     def _users_info(self, call: ApiCall) -> dict[str, Any]:
         user = _str(call.body, "user")

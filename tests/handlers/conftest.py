@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -13,10 +14,13 @@ import pytest
 from config.settings import Settings
 from endy_bot.deps import Deps, open_deps
 from endy_bot.runtime import Server
+from endy_bot.slack_http import ReadTimeouts
+from endy_bot.slack_link import Backoff
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+READY_BOUND = 15.0  # auth.test and the first Socket Mode connection against the fake Slack
 
 
 def free_port() -> int:
@@ -52,10 +56,15 @@ async def run_endy(
     key_prefix: str,
     llm: bool = False,
     mode: str = "socket",
+    timeouts: ReadTimeouts | None = None,
+    ready: bool = True,
+    backoff: Backoff | None = None,
     **overrides: Any,
 ) -> Endy:
     """Start a real Endy (open_deps + Server) against the fake Slack (and a fake OpenAI when llm=True); `stack`
-    stops it gracefully later."""
+    stops it gracefully later. `timeouts`: the listeners' read timeouts (Endy's defaults otherwise). `ready`: wait
+    until Slack accepted the token and (Socket Mode) the first connection is open. `backoff`: between attempts to
+    reach Slack."""
     fake_llm = await stack.enter_async_context(FakeOpenAI()) if llm else None
     values: dict[str, Any] = {
         "slack_bot_token": "xoxb-test",
@@ -73,9 +82,13 @@ async def run_endy(
     if fake_llm is not None:
         values |= {"openai_api_key": "sk-test", "openai_base_url": fake_llm.base_url}
     deps = await stack.enter_async_context(open_deps(make_settings(**(values | overrides))))
-    server = Server(deps, grace_seconds=10)
+    server = Server(deps, grace_seconds=10, timeouts=timeouts, backoff=backoff)
     await server.start()
     stack.push_async_callback(server.stop)
+    if ready:
+        assert server.link is not None
+        await asyncio.wait_for(server.link.until_ready(), READY_BOUND)
+        await asyncio.wait_for(server.link.settled.wait(), READY_BOUND)  # start-up logging is over too
     return Endy(slack, server, deps, fake_llm)
 
 

@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 
 from handlers import texts
-from handlers.blocks import SECTION_LIMIT, answer_blocks
+from handlers.admin_view import feedback_lines
+from handlers.blocks import (
+    SECTION_LIMIT,
+    answer_blocks,
+    greeting_text,
+    help_blocks,
+    home_view,
+    notice_blocks,
+    sources_block,
+    suggested_prompts,
+)
+from handlers.buttons import Seal
+from handlers.escalation import escalation_text, shared_message
 from handlers.reply import PREVIEW_CHARS, answer_body
-from handlers.stream_safety import StreamSanitizer
 from services.answer_types import Answer, AnswerKind, Source
+from services.knowledge import Category
+from services.output_policy import policy_for
+from services.signing import Keyring
+from services.storage import FeedbackRow
+from tests.fakes.hostile_llm import inspect, shown_texts
 
 WIKI = "https://wiki.example.com/guide/welfare"
-LINKS = frozenset({WIKI})
+LINKS = policy_for(frozenset({WIKI}))
 SLACK_TOKEN = re.compile(r"<([^<>]*)>")
+SEAL = Seal(Keyring("k" * 64), "U0ASKER")
 
 
 def answer(text: str, link: str | None = WIKI, *, llm_failed: bool = False) -> Answer:
@@ -50,7 +69,7 @@ def test_long_answer_is_cut_at_a_line_end_with_a_way_to_read_on(link: str | None
     head, last = body.rsplit("\n", 1)
     assert last == more and len(head) <= PREVIEW_CHARS
     assert head.endswith("써요."), "cut after a whole line"
-    assert len(answer_blocks(answer(LONG, link), body)[0]["text"]["text"]) <= SECTION_LIMIT
+    assert len(answer_blocks(answer(LONG, link), body, LINKS, seal=SEAL)[0]["text"]["text"]) <= SECTION_LIMIT
 
 
 def test_short_answer_is_not_cut_and_fallback_note_follows() -> None:
@@ -65,7 +84,7 @@ def test_not_found_reply_unchanged() -> None:
 
 def feed_all(chunks: list[str]) -> list[str]:
     """What the streamed path appends, chunk by chunk, ending with the flush."""
-    sanitizer = StreamSanitizer(LINKS)
+    sanitizer = LINKS.stream()
     out = [sanitizer.feed(c) for c in chunks]
     return [piece for piece in [*out, sanitizer.flush()] if piece]
 
@@ -90,4 +109,60 @@ def test_stream_sends_a_rule_whole(chunks: list[str]) -> None:
 
 def test_stream_still_escapes_and_drops_foreign_links() -> None:
     out = "".join(feed_all(["<!chan", "nel> | a | b |\n", "자세한 건 https://evil.exam", "ple/x 참고"]))
-    assert "&lt;!channel&gt;" in out and "evil" not in out and texts.OTHER_LINKS_REMOVED in out
+    assert "&lt;!channel&gt;" in out and "evil" not in out and "자세한 건 참고" in out
+
+
+HOSTILE = "<!channel> 공지 https://evil.example/x www.evil-hr.example [클릭](https://evil.example)"
+CATEGORIES = [Category("hr", f"인사 {HOSTILE}", emoji="<!here>", examples=(f"연차 {HOSTILE}", "급여일?"))]
+
+
+def _leaks(*shown: str) -> list[str]:
+    return inspect(shown, allowed=LINKS.allowed, actors=frozenset({"<@U0ASKER>"}), generated=False).leaks
+
+
+def test_sources_cite_only_validated_knowledge_links_with_inert_titles() -> None:
+    sources = [Source(f"연차 {HOSTILE}", WIKI, "a.md", "a#0"), Source("가짜", "https://evil.example/x", "b.md", "b#0")]
+    block = sources_block(sources, LINKS)
+    assert block is not None
+    (line,) = shown_texts(block)
+    assert f"<{WIKI}|연차 &lt;!channel&gt; 공지" in line and line.endswith(" · 가짜") and _leaks(line) == []
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        pytest.param(lambda: [greeting_text(CATEGORIES)], id="greeting"),
+        pytest.param(lambda: shown_texts(home_view(CATEGORIES)), id="app-home"),
+        pytest.param(lambda: [p for d in suggested_prompts(CATEGORIES) for p in d.values()], id="suggested-prompts"),
+        pytest.param(lambda: shown_texts(help_blocks(CATEGORIES)), id="help"),
+        pytest.param(lambda: shown_texts(notice_blocks(texts.help_text(CATEGORIES))), id="notice"),
+        pytest.param(lambda: [escalation_text(HOSTILE, "https://t.slack.com/archives/C1/p1")], id="escalation"),
+    ],
+)
+def test_every_surface_renders_foreign_words_inert(shown: Callable[[], list[str]]) -> None:
+    texts_shown = shown()
+    assert texts_shown and all("연차" in t or "인사" in t or "엔디" in t for t in texts_shown[:1])
+    assert [leak for leak in _leaks(*texts_shown) if "t.slack.com" not in leak] == []
+
+
+def test_admin_feedback_lines_render_comments_and_unknown_reasons_inert() -> None:
+    row = FeedbackRow(datetime(2026, 1, 2, 3, 4), -1, "button", ["<!channel>", "outdated"], HOSTILE, HOSTILE, "", None)
+    assert _leaks(*feedback_lines([row], negative_only=True, page=1)) == []
+
+
+def test_share_renders_the_stored_text_again_never_trusting_it() -> None:
+    stored = Answer(
+        AnswerKind.ANSWER,
+        f"출처: 📄 [인사팀 공식 공지](https://evil.example/md) {HOSTILE}\n연차는 e-HR에서 신청해요.",
+        f"질문 {HOSTILE}",
+        sources=[Source("근태", WIKI, "a.md", "a#0"), Source("가짜", "https://evil.example", "b.md", "b#0")],
+    )
+    text, blocks = shared_message(stored, "U0ASKER", LINKS, SEAL)
+    shown = [text, *shown_texts(blocks)]
+    assert shown[1].startswith("<@U0ASKER>님이") and "연차는 e-HR에서 신청해요." in text
+    assert _leaks(*shown) == [] and "인사팀 공식 공지" not in "".join(shown) and f"<{WIKI}|근태>" in "".join(shown)
+
+
+def test_an_answer_whose_every_word_was_a_link_still_says_something() -> None:
+    assert answer_body(answer("https://evil.example/a <https://evil.example|클릭>"), LINKS) == "클릭"
+    assert answer_body(answer("https://evil.example/a"), LINKS) == texts.NOTHING_SAFE_TO_SHOW

@@ -119,7 +119,7 @@ async def test_escalation_posts_the_masked_question_to_the_owning_team(start_end
         endy.slack.block_actions(USER, "escalate", button["value"], reply.channel, reply.ts)
     )
     await endy.slack.wait_for("chat.postEphemeral")
-    posted = [m for m in endy.slack.messages() if m.channel.startswith("#ask-")]
+    posted = [m for m in endy.slack.messages() if m.channel in endy.slack.workspace.by_id]  # by id, not by name
     assert len(posted) == 1 and "어린이집" in posted[0].text and "010-5555-6666" not in posted[0].text
     told = endy.slack.calls_to("chat.postEphemeral")[0].body
     assert posted[0].channel in told["text"] and told["user"] == USER

@@ -45,7 +45,7 @@ async def test_dm_answer_streams_when_an_llm_is_configured(start_endy: StartEndy
     (reply,) = await endy.slack.wait_for_messages(1)
     assert reply.kind == "stream" and "e-HR" in reply.text
     assert "<!channel>" not in reply.text and "&lt;!channel&gt;" in reply.text
-    assert "evil.example.com" not in reply.text and "링크 생략" in reply.text
+    assert "evil.example.com" not in reply.text and "참고하세요 [1]" in reply.text
     stop = endy.slack.calls_to("chat.stopStream")[0].body
     assert _types(stop.get("blocks"))[-1] == "context_actions"
     assert endy.slack.calls_to("assistant.threads.setStatus")

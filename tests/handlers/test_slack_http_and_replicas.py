@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from handlers import texts
+from handlers.buttons import Seal, share_value
 from tests.fakes.slack_payloads import http_body, sign
 from tests.handlers.conftest import SIGNING_SECRET, Endy, StartEndy
 
@@ -85,12 +86,16 @@ async def test_a_not_found_answer_offers_nothing_to_share(start_endy: StartEndy)
     (response,) = await endy.slack.wait_for_responses(1)
     assert "찾지 못했어요" in str(response.body) and "share_answer" not in str(response.body["blocks"])
     (row,) = await endy.rows("SELECT request_id FROM messages WHERE kind = 'not_found'")
-    action = endy.slack.block_actions(USER, "share_answer", str(row["request_id"]))  # a forged or stale button
-    action["container"] = {"type": "message", "channel_id": "C0TEAM", "is_ephemeral": True, "message_ts": "1.2"}
-    action["response_url"] = endy.slack.response_url()
-    await endy.slack.send_interactive(action)
-    await endy.slack.wait_for_responses(2)
-    assert texts.NOTHING_TO_SHARE in str(endy.slack.responses[1].body)
+    signed = share_value(Seal(endy.deps.keys, USER), row["request_id"])  # as if Endy had offered it
+    for value in (str(row["request_id"]), signed):  # a forged button, then a signed one
+        action = endy.slack.block_actions(USER, "share_answer", value)
+        action["container"] = {"type": "message", "channel_id": "C0TEAM", "is_ephemeral": True, "message_ts": "1.2"}
+        action["response_url"] = endy.slack.response_url()
+        await endy.slack.send_interactive(action)
+    await endy.slack.wait_for_responses(3)
+    assert sorted(str(r.body["text"]) for r in endy.slack.responses[1:]) == sorted(
+        [texts.BUTTON_REFUSED, texts.NOTHING_TO_SHARE]
+    )
     assert endy.slack.messages("C0TEAM") == []
 
 

@@ -250,7 +250,7 @@ class Fuzzer:
         spill = self.endy.deps.settings.data_dir / "spill"
         assert not spill.exists() or not any(p.stat().st_size for p in spill.iterdir()), "writes were spilled"
         shown = "\n".join(m.text for m in self.slack.messages())
-        assert "&lt;!channel&gt;" in shown and texts.OTHER_LINKS_REMOVED in shown, "the obedient LLM was heard, defused"
+        assert "&lt;!channel&gt;" in shown and "evil.example" not in shown.lower(), "the obedient LLM, defused"
 
 
 async def test_fuzzed_text_through_dm_mention_and_slash(start_endy: StartEndy, crashes: Crashes) -> None:

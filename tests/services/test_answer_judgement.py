@@ -16,6 +16,7 @@ from services.compose import is_english, is_follow_up
 from services.knowledge import KnowledgeBase
 from services.lexicon import builtin_lexicon, merge_synonyms
 from services.llm import LlmClient
+from services.output_policy import policy_for
 from services.prompts import NOT_IN_HANDBOOK, REWRITE_PROMPT
 from services.retrieval import Retriever
 from services.tokenizer import KoreanTokenizer
@@ -74,7 +75,7 @@ async def test_grey_zone_answers_with_a_hedge_and_other_candidates(service: Answ
     # Two FAQ entries and a handbook section all fit "와이파이 비번": none is clearly ahead.
     answer = await service.answer("와이파이 비번 뭐야?", ASKER)
     assert answer.kind is AnswerKind.ANSWER and answer.hedged
-    body = answer_body(answer, service.kb_links)
+    body = answer_body(answer, policy_for(service.kb_links))
     assert body.startswith(f"_{texts.HEDGE_INTRO}_")
     assert texts.HEDGE_OTHERS in body and answer.suggestions
 
@@ -87,7 +88,7 @@ async def test_a_single_incidental_word_is_not_evidence(service: AnswerService) 
 async def test_english_question_without_llm_gets_an_english_note(service: AnswerService) -> None:
     answer = await service.answer("How do I connect to the VPN from home?", ASKER)
     assert answer.language == "en"
-    body = answer_body(answer, service.kb_links)
+    body = answer_body(answer, policy_for(service.kb_links))
     assert texts.ENGLISH_NOTE in body or texts.ENGLISH_NOT_FOUND in body
 
 

@@ -1,0 +1,110 @@
+"""`endy serve` refusing to run, as an admin sees it: one round of configuration problems, and a token Slack refuses
+as one line with exit code 2 — with nothing left running (the embedded PostgreSQL and Redis stopped; tests/leaks.py
+reads /proc)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from config.settings import ConfigError, Settings
+from endy_bot.runtime import check_serve_settings
+from tests.conftest import HOST_ENV
+from tests.fakes.slack import FakeSlack
+from tests.handlers.conftest import free_port
+from tests.leaks import kill_leftovers, leftovers
+
+pytestmark = pytest.mark.timeout(180)
+RUN_BOUND = 150.0  # initdb, migrations, Kiwi and the knowledge base, then the refusal and the stop
+
+
+@pytest.fixture
+def root() -> Iterator[Path]:
+    """The run's folder, outside pytest's tmp tree (as root, pgserver opens up the parent folders)."""
+    path = Path(tempfile.mkdtemp(prefix="endy-serve-"))
+    try:
+        yield path
+    finally:
+        kill_leftovers(path)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def env_for(root: Path, **values: str) -> dict[str, str]:
+    """The machine's environment without any Endy variable (so: embedded servers), plus the run's own."""
+    env = {k: v for k, v in os.environ.items() if k not in HOST_ENV}
+    env |= {"DATA_DIR": str(root / "data"), "LOG_DIR": str(root / "logs"), "HOST": "127.0.0.1"}
+    return env | {"PORT": str(free_port())} | values
+
+
+async def serve(root: Path, env: dict[str, str]) -> tuple[int, str, str]:
+    """`python -m endy_bot serve` to its end: (exit code, stdout, stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "endy_bot", "serve", cwd=root, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), RUN_BOUND)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+BOT, APP = "xoxb-1-2-abc", "xapp-1-A0001-1-abc"
+
+
+@pytest.mark.parametrize(
+    ("tokens", "revoked", "variable", "error"),
+    [
+        ({"SLACK_BOT_TOKEN": APP, "SLACK_APP_TOKEN": BOT}, None, "SLACK_BOT_TOKEN", "not_allowed_token_type"),
+        ({"SLACK_BOT_TOKEN": BOT, "SLACK_APP_TOKEN": APP}, APP, "SLACK_APP_TOKEN", "token_revoked"),
+    ],
+    ids=["tokens-swapped", "app-token-revoked"],
+)
+async def test_a_refused_token_is_one_line_exit_2_and_nothing_left_running(
+    root: Path, tokens: dict[str, str], revoked: str | None, variable: str, error: str
+) -> None:
+    async with FakeSlack() as slack:
+        if revoked:
+            slack.revoke_token(revoked)
+        code, out, err = await serve(root, env_for(root, SLACK_MODE="socket", SLACK_API_URL=slack.api_url, **tokens))
+    assert code == 2, err
+    about = [line for line in err.splitlines() if variable in line]
+    assert len(about) == 1 and about[0].startswith("❌") and error in about[0], err
+    assert "Traceback" not in err and out == ""
+    log = (root / "logs" / "endy.log").read_text(encoding="utf-8")
+    assert "using embedded PostgreSQL" in log and "embedded" in log  # they were started …
+    assert leftovers(root / "data") == []  # … and stopped
+    assert slack.connects == 0
+
+
+async def test_production_lists_every_problem_in_one_round(root: Path) -> None:
+    env = env_for(
+        root, ENVIRONMENT="production", SECRET_KEY="short", ALLOWED_ORIGINS="*", RELOAD="true",
+        DATABASE_URL="mysql://endy:secret@db/endy",
+    )  # fmt: skip
+    code, _, err = await serve(root, env)
+    assert code == 2
+    problems = [line.removeprefix("  - ") for line in err.splitlines() if line.startswith("  - ")]
+    expected = (
+        *("SECRET_KEY is 5", "SLACK_BOT_TOKEN is missing", "SLACK_APP_TOKEN is missing", "DATABASE_URL must look"),
+        *("REDIS_URL is unset", "ALLOWED_ORIGINS", "RELOAD"),
+    )
+    assert len(problems) == len(expected) and all(any(e in p for p in problems) for e in expected), err
+    assert "secret@" not in err and "Traceback" not in err
+    assert not (root / "data").exists() and leftovers(root / "data") == []  # refused before anything started
+
+
+def test_serve_names_every_missing_or_malformed_setting_at_once(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(slack_mode="http", redis_url="localhost:6379", database_url="postgresql://db/endy")
+    with pytest.raises(ConfigError) as info:
+        check_serve_settings(settings)
+    assert [p.split(" ", 1)[0] for p in info.value.problems] == ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "REDIS_URL"]
