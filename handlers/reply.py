@@ -16,6 +16,7 @@ from handlers import blocks, texts
 from handlers.buttons import Seal
 from services.answer_types import Answer, AnswerKind, Asker, Turn
 from services.answering import AnswerStream
+from services.channels import ChannelDirectory
 from services.errors import InvalidQuestion, InvalidReason, RateLimited
 from services.markup import shorten
 from services.output_policy import WITHOUT_LINKS, MarkdownStream, OutputPolicy, policy_for
@@ -39,12 +40,17 @@ class Target:
         return self.respond is not None
 
 
-def answer_body(answer: Answer, policy: OutputPolicy) -> str:
-    """The message text as safe mrkdwn (the output policy's), cut when long, or the "not found" reply."""
+def answer_body(answer: Answer, policy: OutputPolicy, channels: ChannelDirectory | None = None) -> str:
+    """The message text as safe mrkdwn (the output policy's), cut when long, or the "not found" reply (its team
+    channel linked as `<#C…>` once Slack told Endy the channel's id)."""
     english = answer.language == "en" and not answer.used_llm
     if answer.kind is AnswerKind.NOT_FOUND:
         lead = f"_{texts.ENGLISH_NOT_FOUND}_\n" if english else ""
-        return lead + policy.text(texts.not_found(answer.department))
+        reply = policy.text(texts.not_found(answer.department))
+        channel = channels.cached(answer.department.channel) if channels and answer.department else None
+        if channel is not None and channel.id and answer.department is not None:  # an id Slack gave: C…/G…
+            reply = reply.replace(policy.text(answer.department.channel), f"<#{channel.id}>", 1)
+        return lead + reply
     body, cut = shorten(policy.answer(answer.text) or policy.text(texts.NOTHING_SAFE_TO_SHOW), PREVIEW_CHARS)
     if cut:
         first = answer.sources[0].link if answer.sources else None
@@ -112,7 +118,7 @@ async def deliver(
         if deps.llm is not None and not target.private and target.thread_ts:
             ts = await _stream_reply(client, stream, asker, target, Seal(deps.keys, asker.user_id))
         else:
-            ts = await _post_reply(client, stream, target, Seal(deps.keys, asker.user_id))
+            ts = await _post_reply(client, stream, target, Seal(deps.keys, asker.user_id), deps.channels)
     except BaseException:
         deps.metrics.api_requests.labels(kind, endpoint, "error").inc()
         raise
@@ -124,12 +130,14 @@ async def deliver(
     return answer
 
 
-async def _post_reply(client: AsyncWebClient, stream: AnswerStream, target: Target, seal: Seal) -> str | None:
+async def _post_reply(
+    client: AsyncWebClient, stream: AnswerStream, target: Target, seal: Seal, channels: ChannelDirectory
+) -> str | None:
     async for _ in stream:
         pass
     answer = stream.result
     policy = policy_for(stream.service.kb_links)
-    body = answer_body(answer, policy)
+    body = answer_body(answer, policy, channels)
     shareable = target.private and answer.kind is AnswerKind.ANSWER
     text, rendered = body[:3000], blocks.answer_blocks(answer, body, policy, seal=seal, shareable=shareable)
     if target.respond is not None:

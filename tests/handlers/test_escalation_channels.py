@@ -98,9 +98,11 @@ async def test_channel_names_are_resolved_once_over_every_page_and_linked_by_id(
         team = {slack.add_channel(name).id: name for name in SAMPLE_TEAM_CHANNELS}
         endy = await launch(slack)
         await slack.wait_for("conversations.list", 3)
-        note = await press_escalate(endy, await not_found_reply(endy))
+        reply = await not_found_reply(endy)
+        note = await press_escalate(endy, reply)
         (posted,) = [m for m in slack.messages() if m.channel in team]
         department = department_of(endy, team[posted.channel])
+        assert f"<#{posted.channel}>" in reply.text  # the not-found reply links the team channel by id
         assert "어린이집" in posted.text and slack.calls_to("chat.postMessage")[-1].body["channel"] == posted.channel
         assert note == texts.ESCALATED.format(team=WITHOUT_LINKS.text(department.name), channel=f"<#{posted.channel}>")
         listed = slack.calls_to("conversations.list")
