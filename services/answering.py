@@ -5,6 +5,7 @@ validate → rate limit → mask → cache → retrieve → generate (LLM) or ex
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from services.compose import GROUNDING_SECTIONS, Composer, is_english, is_follow
 from services.errors import InvalidQuestion, InvalidReason, LlmUnavailable
 from services.knowledge import KnowledgeBase
 from services.llm import LlmClient, StreamUsage
+from services.markup_links import valid_link
 from services.persist import Recorder, RecordExchange
 from services.privacy import mask_pii
 from services.prompts import NOT_IN_HANDBOOK, build_messages, build_rewrite_messages
@@ -30,6 +32,18 @@ FALLBACK_SEPARATOR = "\n\n---\n"
 # Part of the answer-cache key with the KB version: bump when retrieval or composition changes, so a
 # deploy does not keep serving answers the previous logic produced.
 ENGINE_VERSION = "e3"
+
+
+_TEXT_URL = re.compile(r"https?://[^\s<>|()\[\]\"'`]+")
+
+
+def knowledge_links(kb: KnowledgeBase) -> frozenset[str]:
+    """The links Endy may show: each section's validated `link`, and the http(s) URLs the handbook's own text
+    writes (validated the same way), so an answer quoting the handbook keeps its addresses."""
+    found = {s.link for s in kb.sections if s.link}
+    for section in kb.sections:
+        found |= {u for m in _TEXT_URL.finditer(section.text) if valid_link(u := m.group(0).rstrip(".,;:"))}
+    return frozenset(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +73,7 @@ class AnswerService:
         self.retriever = retriever
         self.llm = llm
         self.composer = Composer(kb, retriever, min_confidence, hedge_confidence)
-        self.kb_links = frozenset(s.link for s in kb.sections if s.link)
+        self.kb_links = knowledge_links(kb)
         self.max_question_chars = max_question_chars
         self.protection = protection or Protection()
 
@@ -67,7 +81,7 @@ class AnswerService:
         """Serve a reloaded knowledge base from now on (in-flight answers finish on the old one)."""
         self.kb, self.retriever = kb, retriever
         self.composer = Composer(kb, retriever, self.composer.min_confidence, self.composer.hedge_confidence)
-        self.kb_links = frozenset(s.link for s in kb.sections if s.link)
+        self.kb_links = knowledge_links(kb)
 
     def validate(self, question: str) -> str:
         """Clean the question (control characters stripped) or raise InvalidQuestion."""

@@ -154,3 +154,15 @@ async def test_odd_questions_get_an_answer_or_a_clear_refusal(service: AnswerSer
     assert answer.kind in {AnswerKind.ANSWER, AnswerKind.NOT_FOUND}
     if answer.kind is AnswerKind.NOT_FOUND:
         assert answer.text == "" and answer.department is not None
+
+
+def test_urls_the_handbook_writes_itself_are_knowledge_links(tmp_path: Any) -> None:
+    from services.answering import knowledge_links
+    from services.knowledge import load_knowledge_base
+
+    (tmp_path / "h.md").write_text(
+        "# 핸드북\n## IT\n포털(https://itsm.example.com/req)로 접수해요. javascript:alert(1) 은 링크가 아니에요.\n",
+        encoding="utf-8",
+    )
+    links = knowledge_links(load_knowledge_base(tmp_path))
+    assert links == {"https://itsm.example.com/req"}  # only http(s) URLs qualify
