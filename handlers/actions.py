@@ -120,12 +120,22 @@ async def on_escalate(
     """Post the (masked) question into the owning team's channel (once) and tell the asker where it went."""
     await ack()
     value = buttons.read_escalation(deps.keys, action.get("value"))
-    if value is None:
-        await refuse(client, deps, body, respond, "forged", "escalate")
-    elif not await _may_act_for(deps, body, value.owner):
-        await refuse(client, deps, body, respond, "not_owner", "escalate")
-    else:
+    if await _allowed(client, deps, body, respond, value, "escalate"):
+        assert value is not None
         await escalate(client, deps, body, value, respond)
+
+
+async def _allowed(
+    client: AsyncWebClient, deps: Deps, body: dict[str, Any], respond: AsyncRespond, value: Any, what: str
+) -> bool:
+    """A signed value pressed by its asker (or an admin); otherwise the kind refusal is sent and False returned."""
+    if value is None:
+        await refuse(client, deps, body, respond, "forged", what)
+        return False
+    if not await _may_act_for(deps, body, value.owner):
+        await refuse(client, deps, body, respond, "not_owner", what)
+        return False
+    return True
 
 
 async def on_share(
@@ -139,11 +149,8 @@ async def on_share(
     """Share a private /endy answer into the channel (the asker or an admin only)."""
     await ack()
     value = buttons.read_share(deps.keys, action.get("value"))
-    if value is None:
-        await refuse(client, deps, body, respond, "forged", "share")
-    elif not await _may_act_for(deps, body, value.owner):
-        await refuse(client, deps, body, respond, "not_owner", "share")
-    else:
+    if await _allowed(client, deps, body, respond, value, "share"):
+        assert value is not None
         await share(client, deps, body, value, respond)
 
 
