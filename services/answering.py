@@ -19,7 +19,7 @@ from services.compose import GROUNDING_SECTIONS, Composer, is_english, is_follow
 from services.errors import InvalidQuestion, InvalidReason, LlmUnavailable
 from services.knowledge import KnowledgeBase
 from services.llm import LlmClient, StreamUsage
-from services.markup_links import valid_link
+from services.markup_links import valid_link, written_hosts
 from services.persist import Recorder, RecordExchange
 from services.privacy import mask_pii
 from services.prompts import NOT_IN_HANDBOOK, build_messages, build_rewrite_messages
@@ -38,11 +38,13 @@ _TEXT_URL = re.compile(r"https?://[^\s<>|()\[\]\"'`]+")
 
 
 def knowledge_links(kb: KnowledgeBase) -> frozenset[str]:
-    """The links Endy may show: each section's validated `link`, and the http(s) URLs the handbook's own text
-    writes (validated the same way), so an answer quoting the handbook keeps its addresses."""
+    """The links Endy may show: each section's validated `link`, and the http(s) URLs and bare hosts (as
+    `https://host`) the handbook's own text writes (validated the same way), so an answer quoting the handbook
+    keeps its addresses — a VPN server name included."""
     found = {s.link for s in kb.sections if s.link}
     for section in kb.sections:
         found |= {u for m in _TEXT_URL.finditer(section.text) if valid_link(u := m.group(0).rstrip(".,;:"))}
+        found |= written_hosts(section.text)
     return frozenset(found)
 
 

@@ -139,6 +139,8 @@ def _hit(text: str, match: re.Match[str], links: Links) -> tuple[Hit, int] | Non
     candidate = text[match.start() : match.end()]
     if kind == "host" and _file_name(candidate):
         return None
+    if kind == "host":
+        return _bare_host(candidate, match.group(0), links)
     return _bare(candidate, match.group(0), links if kind == "url" else NO_LINKS)
 
 
@@ -155,6 +157,30 @@ def _bare(candidate: str, folded: str, links: Links) -> tuple[Hit, int]:
     ascii_part = _ASCII_URL.match(folded)
     length = len((ascii_part.group(0) if ascii_part else folded).rstrip(".,;:!?)]}'\""))
     return Hit(links.find(candidate[:length]), ""), length
+
+
+def _bare_host(candidate: str, folded: str, links: Links) -> tuple[Hit, int]:
+    """A bare host (`vpn.company.example`, `wiki.x.com/hr`): a link, shown as written, when `https://` + it is an
+    allowed link (the knowledge base writes it, see `written_hosts`); otherwise removed like any bare link."""
+    written = candidate[2:] if candidate.startswith("//") else candidate
+    allowed = links.prefix("https://" + written) or links.prefix("http://" + written)
+    if allowed is None:
+        return _bare(candidate, folded, NO_LINKS)
+    shown = allowed.split("://", 1)[1]
+    return Hit(allowed, shown), len(candidate) - len(written) + len(shown)
+
+
+def written_hosts(text: str) -> set[str]:
+    """The bare hosts a text writes (`vpn.company.example`, `intranet.x.com/hr`) as `https://` links, validated."""
+    found: set[str] = set()
+    for match in _FIND.finditer(text.translate(_FOLD)):
+        candidate = text[match.start() : match.end()]
+        if match.lastgroup != "host" or _file_name(candidate) or not candidate.isascii():
+            continue
+        url = "https://" + candidate.removeprefix("//").rstrip(".,;:!?)]}'\"")
+        if valid_link(url):
+            found.add(url)
+    return found
 
 
 def _close_gaps(pieces: list[str | Hit]) -> list[str | Hit]:

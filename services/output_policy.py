@@ -94,7 +94,8 @@ def _guard_mrkdwn(rendered: str) -> str:
     out, pos = [], 0
     for token in _ENDY_TOKEN.finditer(rendered):
         out.append(strip_links(rendered[pos : token.start()]))
-        label = strip_links(token.group(2) or "")
+        written = token.group(2) or ""  # a bare host the handbook writes is its own label (markup_links._bare_host)
+        label = written if written == token.group(1).split("://", 1)[-1] else strip_links(written)
         out.append(f"<{token.group(1)}|{label}>" if label else f"<{token.group(1)}>")
         pos = token.end()
     out.append(strip_links(rendered[pos:]))

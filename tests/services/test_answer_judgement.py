@@ -166,3 +166,23 @@ def test_urls_the_handbook_writes_itself_are_knowledge_links(tmp_path: Any) -> N
     )
     links = knowledge_links(load_knowledge_base(tmp_path))
     assert links == {"https://itsm.example.com/req"}  # only http(s) URLs qualify
+
+
+def test_bare_hosts_the_handbook_writes_stay_in_the_answer(tmp_path: Any) -> None:
+    """A VPN server name written bare in the handbook is kept (as a link Endy builds); one it never writes is not."""
+    from services.answering import knowledge_links
+    from services.knowledge import load_knowledge_base
+    from services.output_policy import policy_for
+
+    (tmp_path / "h.md").write_text(
+        "# 핸드북\n## VPN\n서버 주소에 vpn.corp.example 을 입력해요. 양식은 신청서.hwp 예요.\n", encoding="utf-8"
+    )
+    links = knowledge_links(load_knowledge_base(tmp_path))
+    assert links == {"https://vpn.corp.example"}  # the file name is no host
+    policy = policy_for(links)
+    said = "서버 주소에 vpn.corp.example 을 입력해요. evil-vpn.example 이나 vpn.corp.example/login 은 아니에요."
+    assert policy.answer(said) == (
+        "서버 주소에 <https://vpn.corp.example|vpn.corp.example> 을 입력해요. 이나 은 아니에요."
+    )
+    assert policy.markdown(said).startswith("서버 주소에 [vpn.corp.example](https://vpn.corp.example) 을")
+    assert "evil" not in policy.markdown(said)
