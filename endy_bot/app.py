@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
 from loguru import logger
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
@@ -18,6 +17,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from endy_bot.deps import Deps
+from endy_bot.socket_mode import current_envelope_id
 from endy_bot.tasks import TaskTracker
 from handlers import actions, admin, commands, home, mentions, messages, reactions, replay, texts
 
@@ -26,10 +26,8 @@ def slack_client(deps: Deps) -> AsyncWebClient:
     """The bot's Web API client: SLACK_API_URL, and retries for 429 (Retry-After), 5xx and connection errors."""
     token = deps.settings.slack_bot_token.get_secret_value() if deps.settings.slack_bot_token else None
     # One long-lived session: slack_sdk otherwise opens a new connection (a TLS handshake against Slack)
-    # for every call; measured ~35% more answers/s in bench/slack_load.py. Closed by Server.stop().
-    client = AsyncWebClient(
-        token=token, base_url=deps.settings.slack_api_url, timeout=10, session=aiohttp.ClientSession()
-    )
+    # for every call; measured ~35% more answers/s in bench/slack_load.py. Closed by open_deps's exit stack.
+    client = AsyncWebClient(token=token, base_url=deps.settings.slack_api_url, timeout=10, session=deps.http)
     client.retry_handlers.extend(
         [
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
@@ -62,7 +60,8 @@ def error_hook(deps: Deps, client: AsyncWebClient) -> Callable[[BaseException, d
 
 
 def build_app(deps: Deps, tasks: TaskTracker, *, http: bool = False) -> AsyncApp:
-    """The Bolt app: one global middleware injects deps/tasks; Slack retries are answered once."""
+    """The Bolt app: one global middleware injects the Slack services and the task tracker; Slack retries are
+    answered once."""
     settings = deps.settings
     client = slack_client(deps)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -82,7 +81,10 @@ def build_app(deps: Deps, tasks: TaskTracker, *, http: bool = False) -> AsyncApp
         event_id = body.get("event_id")
         if event_id:  # event listeners check it after the ack (handlers.common.once_per_delivery)
             context["event_id"] = str(event_id)
-        context["deps"] = deps
+        envelope_id = current_envelope_id()
+        if envelope_id:  # Socket Mode: the replay guard's key (handlers/replay.py)
+            context["envelope_id"] = envelope_id
+        context["services"] = deps.slack
         context["tasks"] = tasks_hook
         return await next()
 

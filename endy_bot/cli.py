@@ -9,24 +9,28 @@ import json
 import sys
 import uuid
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from config.settings import ConfigError, Settings, load_settings
 from endy_bot import __version__
-from endy_bot.deps import Deps, build_retriever, knowledge_root, open_deps, run_migrate
+from endy_bot.deps import Deps, build_retriever, knowledge_root, open_deps
 from endy_bot.evaluation import EvalCase, EvalError, EvalReport, evaluate, format_report, load_devset, load_out_of_scope
 from endy_bot.signals import cancel_on_signals, read_line
-from endy_bot.terminal import answer_footer, kb_stats, write_answer
+from endy_bot.terminal import answer_footer, write_answer
 from handlers import texts
+from handlers.admin_view import kb_stats
+from handlers.outcomes import Notice, ask
 from services import kb_texts
 from services.answer_types import Asker, Turn
 from services.answering import AnswerService
-from services.errors import InvalidQuestion, InvalidReason, KnowledgeError, RateLimited
+from services.db import open_pool
+from services.errors import KnowledgeError
 from services.kb_import import FaqImportError, import_faq, write_faq_yaml
 from services.knowledge import KnowledgeBase, load_knowledge_base
 from services.llm import LlmClient
 from services.logging import configure_logging
-from services.migrate import MigrationError
+from services.migrate import MigrationError, migrate, migration_status
 
 _EXIT_WORDS = {"종료", "exit", "quit", "/exit", "/quit", "q"}
 
@@ -82,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return asyncio.run(cancel_on_signals(_report(settings, args.days)))
         if args.command == "migrate":
-            return asyncio.run(cancel_on_signals(run_migrate(settings, status=args.status)))
+            return asyncio.run(cancel_on_signals(_migrate(settings, status=args.status)))
         command = _ask(settings, " ".join(args.question)) if args.command == "ask" else _chat(settings)
         return asyncio.run(cancel_on_signals(command))  # SIGTERM too stops the embedded servers
     except (ConfigError, MigrationError) as err:
@@ -189,22 +193,31 @@ def _cli_asker(thread_ts: str | None = None) -> Asker:
 
 async def _respond(deps: Deps, question: str, history: list[Turn], asker: Asker) -> None:
     """Stream one answer to stdout, then its footer; append the exchange to history."""
-    try:
-        stream = await deps.answers.stream(question, asker, history)
-    except InvalidQuestion as err:
-        print(
-            texts.help_text(deps.kb.categories)
-            if err.reason is InvalidReason.EMPTY
-            else texts.too_long(err.limit, err.length)
-        )
-        return
-    except RateLimited as err:
-        print(texts.rate_limited(err.retry_after))
+    stream = await ask(deps.answers, question, asker, history)
+    if isinstance(stream, Notice):  # refused at the door: the same notice Slack shows
+        print(stream.text)
         return
     await write_answer(stream, _write, deps.answers.kb_links)
     answer = stream.result
     print(answer_footer(answer))
     history.append(Turn(answer.question, answer.text))
+
+
+async def _migrate(settings: Settings, *, status: bool) -> int:
+    """`endy migrate [--status]`: apply pending migrations or list them."""
+    async with AsyncExitStack() as stack:
+        pool = await open_pool(settings, stack)
+        async with pool.acquire() as conn:
+            if status:
+                for state in await migration_status(conn):
+                    mark = "✔" if state.applied_at else "·"
+                    when = state.applied_at.isoformat(timespec="seconds") if state.applied_at else "pending"
+                    warn = "" if state.checksum_ok else "  ⚠️ changed after it was applied"
+                    print(f"{mark} {state.name}  {when}{warn}")
+                return 0
+            applied = await migrate(conn)
+    print("\n".join(f"applied {name}" for name in applied) or "nothing to apply: the schema is up to date")
+    return 0
 
 
 def _write(text: str) -> None:

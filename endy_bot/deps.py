@@ -1,32 +1,37 @@
-"""Composition root: settings → storage, Redis, knowledge, retriever, LLM → AnswerService (closed in reverse)."""
+"""Composition root: settings → resources (PostgreSQL, Redis, HTTP session, LLM, knowledge) → services, closed in
+reverse by one exit stack. It only wires: no command, no rendering."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
 from loguru import logger
 
 from config.settings import Settings
+from handlers.context import SlackServices
 from services.admin import AdminService
 from services.answering import AnswerService, Protection
 from services.cache import AnswerCache
 from services.channels import ChannelDirectory
+from services.conversation import GREETING_MEMORY_SECONDS, ConversationService
 from services.db import open_pool
 from services.dedupe import EventDeduper
 from services.embeddings import DenseIndex
+from services.feedback import FeedbackService
 from services.kb_reload import KnowledgeReloader
 from services.knowledge import KnowledgeBase, load_knowledge_base, require_folder, sample_kb_dir
 from services.llm import LlmClient
 from services.logging import log_llm_status
 from services.metrics import Metrics
-from services.migrate import migrate, migration_status
+from services.migrate import migrate
 from services.persist import Recorder
 from services.ratelimit import RateLimiter
 from services.redis_conn import open_redis
@@ -46,24 +51,21 @@ ESCALATION_MEMORY_SECONDS = 90 * 24 * 3600
 
 @dataclass(frozen=True, slots=True)
 class Deps:
-    """Everything a door needs, built once per process and closed in reverse order."""
+    """What one process opened (closed in reverse by open_deps) and the services built on it."""
 
     settings: Settings
     metrics: Metrics
     llm: LlmClient | None
     pool: asyncpg.Pool
     redis: aioredis.Redis
-    storage: Storage
-    recorder: Recorder
-    limiter: RateLimiter
-    cache: AnswerCache
-    deduper: EventDeduper
+    http: aiohttp.ClientSession  # the Slack Web API client's one long-lived session
+    recorder: Recorder  # write-behind queue: shutdown flushes it
     answers: AnswerService
     admin: AdminService
     reloader: KnowledgeReloader
+    reload_knowledge: Callable[[], Awaitable[KnowledgeBase]]  # on this replica (the reloader calls it for others)
     keys: Keyring  # SECRET_KEY's signers: cached answers, reload requests, button values
-    replays: EventDeduper  # signed slash commands and interactions seen in Slack's 5-minute window
-    escalations: EventDeduper  # questions already handed to their team
+    slack: SlackServices  # what the Slack listeners receive
     channels: ChannelDirectory = field(default_factory=ChannelDirectory)  # kb.yaml's team channels, resolved
 
     @property
@@ -76,10 +78,20 @@ class Deps:
         """The retriever of the knowledge base being served."""
         return self.answers.retriever
 
-    async def reload_knowledge(self) -> KnowledgeBase:
-        """Re-read KNOWLEDGE_DIR and swap it in (token and embedding caches make unchanged parts cheap)."""
-        kb, retriever = await load_index(self.settings, self.llm, self.answers.retriever.tokenizer)
-        self.answers.swap(kb, retriever)
+
+class KnowledgeSwap:
+    """Re-reads KNOWLEDGE_DIR and swaps it into the answer service (token and embedding caches make unchanged parts
+    cheap). Built before the reloader that calls it: no cycle to break."""
+
+    def __init__(self, settings: Settings, llm: LlmClient | None, answers: AnswerService) -> None:
+        self._settings = settings
+        self._llm = llm
+        self._answers = answers
+
+    async def __call__(self) -> KnowledgeBase:
+        """Reload and swap; the new knowledge base."""
+        kb, retriever = await load_index(self._settings, self._llm, self._answers.retriever.tokenizer)
+        self._answers.swap(kb, retriever)
         logger.bind(version=kb.version, sections=len(kb.sections), errors=len(kb.errors)).info(
             "knowledge base reloaded"
         )
@@ -95,23 +107,6 @@ def build_retriever(kb: KnowledgeBase, settings: Settings, tokenizer: KoreanToke
     """Build the lexical retriever (token cache under DATA_DIR/cache)."""
     tokenizer = tokenizer or KoreanTokenizer()
     return Retriever(kb, tokenizer, cache_dir=settings.data_dir / "cache")
-
-
-async def run_migrate(settings: Settings, *, status: bool) -> int:
-    """`endy migrate [--status]`: apply pending migrations or list them."""
-    async with AsyncExitStack() as stack:
-        pool = await open_pool(settings, stack)
-        async with pool.acquire() as conn:
-            if status:
-                for state in await migration_status(conn):
-                    mark = "✔" if state.applied_at else "·"
-                    when = state.applied_at.isoformat(timespec="seconds") if state.applied_at else "pending"
-                    warn = "" if state.checksum_ok else "  ⚠️ changed after it was applied"
-                    print(f"{mark} {state.name}  {when}{warn}")
-                return 0
-            applied = await migrate(conn)
-    print("\n".join(f"applied {name}" for name in applied) or "nothing to apply: the schema is up to date")
-    return 0
 
 
 async def load_index(
@@ -131,28 +126,30 @@ async def load_index(
 
 
 async def _knowledge(
-    settings: Settings, stack: AsyncExitStack, metrics: Metrics
+    settings: Settings, stack: AsyncExitStack, metrics: Metrics, tokenizer: KoreanTokenizer | None
 ) -> tuple[KnowledgeBase, Retriever, LlmClient | None]:
     llm: LlmClient | None = None
     if settings.llm_enabled:
         llm = LlmClient(settings, metrics=metrics)
         stack.push_async_callback(llm.aclose)
-    kb, retriever = await load_index(settings, llm)
+    kb, retriever = await load_index(settings, llm, tokenizer)
     return kb, retriever, llm
 
 
 class _RedisParts(NamedTuple):
     limiter: RateLimiter
     cache: AnswerCache
-    deduper: EventDeduper
+    deliveries: EventDeduper
     replays: EventDeduper
     escalations: EventDeduper
+    greeted: EventDeduper
 
 
 def _redis_parts(
     settings: Settings, redis: aioredis.Redis, watch: RedisWatch, metrics: Metrics, keys: Keyring
 ) -> _RedisParts:
-    """Everything built on the one Redis: limiter, signed answer cache, event dedupe, replay and escalation guards."""
+    """Everything built on the one Redis: limiter, signed answer cache, event dedupe, replay, escalation and greeting
+    guards."""
     prefix, timeout = settings.redis_key_prefix, settings.redis_timeout_seconds
     common: dict[str, Any] = {"key_prefix": prefix, "metrics": metrics, "timeout": timeout, "watch": watch}
     return _RedisParts(
@@ -167,58 +164,85 @@ def _redis_parts(
             **common,
         ),
         EventDeduper(redis, namespace="escalated", ttl_seconds=ESCALATION_MEMORY_SECONDS, **common),
+        EventDeduper(redis, namespace="greeted", ttl_seconds=GREETING_MEMORY_SECONDS, **common),
+    )
+
+
+async def _resources(
+    settings: Settings, stack: AsyncExitStack, metrics: Metrics
+) -> tuple[asyncpg.Pool, aioredis.Redis, RedisWatch, Recorder]:
+    """PostgreSQL (migrated when asked), Redis and its watch, the write-behind recorder: each closed by `stack`."""
+    pool = await open_pool(settings, stack)
+    if settings.migrate_on_start:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+    redis = await open_redis(settings, stack)
+    recorder = Recorder(Storage(pool), metrics=metrics, spill_path=settings.data_dir / "spill" / "writes.jsonl")
+    await recorder.start()
+    stack.push_async_callback(recorder.aclose)
+    watch = RedisWatch(redis)  # one per process: a reply to any of the guards proves Redis alive to all
+    stack.push_async_callback(watch.aclose)
+    await watch.connect(settings.redis_timeout_seconds)
+    return pool, redis, watch, recorder
+
+
+def _answer_service(
+    settings: Settings, kb: KnowledgeBase, retriever: Retriever, llm: LlmClient | None, protection: Protection
+) -> AnswerService:
+    return AnswerService(
+        kb,
+        retriever,
+        llm,
+        max_question_chars=settings.max_question_chars,
+        min_confidence=settings.answer_min_confidence,
+        hedge_confidence=settings.answer_hedge_confidence,
+        protection=protection,
     )
 
 
 @asynccontextmanager
-async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
+async def open_deps(settings: Settings, tokenizer: KoreanTokenizer | None = None) -> AsyncIterator[Deps]:
     """Open every dependency; refuse a production configuration that is unfit (all problems at once).
 
-    A KNOWLEDGE_DIR that does not exist raises KnowledgeError before anything is started.
+    A KNOWLEDGE_DIR that does not exist raises KnowledgeError before anything is started. `tokenizer`: an already
+    loaded Kiwi to share (tests); a new one otherwise.
     """
     settings.check_startup()
     require_folder(knowledge_root(settings))
     log_llm_status(settings)
     metrics = Metrics(process_collectors=True)
     async with AsyncExitStack() as stack:
-        pool = await open_pool(settings, stack)
-        if settings.migrate_on_start:
-            async with pool.acquire() as conn:
-                await migrate(conn)
-        redis = await open_redis(settings, stack)
-        storage = Storage(pool)
-        recorder = Recorder(storage, metrics=metrics, spill_path=settings.data_dir / "spill" / "writes.jsonl")
-        await recorder.start()
-        stack.push_async_callback(recorder.aclose)
-        watch = RedisWatch(redis)  # one per process: a reply to any of the three proves Redis alive to all
-        stack.push_async_callback(watch.aclose)
-        await watch.connect(settings.redis_timeout_seconds)
+        pool, redis, watch, recorder = await _resources(settings, stack, metrics)
+        http = aiohttp.ClientSession()  # opened here (no connection yet) so the stack closes it
+        stack.push_async_callback(http.close)
         keys = Keyring(settings.secret_key)
         parts = _redis_parts(settings, redis, watch, metrics, keys)
-        kb, retriever, llm = await _knowledge(settings, stack, metrics)
-        answers = AnswerService(
-            kb,
-            retriever,
-            llm,
-            max_question_chars=settings.max_question_chars,
-            min_confidence=settings.answer_min_confidence,
-            hedge_confidence=settings.answer_hedge_confidence,
-            protection=Protection(limiter=parts.limiter, cache=parts.cache, recorder=recorder),
-        )
+        kb, retriever, llm = await _knowledge(settings, stack, metrics, tokenizer)
+        protection = Protection(limiter=parts.limiter, cache=parts.cache, recorder=recorder)
+        answers = _answer_service(settings, kb, retriever, llm, protection)
+        storage = Storage(pool)
         admin = AdminService(storage, settings.admin_user_ids, retriever.tokenizer)
-        holder: list[Deps] = []
+        swap = KnowledgeSwap(settings, llm, answers)
         reloader = KnowledgeReloader(
-            redis,
-            key_prefix=settings.redis_key_prefix,
-            reload=lambda: holder[0].reload_knowledge(),
-            signer=keys.signer("kb-reload"),
-            metrics=metrics,
+            redis, key_prefix=settings.redis_key_prefix, reload=swap, signer=keys.signer("kb-reload"), metrics=metrics
         )
-        deps = Deps(
-            settings, metrics, llm, pool, redis, storage, recorder, parts.limiter, parts.cache, parts.deduper,
-            answers, admin, reloader, keys, parts.replays, parts.escalations,
-        )  # fmt: skip
-        holder.append(deps)
+        channels = ChannelDirectory()
+        slack = SlackServices(
+            answers=answers,
+            feedback=FeedbackService(recorder, storage, admin, parts.escalations, metrics),
+            conversation=ConversationService(storage, recorder, parts.greeted),
+            admin=admin,
+            reload_knowledge=swap,
+            reloader=reloader,
+            keys=keys,
+            channels=channels,
+            deliveries=parts.deliveries,
+            replays=parts.replays,
+            metrics=metrics,
+            streams=llm is not None,
+        )
         await reloader.start()
         stack.push_async_callback(reloader.aclose)
-        yield deps
+        yield Deps(
+            settings, metrics, llm, pool, redis, http, recorder, answers, admin, reloader, swap, keys, slack, channels
+        )

@@ -127,9 +127,6 @@ class Server:
         await self.deps.recorder.flush(self.grace, set_aside=False)  # set-aside votes are spilled, not awaited
         if self._runners:  # none when a signal cut the start-up short
             await self._runners[0].cleanup()
-        session = getattr(self.app.client, "session", None)
-        if session is not None:  # the Web API client's shared session (see endy_bot.app.slack_client)
-            await session.close()
 
 
 async def serve(settings: Settings) -> int:

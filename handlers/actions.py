@@ -11,16 +11,15 @@ from loguru import logger
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from endy_bot.deps import Deps
-from endy_bot.tasks import TaskTracker
-from handlers import blocks, buttons, texts
+from handlers import blocks, buttons, doors, texts
 from handlers.common import ask_in_background
+from handlers.context import SlackServices, Spawner
+from handlers.doors import Status, counted
 from handlers.escalation import escalate, share
 from handlers.refusals import refuse
 from handlers.reply import Target
 from services.answer_types import Asker
-from services.persist import MessageRef, RecordFeedback
-from services.privacy import mask_pii
+from services.feedback import Actor
 
 
 def _where(body: dict[str, Any]) -> tuple[str, str | None]:
@@ -30,14 +29,10 @@ def _where(body: dict[str, Any]) -> tuple[str, str | None]:
     )
 
 
-def _team(body: dict[str, Any]) -> str:
-    return str((body.get("team") or {}).get("id") or body["user"].get("team_id") or "")
-
-
-async def _may_act_for(deps: Deps, body: dict[str, Any], owner: str) -> bool:
-    """Only the asker, or an admin, may escalate or share a question."""
-    user = str(body["user"]["id"])
-    return user == owner or await deps.admin.is_admin(_team(body), user)
+def _actor(body: dict[str, Any]) -> Actor:
+    """Who pressed: the workspace (the payload's team, else the user's) and the user."""
+    team = str((body.get("team") or {}).get("id") or body["user"].get("team_id") or "")
+    return Actor(team, str(body["user"]["id"]))
 
 
 async def on_feedback(
@@ -45,25 +40,22 @@ async def on_feedback(
     body: dict[str, Any],
     action: dict[str, Any],
     client: AsyncWebClient,
-    deps: Deps,
+    services: SlackServices,
     respond: AsyncRespond,
-) -> None:
+) -> Status:
     """Record the vote at once; a 👎 also opens the reasons modal."""
     await ack()
-    vote = buttons.read_vote(deps.keys, action.get("value"))
+    vote = buttons.read_vote(services.keys, action.get("value"))
     if vote is None:  # not a button Endy built (forged or stale): nothing to record
-        await refuse(client, deps, body, respond, "forged", "feedback")
-        return
-    user, team = body["user"]["id"], _team(body)
+        return await refuse(client, services.metrics, body, respond, "forged", "feedback")
     rating = 1 if vote.rating == "up" else -1
-    deps.recorder.submit(RecordFeedback(MessageRef(request_id=vote.request_id), team, user, rating, "button"))
-    deps.metrics.feedback.labels(vote.rating, "button").inc()
-    deps.metrics.api_requests.labels("action", "feedback", "ok").inc()
+    services.feedback.vote(_actor(body), vote.request_id, rating)
     if rating < 0 and body.get("trigger_id"):
         channel, _ = _where(body)
         message_ts = (body.get("container") or {}).get("message_ts")
-        modal = blocks.feedback_modal(vote.request_id, channel, message_ts, deps.keys)
+        modal = blocks.feedback_modal(vote.request_id, channel, message_ts, services.keys)
         await client.views_open(trigger_id=body["trigger_id"], view=modal)
+    return Status.OK
 
 
 def _reasons(values: dict[str, Any]) -> list[str] | None:
@@ -75,38 +67,33 @@ def _reasons(values: dict[str, Any]) -> list[str] | None:
     return list(dict.fromkeys(reasons))
 
 
-async def _refuse_submission(ack: AsyncAck, deps: Deps, reason: str, block: str, text: str) -> None:
-    deps.metrics.errors.labels(type=f"feedback_{reason}").inc()
-    deps.metrics.api_requests.labels("view", "feedback", "invalid").inc()
+async def _refuse_submission(ack: AsyncAck, services: SlackServices, reason: str, block: str, text: str) -> Status:
+    services.metrics.errors.labels(type=f"feedback_{reason}").inc()
     logger.bind(reason=reason).info("feedback submission refused")
     await ack(response_action="errors", errors={block: text})
+    return Status.INVALID
 
 
 async def on_feedback_submit(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps
-) -> None:
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, services: SlackServices
+) -> Status:
     """Store the reasons and comment with the 👎 vote, then thank the user (offering the team to ask)."""
-    ref = buttons.read_modal_metadata(deps.keys, view.get("private_metadata"))
+    ref = buttons.read_modal_metadata(services.keys, view.get("private_metadata"))
     if ref is None:
-        await _refuse_submission(ack, deps, "forged", "comment", texts.BUTTON_REFUSED)
-        return
+        return await _refuse_submission(ack, services, "forged", "comment", texts.BUTTON_REFUSED)
     values = (view.get("state") or {}).get("values") or {}
     reasons = _reasons(values)
     if reasons is None:
-        await _refuse_submission(ack, deps, "bad_reason", "reasons", texts.FEEDBACK_BAD_REASON)
-        return
+        return await _refuse_submission(ack, services, "bad_reason", "reasons", texts.FEEDBACK_BAD_REASON)
     await ack()
     raw_comment = ((values.get("comment") or {}).get("value") or {}).get("value")
-    comment = mask_pii(str(raw_comment)) if raw_comment else None  # masked before anything stores it
-    user, team = body["user"]["id"], str((body.get("team") or {}).get("id") or "")
-    deps.recorder.submit(
-        RecordFeedback(MessageRef(request_id=ref.request_id), team, user, -1, "button", tuple(reasons), comment)
-    )
-    deps.metrics.api_requests.labels("view", "feedback", "ok").inc()
+    user, team = body["user"]["id"], str((body.get("team") or {}).get("id") or "")  # the view's team only
+    services.feedback.explain(Actor(team, user), ref.request_id, reasons, str(raw_comment) if raw_comment else None)
     if ref.channel:
         await client.chat_postEphemeral(
             channel=ref.channel, user=user, text=texts.FEEDBACK_THANKS, thread_ts=ref.message_ts
         )
+    return Status.OK
 
 
 async def on_escalate(
@@ -114,28 +101,32 @@ async def on_escalate(
     body: dict[str, Any],
     action: dict[str, Any],
     client: AsyncWebClient,
-    deps: Deps,
+    services: SlackServices,
     respond: AsyncRespond,
-) -> None:
+) -> Status | None:
     """Post the (masked) question into the owning team's channel (once) and tell the asker where it went."""
     await ack()
-    value = buttons.read_escalation(deps.keys, action.get("value"))
-    if await _allowed(client, deps, body, respond, value, "escalate"):
-        assert value is not None
-        await escalate(client, deps, body, value, respond)
+    value = buttons.read_escalation(services.keys, action.get("value"))
+    refused = await _refused(client, services, body, respond, value, "escalate")
+    if refused is not None or value is None:
+        return refused
+    return await escalate(client, services, body, value, respond)
 
 
-async def _allowed(
-    client: AsyncWebClient, deps: Deps, body: dict[str, Any], respond: AsyncRespond, value: Any, what: str
-) -> bool:
-    """A signed value pressed by its asker (or an admin); otherwise the kind refusal is sent and False returned."""
+async def _refused(
+    client: AsyncWebClient,
+    services: SlackServices,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    value: buttons.Escalation | buttons.Shared | None,
+    what: str,
+) -> Status | None:
+    """None for a signed value pressed by its asker (or an admin); else the refusal is sent, its status returned."""
     if value is None:
-        await refuse(client, deps, body, respond, "forged", what)
-        return False
-    if not await _may_act_for(deps, body, value.owner):
-        await refuse(client, deps, body, respond, "not_owner", what)
-        return False
-    return True
+        return await refuse(client, services.metrics, body, respond, "forged", what)
+    if not await services.feedback.may_act_for(_actor(body), value.owner):
+        return await refuse(client, services.metrics, body, respond, "not_owner", what)
+    return None
 
 
 async def on_share(
@@ -143,15 +134,16 @@ async def on_share(
     body: dict[str, Any],
     action: dict[str, Any],
     client: AsyncWebClient,
-    deps: Deps,
+    services: SlackServices,
     respond: AsyncRespond,
-) -> None:
+) -> Status | None:
     """Share a private /endy answer into the channel (the asker or an admin only)."""
     await ack()
-    value = buttons.read_share(deps.keys, action.get("value"))
-    if await _allowed(client, deps, body, respond, value, "share"):
-        assert value is not None
-        await share(client, deps, body, value, respond)
+    value = buttons.read_share(services.keys, action.get("value"))
+    refused = await _refused(client, services, body, respond, value, "share")
+    if refused is not None or value is None:
+        return refused
+    return await share(client, services, body, value, respond)
 
 
 async def on_ask_related(
@@ -159,16 +151,15 @@ async def on_ask_related(
     body: dict[str, Any],
     action: dict[str, Any],
     client: AsyncWebClient,
-    deps: Deps,
-    tasks: TaskTracker,
+    services: SlackServices,
+    tasks: Spawner,
     respond: AsyncRespond,
-) -> None:
+) -> Status | None:
     """Ask a related question as if the user had typed it, in the same place."""
     await ack()
-    question = buttons.read_related(deps.keys, action.get("value"))
+    question = buttons.read_related(services.keys, action.get("value"))
     if question is None:
-        await refuse(client, deps, body, respond, "forged", "related")
-        return
+        return await refuse(client, services.metrics, body, respond, "forged", "related")
     channel, thread_ts = _where(body)
     is_ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
     asker = Asker(
@@ -179,13 +170,14 @@ async def on_ask_related(
         thread_ts=None if is_ephemeral else thread_ts,
     )
     target = Target(channel, None, respond=respond) if is_ephemeral else Target(channel, thread_ts)
-    ask_in_background(tasks, client, deps, question, asker, target, endpoint="related", kind="action")
+    ask_in_background(tasks, client, services, question, asker, target, door=doors.RELATED)
+    return None  # counted when answered (handlers/reply.py)
 
 
 def register(app: AsyncApp) -> None:
     """Listen to the answer buttons and the 👎 modal."""
-    app.action(blocks.ACTION_FEEDBACK)(on_feedback)
-    app.view(blocks.VIEW_FEEDBACK)(on_feedback_submit)
-    app.action(blocks.ACTION_ESCALATE)(on_escalate)
-    app.action(blocks.ACTION_SHARE)(on_share)
-    app.action(blocks.ACTION_ASK_RELATED)(on_ask_related)
+    app.action(blocks.ACTION_FEEDBACK)(counted(doors.FEEDBACK, on_feedback))
+    app.view(blocks.VIEW_FEEDBACK)(counted(doors.FEEDBACK_REASONS, on_feedback_submit))
+    app.action(blocks.ACTION_ESCALATE)(counted(doors.ESCALATE, on_escalate))
+    app.action(blocks.ACTION_SHARE)(counted(doors.SHARE, on_share))
+    app.action(blocks.ACTION_ASK_RELATED)(counted(doors.RELATED, on_ask_related))

@@ -8,11 +8,10 @@ from loguru import logger
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from endy_bot.deps import Deps
-from endy_bot.tasks import TaskTracker
-from endy_bot.terminal import kb_stats
-from handlers import texts
-from handlers.admin_view import feedback_lines, report_lines, text_blocks
+from handlers import doors, texts
+from handlers.admin_view import feedback_lines, kb_stats, report_lines, text_blocks
+from handlers.context import SlackServices, Spawner
+from handlers.doors import Status, counted
 from services.admin import ProtectedAdmin
 from services.admin_commands import AdminAction, AdminCommand, UsageError, parse_admin
 from services.errors import PermissionDenied
@@ -38,12 +37,12 @@ async def _upload(client: AsyncWebClient, user: str, data: bytes, filename: str,
 
 
 async def run(
-    cmd: AdminCommand, team: str, user: str, deps: Deps, client: AsyncWebClient, respond: AsyncRespond
+    cmd: AdminCommand, team: str, user: str, services: SlackServices, client: AsyncWebClient, respond: AsyncRespond
 ) -> None:
     """Carry out one admin command."""
     if cmd.action is AdminAction.REPORT:
-        report = await deps.admin.report(cmd.days)
-        await _say(respond, report_lines(report, deps.kb))
+        report = await services.admin.report(cmd.days)
+        await _say(respond, report_lines(report, services.kb))
         png = daily_chart(report.daily, texts.REPORT_CHART_TITLE.format(days=cmd.days))
         if png is not None:
             await _upload(
@@ -55,23 +54,23 @@ async def run(
                 texts.REPORT_CHART_COMMENT.format(days=cmd.days),
             )
     elif cmd.action is AdminAction.FEEDBACK:
-        page = await deps.admin.feedback_page(negative_only=cmd.negative_only, page=cmd.page)
+        page = await services.admin.feedback_page(negative_only=cmd.negative_only, page=cmd.page)
         await _say(respond, feedback_lines(page, negative_only=cmd.negative_only, page=cmd.page))
     elif cmd.action is AdminAction.EXPORT:
-        data, rows = await deps.admin.export_csv(cmd.days)
+        data, rows = await services.admin.export_csv(cmd.days)
         if not rows:
             await _say(respond, [texts.EXPORT_EMPTY.format(days=cmd.days)])
             return
         await _upload(client, user, data, f"endy-export-{cmd.days}d.csv", f"endy-export-{cmd.days}d.csv", "")
         await _say(respond, [texts.EXPORT_DONE.format(rows=rows, days=cmd.days)])
     elif cmd.action in (AdminAction.GRANT, AdminAction.REVOKE):
-        await _change_role(cmd, team, user, deps, respond)
+        await _change_role(cmd, team, user, services, respond)
     elif cmd.action is AdminAction.KB_RELOAD:
-        kb = await deps.reload_knowledge()
-        others = await deps.reloader.publish()
+        kb = await services.reload_knowledge()
+        others = await services.reloader.publish()
         await _say(respond, [texts.KB_RELOADED.format(others=others), _stats_block(kb)])
     elif cmd.action is AdminAction.KB_STATS:
-        await _say(respond, [_stats_block(deps.kb)])
+        await _say(respond, [_stats_block(services.kb)])
     else:
         await _say(respond, [texts.ADMIN_HELP])
 
@@ -82,10 +81,10 @@ def _stats_block(kb: KnowledgeBase) -> str:
     return "```" + WITHOUT_LINKS.text(kb_stats(kb), keep=paths) + "```"
 
 
-async def _change_role(cmd: AdminCommand, team: str, user: str, deps: Deps, respond: AsyncRespond) -> None:
+async def _change_role(cmd: AdminCommand, team: str, user: str, services: SlackServices, respond: AsyncRespond) -> None:
     target = str(cmd.user_id)
     try:
-        await deps.admin.set_role(team, user, target, "admin" if cmd.action is AdminAction.GRANT else "user")
+        await services.admin.set_role(team, user, target, "admin" if cmd.action is AdminAction.GRANT else "user")
     except ProtectedAdmin:
         await _say(respond, [texts.ENV_ADMIN_PROTECTED.format(user=target)])
         return
@@ -98,31 +97,28 @@ async def on_admin(
     command: dict[str, Any],
     respond: AsyncRespond,
     client: AsyncWebClient,
-    deps: Deps,
-    tasks: TaskTracker,
-) -> None:
-    """Ack, check the role, parse, then work in the background."""
+    services: SlackServices,
+    tasks: Spawner,
+) -> Status:
+    """Ack, check the role and parse; the work (or the refusal) runs in the background, once counted."""
     await ack()
     team, user = str(command.get("team_id") or ""), str(command["user_id"])
+    where = {"respond": respond, "user": user, "endpoint": "/endy-admin"}
     try:
-        await deps.admin.require_admin(team, user)
+        await services.admin.require_admin(team, user)
         cmd = parse_admin(str(command.get("text") or ""))
     except PermissionDenied:
-        deps.metrics.api_requests.labels("command", "/endy-admin", "denied").inc()
         logger.bind(code=PermissionDenied.code).info("non-admin used /endy-admin")
-        await respond(response_type="ephemeral", text=texts.ADMIN_DENIED)
-        return
+        tasks.spawn(respond(response_type="ephemeral", text=texts.ADMIN_DENIED), context=where)
+        return Status.DENIED
     except UsageError as err:
-        deps.metrics.api_requests.labels("command", "/endy-admin", "invalid").inc()
-        await respond(response_type="ephemeral", text=texts.ADMIN_USAGE.get(err.reason, texts.ADMIN_HELP))
-        return
-    deps.metrics.api_requests.labels("command", "/endy-admin", "ok").inc()
-    tasks.spawn(
-        run(cmd, team, user, deps, client, respond),
-        context={"respond": respond, "user": user, "endpoint": "/endy-admin"},
-    )
+        usage = texts.ADMIN_USAGE.get(err.reason, texts.ADMIN_HELP)
+        tasks.spawn(respond(response_type="ephemeral", text=usage), context=where)
+        return Status.INVALID
+    tasks.spawn(run(cmd, team, user, services, client, respond), context=where)
+    return Status.OK
 
 
 def register(app: AsyncApp) -> None:
     """Listen to /endy-admin."""
-    app.command("/endy-admin")(on_admin)
+    app.command("/endy-admin")(counted(doors.ADMIN, on_admin))

@@ -7,10 +7,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from endy_bot.deps import Deps
-from endy_bot.tasks import TaskTracker
-from handlers import blocks, texts
+from handlers import blocks, doors, texts
 from handlers.common import ask_in_background
+from handlers.context import SlackServices, Spawner
+from handlers.doors import Status, counted
 from handlers.reply import Target
 from services.answer_types import Asker
 from services.output_policy import WITHOUT_LINKS
@@ -23,29 +23,28 @@ async def on_endy(
     command: dict[str, Any],
     respond: AsyncRespond,
     client: AsyncWebClient,
-    deps: Deps,
-    tasks: TaskTracker,
-) -> None:
+    services: SlackServices,
+    tasks: Spawner,
+) -> Status | None:
     """Ack at once, then answer privately in the background."""
     text = str(command.get("text") or "").strip()
     if text.lower() in _HELP_WORDS:
         await ack(
             response_type="ephemeral",
-            text=WITHOUT_LINKS.text(texts.help_text(deps.kb.categories)),
-            blocks=blocks.help_blocks(deps.kb.categories),
+            text=WITHOUT_LINKS.text(texts.help_text(services.kb.categories)),
+            blocks=blocks.help_blocks(services.kb.categories),
         )
-        deps.metrics.api_requests.labels("command", "/endy", "ok").inc()
-        return
+        return Status.OK
     await ack()
     channel = str(command.get("channel_id") or "")
     asker = Asker(
         user_id=str(command["user_id"]), team_id=str(command.get("team_id") or ""), surface="slash", channel_id=channel
     )
-    ask_in_background(
-        tasks, client, deps, text, asker, Target(channel, None, respond=respond), endpoint="/endy", kind="command"
-    )
+    target = Target(channel, None, respond=respond)
+    ask_in_background(tasks, client, services, text, asker, target, door=doors.ENDY)
+    return None  # counted when answered (handlers/reply.py)
 
 
 def register(app: AsyncApp) -> None:
     """Listen to /endy."""
-    app.command("/endy")(on_endy)
+    app.command("/endy")(counted(doors.ENDY, on_endy))

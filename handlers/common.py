@@ -11,35 +11,38 @@ from loguru import logger
 from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from endy_bot.deps import Deps
-from endy_bot.tasks import TaskTracker
+from handlers.context import SlackServices, Spawner
+from handlers.doors import Door, Status, count
 from handlers.reply import Target, deliver
 from services.answer_types import Asker, Turn
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
-_INJECTABLE = frozenset({"event", "context", "client", "deps", "tasks"})
-EventHandler = Callable[..., Awaitable[None]]
+_INJECTABLE = frozenset({"event", "context", "client", "services", "tasks"})
+EventHandler = Callable[..., Awaitable[Status | None]]
 
 
-def once_per_delivery(handler: EventHandler) -> EventHandler:
+def once_per_delivery(handler: EventHandler, door: Door | None = None) -> Callable[..., Awaitable[None]]:
     """An Events API listener that Bolt acks at once: the duplicate check (Slack redelivers what it thinks was
     lost) and the handler run afterwards as tracked background work, so a slow Redis never delays the ack and
-    shutdown waits for them. The handler may ask for event, context, client, deps and tasks."""
+    shutdown waits for them. The handler may ask for event, context, client, services and tasks; the status it
+    returns is counted at `door`."""
     wanted = inspect.getfullargspec(handler).args
     if not set(wanted) <= _INJECTABLE:
         raise TypeError(f"{handler.__name__} asks for {sorted(set(wanted) - _INJECTABLE)}")
 
     async def listener(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
-        deps: Deps = context["deps"]
-        tasks: TaskTracker = context["tasks"]
-        given = {"event": event, "context": context, "client": client, "deps": deps, "tasks": tasks}
+        services: SlackServices = context["services"]
+        tasks: Spawner = context["tasks"]
+        given = {"event": event, "context": context, "client": client, "services": services, "tasks": tasks}
         event_id = context.get("event_id")
 
         async def run() -> None:
-            if event_id and not await deps.deduper.first_time(event_id):
+            if event_id and not await services.deliveries.first_time(event_id):
                 logger.bind(event_id=event_id).info("duplicate Slack delivery ignored")
                 return
-            await handler(**{name: given[name] for name in wanted})
+            status = await handler(**{name: given[name] for name in wanted})
+            if status is not None and door is not None:
+                count(services.metrics, door, status)
 
         where = {
             "channel": event.get("channel"),
@@ -74,16 +77,15 @@ def strip_mentions(text: str) -> str:
 
 
 def ask_in_background(
-    tasks: TaskTracker,
+    tasks: Spawner,
     client: AsyncWebClient,
-    deps: Deps,
+    services: SlackServices,
     question: str,
     asker: Asker,
     target: Target,
     history: list[Turn] | None = None,
     *,
-    endpoint: str,
-    kind: str,
+    door: Door,
 ) -> None:
     """Answer after the ack; failures reach the app's error hook with enough context to apologise."""
     context = {
@@ -91,9 +93,7 @@ def ask_in_background(
         "thread_ts": target.thread_ts,
         "user": asker.user_id,
         "respond": target.respond,
-        "endpoint": endpoint,
-        "kind": kind,
+        "endpoint": door.endpoint,
+        "kind": door.kind,
     }
-    tasks.spawn(
-        deliver(client, deps, question, asker, target, history or [], endpoint=endpoint, kind=kind), context=context
-    )
+    tasks.spawn(deliver(client, services, question, asker, target, history or [], door=door), context=context)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from loguru import logger
@@ -10,13 +9,15 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from endy_bot.deps import Deps
 from handlers import blocks, texts
 from handlers.buttons import Escalation, Seal, Shared
+from handlers.context import SlackServices
+from handlers.doors import Status
 from handlers.reply import answer_body
 from handlers.team_channels import NOT_MEMBER_ERRORS, log_not_member, team_notice
-from services.answer_types import Answer, AnswerKind, Source
+from services.answer_types import Answer
 from services.channels import Channel
+from services.feedback import Verdict
 from services.knowledge import Department
 from services.output_policy import WITHOUT_LINKS, OutputPolicy, policy_for
 from services.privacy import mask_pii
@@ -66,21 +67,20 @@ async def _permalink(client: AsyncWebClient, body: dict[str, Any]) -> str | None
 
 
 async def _already_sent(
-    client: AsyncWebClient, deps: Deps, body: dict[str, Any], department: Department, respond: AsyncRespond
-) -> None:
-    deps.metrics.errors.labels(type="escalation_repeated").inc()
-    deps.metrics.api_requests.labels("action", "escalate", "denied").inc()
+    client: AsyncWebClient, services: SlackServices, body: dict[str, Any], department: Department, respond: AsyncRespond
+) -> Status:
+    services.metrics.errors.labels(type="escalation_repeated").inc()
     logger.bind(department=department.key).info("escalation already sent; not posted again")
-    channel = deps.channels.cached(department.channel)
+    channel = services.channels.cached(department.channel)
     await _tell(client, body, respond, team_notice(texts.ESCALATION_ALREADY, department, channel))
+    return Status.DENIED
 
 
-def _not_sent(deps: Deps, department: Department, channel: Channel, error: str) -> str:
+def _not_sent(services: SlackServices, department: Department, channel: Channel, error: str) -> str:
     """The asker's notice when the post failed; not a member of the channel: the admin's log line says so."""
-    deps.metrics.api_requests.labels("action", "escalate", "error").inc()
     if error in NOT_MEMBER_ERRORS:
-        deps.metrics.errors.labels(type="escalation_not_in_channel").inc()
-        deps.channels.forget(department.channel)  # asked again next time: someone may invite Endy meanwhile
+        services.metrics.errors.labels(type="escalation_not_in_channel").inc()
+        services.channels.forget(department.channel)  # asked again next time: someone may invite Endy meanwhile
         log_not_member(department, channel, error)
         return team_notice(texts.ESCALATION_NOT_MEMBER, department, channel)
     logger.bind(error=error, department=department.key).warning("escalation failed")
@@ -88,52 +88,44 @@ def _not_sent(deps: Deps, department: Department, channel: Channel, error: str) 
 
 
 async def escalate(
-    client: AsyncWebClient, deps: Deps, body: dict[str, Any], value: Escalation, respond: AsyncRespond
-) -> None:
+    client: AsyncWebClient, services: SlackServices, body: dict[str, Any], value: Escalation, respond: AsyncRespond
+) -> Status | None:
     """Post the masked question to the department's channel once (across replicas), then tell the asker where it
     went; a second press only says it was already sent."""
-    department = deps.kb.department(value.department)
+    claim = await services.feedback.escalate(services.kb, value.request_id, value.department)
+    department = claim.department
     if department is None:
-        return
-    if not await deps.escalations.first_time(value.request_id):
-        await _already_sent(client, deps, body, department, respond)
-        return
+        return None
+    if claim.verdict is Verdict.ALREADY_SENT:
+        return await _already_sent(client, services, body, department, respond)
     text = escalation_text(value.question, await _permalink(client, body))
-    channel = await deps.channels.resolve(client, department.channel)  # by id (<#C…>), resolved once
+    channel = await services.channels.resolve(client, department.channel)  # by id (<#C…>), resolved once
     try:
         await client.chat_postMessage(channel=channel.target, text=text)
     except SlackApiError as err:
-        await deps.escalations.forget(value.request_id)  # not sent: the asker may press again
-        notice = _not_sent(deps, department, channel, str(err.response.get("error") or ""))
+        await services.feedback.escalation_failed(value.request_id)  # not sent: the asker may press again
+        notice = _not_sent(services, department, channel, str(err.response.get("error") or ""))
         await _tell(client, body, respond, notice)
-        return
-    deps.metrics.api_requests.labels("action", "escalate", "ok").inc()
+        return Status.ERROR
     await _tell(client, body, respond, team_notice(texts.ESCALATED, department, channel))
+    return Status.OK
 
 
-async def share(client: AsyncWebClient, deps: Deps, body: dict[str, Any], value: Shared, respond: AsyncRespond) -> None:
+async def share(
+    client: AsyncWebClient, services: SlackServices, body: dict[str, Any], value: Shared, respond: AsyncRespond
+) -> Status | None:
     """Post a private /endy answer (as stored) into the channel, crediting who shared it."""
-    await deps.recorder.flush(3, set_aside=False)  # the exchange was queued moments ago on this replica
-    stored = await deps.storage.stored_answer(uuid.UUID(value.request_id))
+    sharing = await services.feedback.share(value.request_id)
     channel = str((body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id") or "")
-    if stored is None or not channel:
+    if sharing.verdict is Verdict.EXPIRED or not channel:
         await respond(response_type="ephemeral", replace_original=False, text=texts.ANSWER_EXPIRED)
-        return
-    question, text, kind, sources = stored
-    if kind != AnswerKind.ANSWER:  # a "not found" reply has nothing to share (and offers no share button)
+        return None
+    if sharing.answer is None:  # a "not found" reply has nothing to share (and offers no share button)
         await respond(response_type="ephemeral", replace_original=False, text=texts.NOTHING_TO_SHARE)
-        return
-    answer = Answer(
-        AnswerKind(kind),
-        text,
-        question,
-        sources=[
-            Source(str(s.get("title")), s.get("link"), str(s.get("source")), str(s.get("section_id"))) for s in sources
-        ],
-        request_id=uuid.UUID(value.request_id),
-    )
-    policy = policy_for(deps.answers.kb_links)
-    rendered, shared = shared_message(answer, str(body["user"]["id"]), policy, Seal(deps.keys, value.owner))
+        return None
+    policy = policy_for(services.answers.kb_links)
+    seal = Seal(services.keys, value.owner)
+    rendered, shared = shared_message(sharing.answer, str(body["user"]["id"]), policy, seal)
     await client.chat_postMessage(channel=channel, text=rendered[:3000], blocks=shared)
     await respond(delete_original=True)
-    deps.metrics.api_requests.labels("action", "share", "ok").inc()
+    return Status.OK

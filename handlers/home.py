@@ -9,32 +9,34 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from endy_bot.deps import Deps
 from handlers import blocks, texts
 from handlers.admin_view import dashboard_lines, text_blocks
 from handlers.common import once_per_delivery
+from handlers.context import SlackServices
 
 
-async def on_home_opened(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient, deps: Deps) -> None:
+async def on_home_opened(
+    event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient, services: SlackServices
+) -> None:
     """Publish the home tab, or greet once in the messages tab."""
     user = event.get("user")
     if not isinstance(user, str):
         return
     if event.get("tab") == "home":
         extra: list[blocks.Block] = []
-        if await deps.admin.is_admin(str(context.team_id or ""), user):
-            report = await deps.admin.report(7)
-            extra = [{"type": "divider"}, *text_blocks(dashboard_lines(report, deps.kb))]
-        await client.views_publish(user_id=user, view=blocks.home_view(deps.kb.categories, extra))
+        if await services.admin.is_admin(str(context.team_id or ""), user):
+            report = await services.admin.report(7)
+            extra = [{"type": "divider"}, *text_blocks(dashboard_lines(report, services.kb))]
+        await client.views_publish(user_id=user, view=blocks.home_view(services.kb.categories, extra))
         return
-    if not await deps.deduper.first_time(f"greeted:{context.team_id}:{user}"):
+    if not await services.conversation.first_greeting(str(context.team_id), user):
         return
-    text = blocks.greeting_text(deps.kb.categories)
+    text = blocks.greeting_text(services.kb.categories)
     channel = event.get("channel")
     await client.chat_postMessage(channel=channel if isinstance(channel, str) and channel else user, text=text)
 
 
-async def on_thread_started(event: dict[str, Any], client: AsyncWebClient, deps: Deps) -> None:
+async def on_thread_started(event: dict[str, Any], client: AsyncWebClient, services: SlackServices) -> None:
     """A new agent thread: offer one suggested prompt per category."""
     thread = event.get("assistant_thread")
     if not isinstance(thread, dict):
@@ -44,7 +46,7 @@ async def on_thread_started(event: dict[str, Any], client: AsyncWebClient, deps:
             channel_id=str(thread.get("channel_id") or ""),
             thread_ts=str(thread.get("thread_ts") or ""),
             title=texts.SUGGESTED_PROMPTS_TITLE,
-            prompts=blocks.suggested_prompts(deps.kb.categories),
+            prompts=blocks.suggested_prompts(services.kb.categories),
         )
     except SlackApiError as err:
         logger.bind(error=err.response.get("error")).warning("suggested prompts not set")

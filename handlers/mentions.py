@@ -7,36 +7,36 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from endy_bot.deps import Deps
-from endy_bot.tasks import TaskTracker
+from handlers import doors
 from handlers.common import ask_in_background, is_user_message, once_per_delivery, strip_mentions
+from handlers.context import SlackServices, Spawner
 from handlers.reply import Target
-from handlers.threads import thread_history
-from services.answer_types import Asker
+from handlers.threads import SlackThread
+from services.answer_types import Asker, Turn
 
 
 async def on_mention(
-    event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient, deps: Deps, tasks: TaskTracker
+    event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient, services: SlackServices, tasks: Spawner
 ) -> None:
     """Answer the mention in its thread."""
     if not is_user_message(event, context.bot_user_id):
         return
     channel, team = str(event["channel"]), str(context.team_id or event.get("team") or "")
     thread_ts = str(event.get("thread_ts") or event["ts"])
-    history = []
+    history: list[Turn] = []
     if event.get("thread_ts"):
-        history = await thread_history(client, deps, team, channel, thread_ts, context.bot_user_id) or []
+        turns = await services.conversation.history(team, channel, thread_ts, context.bot_user_id, SlackThread(client))
+        history = turns or []
     asker = Asker(user_id=str(event["user"]), team_id=team, surface="mention", channel_id=channel, thread_ts=thread_ts)
     ask_in_background(
         tasks,
         client,
-        deps,
+        services,
         strip_mentions(str(event.get("text") or "")),
         asker,
         Target(channel, thread_ts),
         history,
-        endpoint="app_mention",
-        kind="event",
+        door=doors.MENTION,
     )
 
 

@@ -7,16 +7,16 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from endy_bot.deps import Deps
-from endy_bot.tasks import TaskTracker
+from handlers import doors
 from handlers.common import ask_in_background, is_user_message, mentions, once_per_delivery, strip_mentions
+from handlers.context import SlackServices, Spawner
 from handlers.reply import Target
-from handlers.threads import thread_history
-from services.answer_types import Asker
+from handlers.threads import SlackThread
+from services.answer_types import Asker, Turn
 
 
 async def on_message(
-    event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient, deps: Deps, tasks: TaskTracker
+    event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient, services: SlackServices, tasks: Spawner
 ) -> None:
     """A DM is always a question; a channel message is one only as a reply in Endy's thread."""
     bot = context.bot_user_id
@@ -28,7 +28,9 @@ async def on_message(
     if not is_dm and not event.get("thread_ts"):
         return
     thread_ts = str(event.get("thread_ts") or event["ts"])
-    history = await thread_history(client, deps, team, channel, thread_ts, bot) if event.get("thread_ts") else []
+    history: list[Turn] | None = []
+    if event.get("thread_ts"):
+        history = await services.conversation.history(team, channel, thread_ts, bot, SlackThread(client))
     if history is None:  # a thread Endy is not part of
         if not is_dm:
             return
@@ -43,13 +45,12 @@ async def on_message(
     ask_in_background(
         tasks,
         client,
-        deps,
+        services,
         strip_mentions(text),
         asker,
         Target(channel, thread_ts),
         history,
-        endpoint="message.im" if is_dm else "message.thread",
-        kind="event",
+        door=doors.DM if is_dm else doors.THREAD,
     )
 
 

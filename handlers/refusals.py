@@ -10,13 +10,14 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from endy_bot.deps import Deps
 from handlers import texts
+from handlers.doors import Status
+from services.metrics import Metrics
 
 # reason -> (api_requests status, what the presser reads)
 REFUSALS = {
-    "forged": ("invalid", texts.BUTTON_REFUSED),
-    "not_owner": ("denied", texts.NOT_YOUR_QUESTION),
+    "forged": (Status.INVALID, texts.BUTTON_REFUSED),
+    "not_owner": (Status.DENIED, texts.NOT_YOUR_QUESTION),
 }
 
 
@@ -40,11 +41,11 @@ async def tell(client: AsyncWebClient, body: dict[str, Any], respond: AsyncRespo
 
 
 async def refuse(
-    client: AsyncWebClient, deps: Deps, body: dict[str, Any], respond: AsyncRespond, reason: str, endpoint: str
-) -> None:
-    """Count, log and explain one refused press (reason: a key of REFUSALS)."""
+    client: AsyncWebClient, metrics: Metrics, body: dict[str, Any], respond: AsyncRespond, reason: str, endpoint: str
+) -> Status:
+    """Count, log and explain one refused press (reason: a key of REFUSALS); the status is counted at its door."""
     status, text = REFUSALS[reason]
-    deps.metrics.errors.labels(type=f"button_{reason}").inc()
-    deps.metrics.api_requests.labels("action", endpoint, status).inc()
+    metrics.errors.labels(type=f"button_{reason}").inc()
     logger.bind(reason=reason, endpoint=endpoint).info("button press refused")
     await tell(client, body, respond, text)
+    return status

@@ -11,16 +11,16 @@ from loguru import logger
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from endy_bot.deps import Deps
 from handlers import blocks, texts
 from handlers.buttons import Seal
+from handlers.context import SlackServices
+from handlers.doors import Door, count
+from handlers.outcomes import STATUS, Notice, Outcome, ask, outcome_of
 from services.answer_types import Answer, AnswerKind, Asker, Turn
 from services.answering import AnswerStream
 from services.channels import ChannelDirectory
-from services.errors import InvalidQuestion, InvalidReason, RateLimited
 from services.markup import shorten
 from services.output_policy import WITHOUT_LINKS, MarkdownStream, OutputPolicy, policy_for
-from services.persist import AttachReply
 
 Respond = Callable[..., Awaitable[Any]]
 PREVIEW_CHARS = 1200  # a longer answer is cut here and points to its source for the rest
@@ -81,52 +81,38 @@ async def notify(client: AsyncWebClient, target: Target, asker: Asker, text: str
 
 async def deliver(
     client: AsyncWebClient,
-    deps: Deps,
+    services: SlackServices,
     question: str,
     asker: Asker,
     target: Target,
     history: Sequence[Turn] = (),
     *,
-    endpoint: str,
-    kind: str,
+    door: Door,
 ) -> Answer | None:
     """Run the pipeline for one question, put the answer in Slack, and count the outcome."""
     started = time.perf_counter()
-    status = "ok"
     try:
-        stream = await deps.answers.stream(question, asker, history)
-    except InvalidQuestion as err:
-        status = "invalid"
-        text = (
-            texts.help_text(deps.kb.categories)
-            if err.reason is InvalidReason.EMPTY
-            else texts.too_long(err.limit, err.length)
-        )
-        await notify(client, target, asker, text, ephemeral=False)
-        return None
-    except RateLimited as err:
-        status = "rate_limited"
-        await notify(client, target, asker, texts.rate_limited(err.retry_after), ephemeral=True)
-        return None
+        opened = await ask(services.answers, question, asker, history)
     except BaseException:
-        status = "error"
+        count(services.metrics, door, STATUS[Outcome.ERROR])
         raise
-    finally:
-        if status != "ok":
-            deps.metrics.api_requests.labels(kind, endpoint, status).inc()
+    if isinstance(opened, Notice):
+        count(services.metrics, door, STATUS[opened.outcome])
+        await notify(client, target, asker, opened.text, ephemeral=opened.private)
+        return None
+    seal = Seal(services.keys, asker.user_id)
     try:
-        if deps.llm is not None and not target.private and target.thread_ts:
-            ts = await _stream_reply(client, stream, asker, target, Seal(deps.keys, asker.user_id))
+        if services.streams and not target.private and target.thread_ts:
+            ts = await _stream_reply(client, opened, asker, target, seal)
         else:
-            ts = await _post_reply(client, stream, target, Seal(deps.keys, asker.user_id), deps.channels)
+            ts = await _post_reply(client, opened, target, seal, services.channels)
     except BaseException:
-        deps.metrics.api_requests.labels(kind, endpoint, "error").inc()
+        count(services.metrics, door, STATUS[Outcome.ERROR])
         raise
-    answer = stream.result
+    answer = opened.result
     if ts:
-        deps.recorder.submit(AttachReply(answer.request_id, target.channel, ts))
-    deps.metrics.api_requests.labels(kind, endpoint, "ok").inc()
-    deps.metrics.api_response.labels(kind, endpoint).observe(time.perf_counter() - started)
+        services.conversation.replied(answer.request_id, target.channel, ts)
+    count(services.metrics, door, STATUS[outcome_of(answer)], time.perf_counter() - started)
     return answer
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from loguru import logger
 from slack_sdk.web.async_client import AsyncWebClient
 
-from endy_bot.deps import Deps
 from handlers import texts
-from services.channels import CHANNEL_ID, Channel
-from services.knowledge import Department
+from services.channels import CHANNEL_ID, Channel, ChannelDirectory
+from services.knowledge import Department, KnowledgeBase
 from services.output_policy import WITHOUT_LINKS
 
 # chat.postMessage's answers when Endy is not in the channel: public → not_in_channel, private → channel_not_found.
@@ -34,10 +35,20 @@ def log_not_member(department: Department, channel: Channel, error: str) -> None
     )
 
 
-async def warm_team_channels(deps: Deps, client: AsyncWebClient) -> None:
+class TeamChannels(Protocol):
+    """The knowledge base served and the directory its teams' channels are resolved in."""
+
+    @property
+    def kb(self) -> KnowledgeBase: ...
+
+    @property
+    def channels(self) -> ChannelDirectory: ...
+
+
+async def warm_team_channels(where: TeamChannels, client: AsyncWebClient) -> None:
     """Resolve every department's channel once (after Slack accepted the token); log the ones Endy cannot post to."""
-    departments = list(deps.kb.departments.values())
-    channels = await deps.channels.warm(client, [d.channel for d in departments])
+    departments = list(where.kb.departments.values())
+    channels = await where.channels.warm(client, [d.channel for d in departments])
     by_ref = {c.ref: c for c in channels}
     for department in departments:
         channel = by_ref[department.channel]

@@ -140,7 +140,6 @@ ADMIN_USAGE = {
     "bad_page": "페이지는 1 이상의 숫자로 적어 주세요. 예: `/endy-admin feedback all 2`",
     "bad_feedback_kind": "`negative`(👎만) 또는 `all`(전체) 중 하나를 골라 주세요.",
 }
-ADMIN_WORKING = "리포트를 만들고 있어요… 잠시만요."
 GRANTED = "<@{user}>님에게 관리자 권한을 드렸어요."
 REVOKED = "<@{user}>님의 관리자 권한을 회수했어요."
 ENV_ADMIN_PROTECTED = "<@{user}>님은 설정(ADMIN_USER_IDS)으로 지정된 관리자라 Slack에서는 회수할 수 없어요."

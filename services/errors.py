@@ -40,10 +40,6 @@ class PermissionDenied(EndyError):
     code = "insufficient_permissions"
 
 
-class AnswerUnavailable(EndyError):
-    """No answer could be produced at all (not even the extractive fallback)."""
-
-
 class Severity(StrEnum):
     """How bad a knowledge-folder finding is: a problem (something was dropped or is wrong) or a warning."""
 

@@ -1,23 +1,48 @@
-"""Write-behind persistence: replies never wait for PostgreSQL; failed writes are retried, never dropped."""
+"""Write-behind persistence: replies never wait for PostgreSQL; failed writes are retried, never dropped.
+
+One queue drained by one task (here), the retry policy (here), the writes themselves (services/persist_ops.py),
+the spill file for overflow and shutdown (services/persist_spill.py), per-voter ordering (services/persist_lines.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import dataclasses
-import json
-import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
 
 import asyncpg
 from loguru import logger
 
 from services.metrics import Metrics
-from services.storage import Exchange, Storage
+from services.persist_lines import VoterLines
+from services.persist_ops import (
+    AttachReply,
+    MessageRef,
+    RecordExchange,
+    RecordFeedback,
+    RemoveFeedback,
+    RetryLater,
+    Voter,
+    WriteOp,
+    op_from_json,
+)
+from services.persist_spill import REJECTED, Spill
+from services.storage import Storage
+
+__all__ = [
+    "AttachReply",
+    "MessageRef",
+    "RecordExchange",
+    "RecordFeedback",
+    "Recorder",
+    "RemoveFeedback",
+    "RetryLater",
+    "RetryPolicy",
+    "Voter",
+    "WriteOp",
+    "op_from_json",
+]
 
 # Connection-level failures: worth retrying until the database is back.
 _TRANSIENT = (
@@ -28,162 +53,43 @@ _TRANSIENT = (
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
 )
-
+# Not transient (a bug or bad data): the record is kept on disk for an operator, never silently dropped.
+_REJECTED = (asyncpg.PostgresError, ValueError, TypeError, KeyError)
 
 # A vote about a message not stored yet (another replica's exchange may still be on its way) is set aside and
 # tried again this many times, ~30 s in all, without holding up the writes behind it.
 REFERENCE_WAITS = 40
 
 
-class WriteOp(Protocol):
-    """One pending write."""
-
-    @property
-    def kind(self) -> str:
-        """The op's name in the spill file."""
-
-    async def apply(self, storage: Storage) -> None:
-        """Perform the write (idempotently: it may be retried)."""
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON form for the spill file."""
-
-
 @dataclass(frozen=True, slots=True)
-class RecordExchange:
-    """Store one answered question (idempotent on its request_id)."""
+class RetryPolicy:
+    """How writes are retried: through a database outage with growing pauses; a vote whose message is not stored
+    yet, off the writer's path, a bounded number of times."""
 
-    exchange: Exchange
-    kind: str = "exchange"
+    max_backoff: float = 5.0  # the longest pause between retries while the database is down
+    first_backoff: float = 0.2
+    reference_waits: int = REFERENCE_WAITS
 
-    async def apply(self, storage: Storage) -> None:
-        """Insert the exchange."""
-        await storage.record_exchange(self.exchange)
+    def next_backoff(self, backoff: float) -> float:
+        """The pause after `backoff` (doubling, capped)."""
+        return min(backoff * 2, self.max_backoff)
 
-    def to_json(self) -> dict[str, Any]:
-        """Serialise for the spill file."""
-        data = dataclasses.asdict(self.exchange)
-        data["request_id"] = str(self.exchange.request_id)
-        data["created_at"] = self.exchange.created_at.isoformat() if self.exchange.created_at else None
-        return {"op": self.kind, "data": data}
+    def aside_delay(self, tries: int) -> float:
+        """How long a vote waits for its message before its next try."""
+        return min(0.05 * tries, 1.0)
 
-
-@dataclass(frozen=True, slots=True)
-class AttachReply:
-    """Remember which Slack message carried the answer (for reactions and feedback)."""
-
-    request_id: uuid.UUID
-    channel_id: str
-    reply_ts: str
-    kind: str = "reply"
-
-    async def apply(self, storage: Storage) -> None:
-        """Set the reply ts on the stored message."""
-        await storage.attach_reply(self.request_id, self.channel_id, self.reply_ts)
-
-    def to_json(self) -> dict[str, Any]:
-        """Serialise for the spill file."""
-        return {
-            "op": self.kind,
-            "data": {"request_id": str(self.request_id), "channel_id": self.channel_id, "reply_ts": self.reply_ts},
-        }
+    def gives_up(self, tries: int) -> bool:
+        """True once a vote waited for its message too often."""
+        return tries > self.reference_waits
 
 
-class RetryLater(Exception):
-    """The write refers to a message not stored yet (another replica's write may still be on its way)."""
+@dataclass(eq=False, slots=True)
+class _Entry:
+    """A write in memory, with how often its message was not stored yet and its timer while set aside."""
 
-
-@dataclass(frozen=True, slots=True)
-class MessageRef:
-    """Which answer a vote is about: by request id (buttons) or by the Slack message (reactions)."""
-
-    request_id: str | None = None
-    channel_id: str | None = None
-    reply_ts: str | None = None
-
-    async def resolve(self, storage: Storage) -> int:
-        """The stored message id, or RetryLater when it is not stored yet."""
-        if self.request_id:
-            found = await storage.message_id_for_request(uuid.UUID(self.request_id))
-        else:
-            found = await storage.message_id_for_reply(self.channel_id or "", self.reply_ts or "")
-        if found is None:
-            raise RetryLater(f"message {self} not stored yet")
-        return found
-
-
-@dataclass(frozen=True, slots=True)
-class RecordFeedback:
-    """One vote (re-voting replaces it); reasons and comment come from the 👎 modal."""
-
-    ref: MessageRef
-    team_id: str
-    user_id: str
-    rating: int
-    via: str
-    reasons: tuple[str, ...] = ()
-    comment: str | None = None
-    kind: str = "feedback"
-
-    async def apply(self, storage: Storage) -> None:
-        """Upsert the vote."""
-        message_id = await self.ref.resolve(storage)
-        await storage.record_feedback(
-            message_id, self.team_id, self.user_id, self.rating, self.via, self.reasons, self.comment
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """Serialise for the spill file."""
-        data = dataclasses.asdict(self)
-        data.pop("kind")
-        return {"op": self.kind, "data": data}
-
-
-@dataclass(frozen=True, slots=True)
-class RemoveFeedback:
-    """A removed reaction retracts that user's reaction vote."""
-
-    ref: MessageRef
-    team_id: str
-    user_id: str
-    rating: int
-    kind: str = "unvote"
-
-    async def apply(self, storage: Storage) -> None:
-        """Delete the reaction vote, if any."""
-        message_id = await self.ref.resolve(storage)
-        await storage.remove_feedback(message_id, self.team_id, self.user_id, "reaction", rating=self.rating)
-
-    def to_json(self) -> dict[str, Any]:
-        """Serialise for the spill file."""
-        data = dataclasses.asdict(self)
-        data.pop("kind")
-        return {"op": self.kind, "data": data}
-
-
-def _voter(op: WriteOp) -> tuple[MessageRef, str, str] | None:
-    """Whose vote on which message a write is (votes of one voter must land in order), or None."""
-    ref = getattr(op, "ref", None)
-    if not isinstance(ref, MessageRef):
-        return None
-    return ref, str(getattr(op, "team_id", "")), str(getattr(op, "user_id", ""))
-
-
-def op_from_json(obj: dict[str, Any]) -> WriteOp:
-    """Rebuild a spilled write."""
-    data = obj["data"]
-    if obj["op"] == "reply":
-        return AttachReply(uuid.UUID(data["request_id"]), data["channel_id"], data["reply_ts"])
-    if obj["op"] == "feedback":
-        return RecordFeedback(**{**data, "ref": MessageRef(**data["ref"]), "reasons": tuple(data["reasons"])})
-    if obj["op"] == "unvote":
-        return RemoveFeedback(**{**data, "ref": MessageRef(**data["ref"])})
-    data = {
-        **data,
-        "request_id": uuid.UUID(data["request_id"]),
-        "created_at": datetime.fromisoformat(data["created_at"]) if data.get("created_at") else None,
-    }
-    return RecordExchange(Exchange(**data))
+    op: WriteOp
+    tries: int = 0
+    timer: asyncio.TimerHandle | None = None
 
 
 class Recorder:
@@ -201,18 +107,14 @@ class Recorder:
     ) -> None:
         self._storage = storage
         self._metrics = metrics
-        self._spill = spill_path
-        self._queue: asyncio.Queue[WriteOp] = asyncio.Queue(maxsize=max_queue)
-        self._max_backoff = max_backoff  # the longest pause between retries while the database is down
-        self._reference_waits = reference_waits
+        self._spill = Spill(spill_path, metrics)
+        self._policy = RetryPolicy(max_backoff=max_backoff, reference_waits=reference_waits)
+        self._queue: asyncio.Queue[_Entry] = asyncio.Queue(maxsize=max_queue)
         self._task: asyncio.Task[None] | None = None
-        self._current: WriteOp | None = None
+        self._current: _Entry | None = None
         self._outage = False
-        # Votes waiting for their message. Each voter (message, user) has a line, so their votes land in the
-        # order given: the first is retried, later ones wait behind it.
-        self._waits: dict[int, int] = {}  # id(op) -> tries so far
-        self._timers: dict[int, tuple[WriteOp, asyncio.TimerHandle]] = {}  # set aside until the timer fires
-        self._lines: dict[tuple[MessageRef, str, str], collections.deque[WriteOp]] = {}
+        self._aside: set[_Entry] = set()  # votes waiting for their message, until their timer fires
+        self._lines: VoterLines[_Entry] = VoterLines()
 
     @property
     def healthy(self) -> bool:
@@ -222,27 +124,26 @@ class Recorder:
     @property
     def pending(self) -> int:
         """Writes waiting in memory (queued, or set aside until the message they refer to is stored)."""
-        behind = sum(len(line) - 1 for line in self._lines.values())
-        return self._queue.qsize() + len(self._timers) + behind
+        return self._queue.qsize() + len(self._aside) + len(self._lines)
 
     async def start(self) -> None:
         """Start draining, first re-queueing anything spilled by an earlier run."""
-        self._replay_spill()
+        ops = self._spill.take()
+        for op in ops:
+            self.submit(op)
+        if ops:
+            logger.bind(count=len(ops)).info("re-queued writes spilled by an earlier run")
         self._task = asyncio.create_task(self._run(), name="endy-recorder")
 
     def submit(self, op: WriteOp) -> None:
         """Queue a write without waiting; spill to disk when the queue is full."""
+        self._enqueue(_Entry(op))
+
+    def _enqueue(self, entry: _Entry) -> None:
         try:
-            self._queue.put_nowait(op)
+            self._queue.put_nowait(entry)
         except asyncio.QueueFull:
-            self._waits.pop(id(op), None)
-            key = _voter(op)
-            line = self._lines.get(key) if key else None
-            if line and line[0] is op:  # the votes waiting behind it go along, in order
-                self._spill_ops(list(line))
-                del self._lines[key]  # type: ignore[arg-type]
-            else:
-                self._spill_ops([op])
+            self._spill.write([e.op for e in self._lines.take(entry)])  # the votes behind it go along, in order
         self._metrics.persist_queue.set(self._queue.qsize())
 
     async def flush(self, grace: float, *, set_aside: bool = True) -> bool:
@@ -265,60 +166,47 @@ class Recorder:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        # The op being retried when we stopped is not in the queue any more; writes are idempotent, so
+        # The write being retried when we stopped is not in the queue any more; writes are idempotent, so
         # spilling it (even if it just landed) is safe.
-        left: list[WriteOp] = [self._current] if self._current is not None else []
-        for op, timer in self._timers.values():
-            timer.cancel()
-            left.append(op)
+        left: list[_Entry] = [self._current] if self._current is not None else []
+        for entry in self._aside:
+            if entry.timer is not None:
+                entry.timer.cancel()
+            left.append(entry)
         while not self._queue.empty():
             left.append(self._queue.get_nowait())
-        left.extend(op for line in self._lines.values() for op in list(line)[1:])  # after their line's first
-        self._timers.clear()
-        self._lines.clear()
-        self._waits.clear()
+        left.extend(self._lines.drain_behind())  # after their line's first
+        self._aside.clear()
         if left:
-            self._spill_ops(left)
+            self._spill.write([e.op for e in left])
 
     async def _run(self) -> None:
         while True:
-            op = await self._queue.get()
-            self._current = op
+            entry = await self._queue.get()
+            self._current = entry
             try:
-                await self._apply(op)
+                await self._apply(entry)
                 self._current = None
             finally:
                 self._queue.task_done()
                 self._metrics.persist_queue.set(self._queue.qsize())
 
-    async def _apply(self, op: WriteOp) -> None:
-        key = _voter(op)
-        line = self._lines.get(key) if key else None
-        if line is not None and line[0] is not op:
-            line.append(op)  # an earlier vote of this user on this message is still waiting: keep the order
-            return
-        await self._write(op)
-        if id(op) not in self._timers:  # done with it (stored, given up or rejected): the next vote may go
-            self._next_in_line(key, op)
+    async def _apply(self, entry: _Entry) -> None:
+        if self._lines.behind(entry):
+            return  # an earlier vote of this user on this message is still waiting: keep the order
+        await self._write(entry)
+        if entry not in self._aside:  # done with it (stored, given up or rejected): the next vote may go
+            following = self._lines.release(entry)
+            if following is not None:
+                self._enqueue(following)
 
-    def _next_in_line(self, key: tuple[MessageRef, str, str] | None, op: WriteOp) -> None:
-        line = self._lines.get(key) if key else None
-        if not line or line[0] is not op:
-            return
-        line.popleft()
-        if line:
-            self.submit(line[0])
-        else:
-            del self._lines[key]  # type: ignore[arg-type]
-
-    async def _write(self, op: WriteOp) -> None:
-        backoff = 0.2
-        waits = self._waits.pop(id(op), 0)
+    async def _write(self, entry: _Entry) -> None:
+        backoff = self._policy.first_backoff
         while True:
             try:
-                await op.apply(self._storage)
+                await entry.op.apply(self._storage)
             except RetryLater:
-                self._set_aside(op, waits + 1)
+                self._set_aside(entry)
                 return
             except _TRANSIENT as err:
                 self._metrics.persist.labels("retry").inc()
@@ -326,13 +214,12 @@ class Recorder:
                     self._outage = True
                     logger.bind(error=type(err).__name__).warning("database writes failing; retrying with backoff")
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff)
+                backoff = self._policy.next_backoff(backoff)
                 continue
-            except (asyncpg.PostgresError, ValueError, TypeError, KeyError):
-                # Not transient (a bug or bad data): keep the record on disk for an operator, never silently.
+            except _REJECTED:
                 self._metrics.persist.labels("failed").inc()
                 logger.exception("write rejected by the database; kept in the spill file")
-                self._spill_ops([op], suffix=".rejected")
+                self._spill.write([entry.op], suffix=REJECTED)
                 return
             if self._outage:
                 self._outage = False
@@ -340,48 +227,29 @@ class Recorder:
             self._metrics.persist.labels("ok").inc()
             return
 
-    def _set_aside(self, op: WriteOp, waits: int) -> None:
+    def _set_aside(self, entry: _Entry) -> None:
         """Try a vote again later, off the writer's path; give up after reference_waits tries."""
-        if waits > self._reference_waits:
-            self._give_up(op)
+        entry.tries += 1
+        if self._policy.gives_up(entry.tries):
+            self._give_up(entry.op)
             return
-        key = _voter(op)
-        if key is not None and key not in self._lines:
-            self._lines[key] = collections.deque([op])
-        self._waits[id(op)] = waits
-        timer = asyncio.get_running_loop().call_later(min(0.05 * waits, 1.0), self._retry_set_aside, op)
-        self._timers[id(op)] = (op, timer)
+        self._lines.hold(entry)
+        delay = self._policy.aside_delay(entry.tries)
+        entry.timer = asyncio.get_running_loop().call_later(delay, self._retry_set_aside, entry)
+        self._aside.add(entry)
 
-    def _retry_set_aside(self, op: WriteOp) -> None:
-        del self._timers[id(op)]  # back in the queue: counted there
-        self.submit(op)
+    def _retry_set_aside(self, entry: _Entry) -> None:
+        self._aside.discard(entry)  # back in the queue: counted there
+        entry.timer = None
+        self._enqueue(entry)
 
     def _give_up(self, op: WriteOp) -> None:
-        ref = getattr(op, "ref", None)
-        if isinstance(ref, MessageRef) and not ref.request_id:
+        voter = op.voter
+        if voter is not None and not voter.ref.request_id:
             # A reaction on an Endy message that is no stored answer (the greeting, a notice): nothing to record.
             self._metrics.persist.labels("orphaned").inc()
             logger.bind(op=op.kind).info("reaction on a message that is not a stored answer; ignored")
             return
         self._metrics.persist.labels("failed").inc()
         logger.bind(op=op.kind).error("write refers to a message that never arrived; kept on disk")
-        self._spill_ops([op], suffix=".rejected")
-
-    def _spill_ops(self, ops: list[WriteOp], suffix: str = "") -> None:
-        path = self._spill.with_name(self._spill.name + suffix)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
-            for op in ops:
-                fh.write(json.dumps(op.to_json(), ensure_ascii=False) + "\n")
-        self._metrics.persist.labels("spilled").inc(len(ops))
-        logger.bind(count=len(ops), path=str(path)).warning("writes spilled to disk")
-
-    def _replay_spill(self) -> None:
-        if not self._spill.exists():
-            return
-        lines = self._spill.read_text(encoding="utf-8").splitlines()
-        self._spill.unlink()
-        ops = [op_from_json(json.loads(line)) for line in lines if line.strip()]
-        for op in ops:
-            self.submit(op)
-        logger.bind(count=len(ops)).info("re-queued writes spilled by an earlier run")
+        self._spill.write([op], suffix=REJECTED)

@@ -1,10 +1,11 @@
 """Pattern-based detection and masking of Korean PII before text reaches logs, storage or an LLM.
 
-Each kind is one row of ``_RULES`` (placeholder, rank, finder, label words). ``mask_pii`` normalises its own
-input (services.pii_text), so every caller masks the same way. The finders (services.pii_patterns and
-services.pii_words) are bounded and run a fixed number of times: once over the view (at most once more when a
-losing candidate may have hidden a match), then names once around what they found. No repeat-until-stable
-loop: the cost is linear in the input.
+Each kind is one row of ``_RULES`` (placeholder, rank, finder, label words, hint) and a member of ``PiiKind``: to add a
+kind, add both here (and its finder in services/pii_patterns.py or services/pii_words.py); a kind without a row fails
+at import. ``mask_pii`` normalises its own input (services.pii_text), so every caller masks the same way. The finders
+(services.pii_patterns and services.pii_words) are bounded and run a fixed number of times: once over the view (at
+most once more when a losing candidate may have hidden a match), then names once around what they found. No
+repeat-until-stable loop: the cost is linear in the input.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class Rule:
     labels: tuple[str, ...] = ()  # regex words that introduce a value a few characters later
     near: tuple[str, ...] = ()  # words that count only right next to the value (they are everyday words too)
     second_pass: bool = False
+    # What any value of this kind must contain: text without it skips the finders (a cheap first look). A kind whose
+    # values have no digit nor at-sign declares its own, or it would never match.
+    hint: re.Pattern[str] = find.HINT
 
 
 def _w(words: str) -> tuple[str, ...]:
@@ -144,6 +148,7 @@ PLACEHOLDERS: dict[PiiKind, str] = {rule.kind: rule.placeholder for rule in _RUL
 if len(PLACEHOLDERS) != len(PiiKind) or len({r.kind for r in _RULES}) != len(_RULES):
     raise RuntimeError("every PiiKind needs exactly one row in services.privacy._RULES")
 
+_HINTS = tuple(dict.fromkeys(rule.hint for rule in _RULES))  # distinct: one search for the usual single hint
 _PLACEHOLDER = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
 _Hit = tuple[int, int, Rule]
 
@@ -191,7 +196,7 @@ def _first_pass(view: str) -> list[_Hit]:
 
 def _detect(view: str) -> list[_Hit]:
     """The first-pass rules over the view, then the second-pass rules (names) around what they found."""
-    if find.HINT.search(view) is None:
+    if not any(hint.search(view) for hint in _HINTS):
         return []
     first = _first_pass(view)
     found: tuple[Span, ...] = tuple((s, e) for s, e, r in first if r.kind is not None)
