@@ -9,7 +9,8 @@ from collections.abc import AsyncIterable, Callable
 from handlers import texts
 from services.answer_types import Answer, AnswerKind
 from services.knowledge import KnowledgeBase
-from services.markup import to_plain
+
+# services.markup (markdown-it) is imported by the functions that render answers: `endy kb stats` needs none.
 
 _FENCE_LINE = re.compile(r"^ {0,3}(```|~~~)", re.MULTILINE)
 
@@ -28,12 +29,16 @@ class PlainStream:
         if cut <= 0:
             return ""
         ready, self._pending = self._pending[:cut], self._pending[cut:]
+        from services.markup import to_plain
+
         shown = to_plain(ready, self._links)
         return shown + "\n\n" if shown else ""
 
     def flush(self) -> str:
         """Terminal text for whatever is left at the end of the stream."""
         rest, self._pending = self._pending, ""
+        from services.markup import to_plain
+
         shown = to_plain(rest, self._links)
         return shown + "\n" if shown else ""
 
@@ -58,6 +63,8 @@ async def write_answer(chunks: AsyncIterable[str], write: Callable[[str], object
 
 def answer_text(answer: Answer, links: frozenset[str] = frozenset()) -> str:
     """A finished answer's body as terminal text."""
+    from services.markup import to_plain
+
     return to_plain(answer.text, links)
 
 
