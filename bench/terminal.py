@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -40,13 +41,22 @@ def _env(folder: Path) -> dict[str, str]:
     return env | {"DATA_DIR": str(folder / "data"), "LOG_DIR": str(folder / "logs")}
 
 
-def _run(args: list[str], env: dict[str, str], folder: Path) -> float:
-    """Wall seconds of `python -m endy_bot ARGS`; a failure stops the benchmark with its output."""
+def _cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _run(args: list[str], env: dict[str, str], folder: Path, cpu: list[float] | None = None) -> float:
+    """Wall seconds of `python -m endy_bot ARGS` (its CPU seconds appended to `cpu`: steadier on a busy machine,
+    the daemonised servers not included); a failure stops the benchmark with its output."""
+    before = _cpu()
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "endy_bot", *args], cwd=folder, env=env, capture_output=True, text=True, check=False
     )
     elapsed = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(_cpu() - before)
     if done.returncode != 0:
         raise SystemExit(f"endy {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return elapsed
@@ -73,7 +83,8 @@ def _measure(trees: dict[str, Path | None], question: str, runs: int) -> dict[st
     """Per tree (None: this checkout), per command, the wall times; each tree in its own temporary folder."""
     commands = {"endy --version": ["--version"], "endy kb stats": ["kb", "stats"], "endy ask": ["ask", question]}
     folders = {tree: Path(tempfile.mkdtemp(prefix="endy-bench-terminal-")) for tree in trees}
-    times: dict[str, dict[str, list[float]]] = {tree: {name: [] for name in commands} for tree in trees}
+    names = [label for name in commands for label in (name, f"{name} (CPU)")]
+    times: dict[str, dict[str, list[float]]] = {tree: {name: [] for name in names} for tree in trees}
     left: list[int] = []
     try:
         envs = {}
@@ -84,7 +95,7 @@ def _measure(trees: dict[str, Path | None], question: str, runs: int) -> dict[st
         for _ in range(runs):
             for name, args in commands.items():
                 for tree in trees:
-                    times[tree][name].append(_run(args, envs[tree], folders[tree]))
+                    times[tree][name].append(_run(args, envs[tree], folders[tree], times[tree][f"{name} (CPU)"]))
     finally:
         for folder in folders.values():
             found = _leftovers(folder)
@@ -112,7 +123,7 @@ def main() -> None:
         trees["baseline"] = opts.baseline.resolve()
     times = _measure(trees, opts.question, opts.runs)
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, {opts.runs} warm runs each, embedded defaults\n")
-    print("| command | " + " | ".join(trees) + " |")
+    print("| command (wall, or the process's CPU) | " + " | ".join(trees) + " |")
     print("|---|" + "---:|" * len(trees))
     for name in times["this checkout"]:
         print(f"| `{name}` | " + " | ".join(_spread(times[tree][name]) for tree in trees) + " |")
