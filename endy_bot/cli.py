@@ -7,30 +7,27 @@ import asyncio
 import getpass
 import json
 import sys
+import time
 import uuid
 from collections.abc import Sequence
-from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config.settings import ConfigError, Settings, load_settings
 from endy_bot import __version__
-from endy_bot.deps import Deps, build_retriever, knowledge_root, open_deps
-from endy_bot.evaluation import EvalCase, EvalError, EvalReport, evaluate, format_report, load_devset, load_out_of_scope
 from endy_bot.signals import cancel_on_signals, read_line
-from endy_bot.terminal import answer_footer, write_answer
 from handlers import texts
-from handlers.admin_view import kb_stats
-from handlers.outcomes import Notice, ask
 from services import kb_texts
-from services.answer_types import Asker, Turn
-from services.answering import AnswerService
-from services.db import open_pool
 from services.errors import KnowledgeError
-from services.kb_import import FaqImportError, import_faq, write_faq_yaml
-from services.knowledge import KnowledgeBase, load_knowledge_base
-from services.llm import LlmClient
+from services.knowledge import KnowledgeBase, load_knowledge_base, sample_kb_dir
 from services.logging import configure_logging
-from services.migrate import MigrationError, migrate, migration_status
+
+# What only some commands use is imported by them (`endy kb stats` must not pay for openai, asyncpg, Redis,
+# bm25s, numpy or Kiwi: see `python -X importtime -m endy_bot kb stats`).
+if TYPE_CHECKING:
+    from endy_bot.deps import Deps
+    from endy_bot.evaluation import EvalCase, EvalReport
+    from services.answer_types import Asker, Turn
 
 _EXIT_WORDS = {"종료", "exit", "quit", "/exit", "/quit", "q"}
 
@@ -83,13 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _kb(args, settings)
         if args.command == "serve":
             return _serve(settings)
-        if args.command == "report":
-            return asyncio.run(cancel_on_signals(_report(settings, args.days)))
-        if args.command == "migrate":
-            return asyncio.run(cancel_on_signals(_migrate(settings, status=args.status)))
-        command = _ask(settings, " ".join(args.question)) if args.command == "ask" else _chat(settings)
-        return asyncio.run(cancel_on_signals(command))  # SIGTERM too stops the embedded servers
-    except (ConfigError, MigrationError) as err:
+        return _run_with_storage(args, settings)
+    except ConfigError as err:
         print(f"{texts.CONFIG_ERROR}\n{err}", file=sys.stderr)
         return 2
     except KnowledgeError as err:  # KNOWLEDGE_DIR does not exist: refused before anything was started
@@ -97,6 +89,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _run_with_storage(args: argparse.Namespace, settings: Settings) -> int:
+    """ask, chat, report, migrate: the commands that open PostgreSQL and Redis (imported only for them)."""
+    from services.migrate import MigrationError
+
+    if args.command == "report":
+        command = _report(settings, args.days)
+    elif args.command == "migrate":
+        command = _migrate(settings, status=args.status)
+    else:
+        command = _ask(settings, " ".join(args.question)) if args.command == "ask" else _chat(settings)
+    try:
+        return asyncio.run(cancel_on_signals(command))  # SIGTERM too stops the embedded servers
+    except MigrationError as err:
+        print(f"{texts.CONFIG_ERROR}\n{err}", file=sys.stderr)
+        return 2
 
 
 def _serve(settings: Settings) -> int:
@@ -113,21 +122,27 @@ def _serve(settings: Settings) -> int:
 def _kb(args: argparse.Namespace, settings: Settings) -> int:
     if args.kb_command == "import":
         return _kb_import(args, settings)
-    root = args.kb or knowledge_root(settings)
+    root = args.kb or settings.knowledge_dir or sample_kb_dir()  # endy_bot.deps.knowledge_root, without its imports
     try:
         kb = load_knowledge_base(root)
     except KnowledgeError as err:
         print(_folder_error(err, kb_texts.HINT_KB_OPTION if args.kb else kb_texts.HINT_KNOWLEDGE_DIR), file=sys.stderr)
         return 2
     if args.kb_command == "stats":
+        from handlers.kb_view import kb_stats
+
         print(kb_stats(kb))
         return kb_exit_code(kb, strict=args.strict)
+    from endy_bot.evaluation import EvalError, load_devset, load_out_of_scope
+
     try:
         cases = load_devset(args.file)
         out_of_scope = load_out_of_scope(args.out_of_scope) if args.out_of_scope else None
     except EvalError as err:
         print(f"⚠️ {err}", file=sys.stderr)
         return 2
+    from endy_bot.evaluation import format_report
+
     report = asyncio.run(_evaluate(settings, kb, cases, out_of_scope))
     print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else format_report(report))
     return 0
@@ -147,6 +162,11 @@ async def _evaluate(
     settings: Settings, kb: KnowledgeBase, cases: list[EvalCase], out_of_scope: list[str] | None
 ) -> EvalReport:
     """The production answer pipeline (LLM when configured; no rate limit, cache or recording)."""
+    from endy_bot.deps import build_retriever
+    from endy_bot.evaluation import evaluate
+    from services.answering import AnswerService
+    from services.llm import LlmClient
+
     llm = LlmClient(settings) if settings.llm_enabled else None
     try:
         service = AnswerService(
@@ -164,6 +184,8 @@ async def _evaluate(
 
 
 def _kb_import(args: argparse.Namespace, settings: Settings) -> int:
+    from services.kb_import import FaqImportError, import_faq, write_faq_yaml
+
     out: Path = args.out or (settings.knowledge_dir or Path()) / "faq.yaml"
     try:
         result = import_faq(args.file)
@@ -186,25 +208,45 @@ def _kb_import(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cli_asker(thread_ts: str | None = None) -> Asker:
     """The terminal user: rate-limited and recorded like a Slack user (surface cli)."""
+    from services.answer_types import Asker
+
     return Asker(
         user_id=f"cli:{getpass.getuser()}", team_id="local", surface="cli", channel_id="terminal", thread_ts=thread_ts
     )
 
 
-async def _respond(deps: Deps, question: str, history: list[Turn], asker: Asker) -> None:
-    """Stream one answer to stdout, then its footer; append the exchange to history."""
-    stream = await ask(deps.answers, question, asker, history)
-    if isinstance(stream, Notice):  # refused at the door: the same notice Slack shows
-        print(stream.text)
-        return
-    await write_answer(stream, _write, deps.answers.kb_links)
-    answer = stream.result
-    print(answer_footer(answer))
-    history.append(Turn(answer.question, answer.text))
+async def _respond(deps: Deps, question: str, history: list[Turn], asker: Asker, *, endpoint: str) -> None:
+    """Stream one answer to stdout, then its footer; append the exchange to history. Counted like the Slack doors
+    count theirs (api_requests_total / api_response_seconds, method="cli", endpoint ask or chat)."""
+    from endy_bot.terminal import answer_footer, write_answer
+    from handlers.outcomes import STATUS, Notice, ask
+    from services.answer_types import Turn
+
+    started = time.perf_counter()
+    status = "error"
+    try:
+        stream = await ask(deps.answers, question, asker, history)
+        if isinstance(stream, Notice):  # refused at the door: the same notice Slack shows
+            status = str(STATUS[stream.outcome])
+            print(stream.text)
+            return
+        await write_answer(stream, _write, deps.answers.kb_links)
+        answer = stream.result
+        print(answer_footer(answer))
+        history.append(Turn(answer.question, answer.text))
+        status = "ok"
+        deps.metrics.api_response.labels("cli", endpoint).observe(time.perf_counter() - started)
+    finally:
+        deps.metrics.api_requests.labels("cli", endpoint, status).inc()
 
 
 async def _migrate(settings: Settings, *, status: bool) -> int:
     """`endy migrate [--status]`: apply pending migrations or list them."""
+    from contextlib import AsyncExitStack
+
+    from services.db import open_pool
+    from services.migrate import migrate, migration_status
+
     async with AsyncExitStack() as stack:
         pool = await open_pool(settings, stack)
         async with pool.acquire() as conn:
@@ -237,6 +279,7 @@ def _report_days(value: str) -> int:
 
 
 async def _report(settings: Settings, days: int) -> int:
+    from endy_bot.deps import open_deps
     from handlers.admin_view import report_lines  # rendering shared with Slack
 
     async with open_deps(settings) as deps:
@@ -246,12 +289,16 @@ async def _report(settings: Settings, days: int) -> int:
 
 
 async def _ask(settings: Settings, question: str) -> int:
+    from endy_bot.deps import open_deps
+
     async with open_deps(settings) as deps:
-        await _respond(deps, question, [], _cli_asker())
+        await _respond(deps, question, [], _cli_asker(), endpoint="ask")
     return 0
 
 
 async def _chat(settings: Settings) -> int:
+    from endy_bot.deps import open_deps
+
     async with open_deps(settings) as deps:
         print(texts.CHAT_WELCOME)
         history: list[Turn] = []
@@ -263,7 +310,7 @@ async def _chat(settings: Settings) -> int:
                 break
             if line.strip().lower() in _EXIT_WORDS:
                 break
-            await _respond(deps, line, history, asker)
+            await _respond(deps, line, history, asker, endpoint="chat")
             print()
         print(texts.CHAT_BYE)
     return 0

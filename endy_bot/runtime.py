@@ -149,6 +149,9 @@ async def serve(settings: Settings) -> int:
 
 async def _serve(settings: Settings, signals: StopSignals) -> SlackTokenError | None:
     async with open_deps(settings) as deps:
+        # Kiwi's lazy parts load on its first analysis: now, not in the first user's answer (a no-op when building
+        # the index already analysed text; not so when every token came from the cache).
+        await asyncio.to_thread(deps.retriever.tokenizer.warm_up)
         server = Server(deps, grace_seconds=settings.shutdown_grace_seconds)
         try:
             await server.start()

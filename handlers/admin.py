@@ -9,9 +9,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers import doors, texts
-from handlers.admin_view import feedback_lines, kb_stats, report_lines, text_blocks
+from handlers.admin_view import feedback_lines, report_lines, text_blocks
 from handlers.context import SlackServices, Spawner
 from handlers.doors import Status, counted
+from handlers.kb_view import kb_stats
 from services.admin import ProtectedAdmin
 from services.admin_commands import AdminAction, AdminCommand, UsageError, parse_admin
 from services.errors import PermissionDenied

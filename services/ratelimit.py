@@ -133,7 +133,9 @@ class RateLimiter:
         self._next_probe = now + self._probe_interval
         command = self._script(keys=self.keys(team_id, user_id), args=self._args)
         try:
-            reply = await self._watch.run(command, silence=self._timeout, patience=PATIENCE_SECONDS)
+            # In this task, no task of its own: a decision given up on is made in process, so the command need
+            # not outlive it (services/redis_watch.py).
+            reply = await self._watch.run(command, silence=self._timeout, patience=PATIENCE_SECONDS, keep_running=False)
         except RedisSlow:
             self._metrics.errors.labels(type="limiter_redis_slow").inc()
             return self._fallback(team_id, user_id, now)  # this once; Redis is not down
