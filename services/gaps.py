@@ -25,6 +25,9 @@ MAX_COMPARED = 64
 # Only the head of a long question is analysed: it names the topic, and Kiwi's time grows faster than the
 # length (30 / 120 / 500 characters: ~6 / 13 / 76 ms on the loaded bench machine).
 GAP_TEXT_CHARS = 160
+# Kiwi keeps the GIL for the whole of one call (measured: two threads tokenise no faster than one), so a long
+# call would hold the event loop however it is scheduled: a question is analysed a few words at a time instead.
+PIECE_WORDS = 6
 # Token sets kept between reports (the App Home shows admins the 7-day report on every visit).
 MEMO_SIZE = 4096
 
@@ -79,7 +82,9 @@ class TokenMemo:
         with self._lock:
             found = self._sets.get(key)
         if found is None:
-            found = frozenset(tokenizer.tokenize(key[1]))
+            words = key[1].split()
+            pieces = (" ".join(words[i : i + PIECE_WORDS]) for i in range(0, len(words), PIECE_WORDS))
+            found = frozenset(t for piece in pieces for t in tokenizer.tokenize(piece))
             with self._lock:
                 if len(self._sets) >= self._size:
                     self._sets.pop(next(iter(self._sets)))  # the oldest entry

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from services.gaps import GAP_SIMILARITY, GAP_TEXT_CHARS, Gap, TokenMemo, group_gaps
+from services.gaps import GAP_SIMILARITY, GAP_TEXT_CHARS, PIECE_WORDS, Gap, TokenMemo, group_gaps
 from services.storage import GapCandidate
 from services.tokenizer import KoreanTokenizer
 
@@ -88,13 +88,17 @@ def test_a_group_counts_its_negative_votes_and_names_its_most_common_section() -
     assert second.count == 1
 
 
-def test_only_the_head_of_a_long_question_is_analysed_and_each_text_once() -> None:
+def test_only_the_head_of_a_long_question_is_analysed_a_few_words_at_a_time_and_once() -> None:
     words = Words()
-    long = "연차 " * GAP_TEXT_CHARS
+    long = " ".join(f"낱말{i}" for i in range(GAP_TEXT_CHARS))
     memo = TokenMemo()
     group_gaps([_candidate(long), _candidate(long), _candidate("주차 요금")], words, memo=memo)
+    analysed = list(words.calls)
     group_gaps([_candidate(long)], words, memo=memo)  # a second report reuses what the first analysed
-    assert words.calls == [long[:GAP_TEXT_CHARS], "주차 요금"]
+    assert words.calls == analysed
+    assert analysed[-1] == "주차 요금"
+    assert " ".join(analysed[:-1]).split() == long[:GAP_TEXT_CHARS].split()
+    assert max(len(piece.split()) for piece in analysed) <= PIECE_WORDS
 
 
 def test_a_new_vocabulary_is_analysed_again() -> None:
