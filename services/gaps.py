@@ -76,6 +76,11 @@ class TokenMemo:
         self._sets: dict[tuple[str, str], frozenset[str]] = {}
         self._lock = threading.Lock()
 
+    def prime(self, texts: Sequence[str], tokenizer: Tokenizer) -> None:
+        """Analyse these texts now (a batch of a report's questions), so grouping finds them in the memo."""
+        for text in texts:
+            self.tokens(text, tokenizer)
+
     def tokens(self, text: str, tokenizer: Tokenizer) -> frozenset[str]:
         """The question head's token set, analysed once while it stays in the memo."""
         key = (tokenizer.vocabulary, text[:GAP_TEXT_CHARS])
