@@ -499,9 +499,7 @@ def soak_settings(
     args: argparse.Namespace, fake: FakeSlack, llm: FakeOpenAI, db_url: str, prefix: str, tmp: Path
 ) -> Settings:
     """slack_load's settings (fake Slack, throwaway database, high rate limits), plus the fake OpenAI."""
-    base = endy_settings(
-        args.mode, argparse.Namespace(redis_url=args.redis_url, no_cache=False), fake, db_url, prefix, tmp
-    )
+    base = endy_settings(args.mode, argparse.Namespace(redis_url=args.redis_url), fake, db_url, prefix, tmp, cache=True)
     return base.model_copy(update={"openai_api_key": SecretStr("sk-bench"), "openai_base_url": llm.base_url})
 
 

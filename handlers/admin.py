@@ -18,7 +18,7 @@ from services.admin_commands import AdminAction, AdminCommand, UsageError, parse
 from services.errors import PermissionDenied
 from services.knowledge import KnowledgeBase
 from services.output_policy import WITHOUT_LINKS
-from services.report_chart import daily_chart
+from services.report_chart import render_daily_chart
 
 
 async def _say(respond: AsyncRespond, lines: list[str]) -> None:
@@ -44,7 +44,7 @@ async def run(
     if cmd.action is AdminAction.REPORT:
         report = await services.admin.report(cmd.days)
         await _say(respond, report_lines(report, services.kb))
-        png = daily_chart(report.daily, texts.REPORT_CHART_TITLE.format(days=cmd.days))
+        png = await render_daily_chart(report.daily, texts.REPORT_CHART_TITLE.format(days=cmd.days))
         if png is not None:
             await _upload(
                 client,

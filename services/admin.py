@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from loguru import logger
 
 from services.errors import EndyError, PermissionDenied
+from services.gaps import GAP_SIMILARITY, Gap, TokenMemo, group_gaps
+from services.offload import run_cpu
 from services.privacy import mask_pii
-from services.storage import CategoryVotes, DailyStat, FeedbackRow, GapCandidate, Storage, Summary, WorstAnswer
+from services.storage import CategoryVotes, DailyStat, FeedbackRow, Storage, Summary, WorstAnswer
 from services.tokenizer import KoreanTokenizer
 
-GAP_SIMILARITY = 0.4
+__all__ = ["GAP_SIMILARITY", "AdminService", "Gap", "ProtectedAdmin", "Report", "group_gaps", "spreadsheet_text"]
+
+EXPORT_BATCH = 500  # rows masked per trip to the CPU pool
+GAP_BATCH = 10  # gap questions analysed per trip to the CPU pool (~50 ms of Kiwi on a busy machine)
 EXPORT_COLUMNS = (
     "created_at",
     "surface",
@@ -54,17 +59,6 @@ class ProtectedAdmin(EndyError):
 
 
 @dataclass(frozen=True, slots=True)
-class Gap:
-    """Similar questions the knowledge base did not serve, with the section Endy used (if any)."""
-
-    example: str
-    count: int
-    section: str | None
-    department: str | None
-    negative: int
-
-
-@dataclass(frozen=True, slots=True)
 class Report:
     """Everything `/endy-admin report` shows for one period."""
 
@@ -90,37 +84,6 @@ class Report:
         return self.summary.questions == 0
 
 
-def group_gaps(candidates: Sequence[GapCandidate], tokenizer: KoreanTokenizer, limit: int = 10) -> list[Gap]:
-    """Group similar questions (content-morpheme Jaccard ≥ GAP_SIMILARITY), most frequent first."""
-    groups: list[tuple[set[str], list[GapCandidate]]] = []
-    for cand in candidates:
-        tokens = set(tokenizer.tokenize(cand.question))
-        best = max(groups, key=lambda g: _jaccard(tokens, g[0]), default=None)
-        if best is not None and _jaccard(tokens, best[0]) >= GAP_SIMILARITY:
-            best[1].append(cand)
-        else:
-            groups.append((tokens, [cand]))
-    gaps = []
-    for _, members in groups:
-        sections = Counter(m.top_source for m in members if m.top_source)
-        departments = Counter(m.department for m in members if m.department)
-        gaps.append(
-            Gap(
-                members[0].question,
-                len(members),
-                sections.most_common(1)[0][0] if sections else None,
-                departments.most_common(1)[0][0] if departments else None,
-                sum(1 for m in members if m.why == "negative"),
-            )
-        )
-    gaps.sort(key=lambda g: -g.count)  # stable: ties keep the most recent first
-    return gaps[:limit]
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
-
-
 class AdminService:
     """Roles, reports and exports; every query aggregates in PostgreSQL."""
 
@@ -128,6 +91,7 @@ class AdminService:
         self.storage = storage
         self.env_admins = frozenset(env_admins)
         self.tokenizer = tokenizer
+        self._gap_tokens = TokenMemo()
 
     async def is_admin(self, team_id: str, user_id: str) -> bool:
         """ADMIN_USER_IDS ∪ role=admin in PostgreSQL."""
@@ -157,6 +121,9 @@ class AdminService:
         since = today - timedelta(days=days - 1)
         before = since - timedelta(days=days)
         candidates = await self.storage.gap_candidates(since, until)
+        for start in range(0, len(candidates), GAP_BATCH):  # answers queued for the CPU pool get turns in between
+            batch = [c.question for c in candidates[start : start + GAP_BATCH]]
+            await run_cpu(self._gap_tokens.prime, batch, self.tokenizer)
         return Report(
             days,
             since,
@@ -165,7 +132,7 @@ class AdminService:
             await self.storage.summary(before, since),
             await self.storage.votes_by_category(since, until),
             await self.storage.worst_answers(since, until),
-            group_gaps(candidates, self.tokenizer),
+            await run_cpu(group_gaps, candidates, self.tokenizer, memo=self._gap_tokens),
             await self.storage.daily(since, until),
         )
 
@@ -183,31 +150,48 @@ class AdminService:
         )
 
     async def export_csv(self, days: int, now: datetime | None = None) -> tuple[bytes, int]:
-        """CSV (UTF-8 with BOM, for Excel) of every exchange and its votes; masked again on the way out."""
+        """CSV (UTF-8 with BOM, for Excel) of every exchange and its votes; masked again on the way out.
+
+        Rows are masked and written in batches in the CPU pool, so a long export never holds the event loop."""
         until = now or datetime.now(UTC)
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(EXPORT_COLUMNS)
+        csv.writer(buffer).writerow(EXPORT_COLUMNS)
+        batch: list[Mapping[str, Any]] = []
         rows = 0
         async for r in self.storage.export_rows(until - timedelta(days=days), until):
-            row = [
-                r["created_at"].isoformat(),
-                r["surface"],
-                r["kind"],
-                f"{r['confidence']:.3f}",
-                r["used_llm"],
-                r["category"] or "",
-                r["department"] or "",
-                mask_pii(r["question"]),
-                mask_pii(r["answer"]),
-                r["top_source"] or "",
-                r["up"],
-                r["down"],
-                ";".join(r["reasons"]),
-                mask_pii(r["comments"] or ""),
-            ]
-            writer.writerow(
-                [spreadsheet_text(v) if c in TEXT_COLUMNS else v for c, v in zip(EXPORT_COLUMNS, row, strict=True)]
-            )
-            rows += 1
-        return ("\ufeff" + buffer.getvalue()).encode("utf-8"), rows
+            batch.append(r)
+            if len(batch) >= EXPORT_BATCH:
+                rows += await run_cpu(_write_rows, buffer, batch)
+                batch = []
+        rows += await run_cpu(_write_rows, buffer, batch)
+        return await run_cpu(_encode, buffer), rows
+
+
+def _write_rows(buffer: io.StringIO, records: Sequence[Mapping[str, Any]]) -> int:
+    """Mask and neutralise a batch of export rows into the CSV buffer."""
+    writer = csv.writer(buffer)
+    for r in records:
+        row = [
+            r["created_at"].isoformat(),
+            r["surface"],
+            r["kind"],
+            f"{r['confidence']:.3f}",
+            r["used_llm"],
+            r["category"] or "",
+            r["department"] or "",
+            mask_pii(r["question"]),
+            mask_pii(r["answer"]),
+            r["top_source"] or "",
+            r["up"],
+            r["down"],
+            ";".join(r["reasons"]),
+            mask_pii(r["comments"] or ""),
+        ]
+        writer.writerow(
+            [spreadsheet_text(v) if c in TEXT_COLUMNS else v for c, v in zip(EXPORT_COLUMNS, row, strict=True)]
+        )
+    return len(records)
+
+
+def _encode(buffer: io.StringIO) -> bytes:
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -1,38 +1,38 @@
 """AnswerService: the one pipeline every door calls.
 
 validate → rate limit → mask → cache → retrieve → generate (LLM) or extract → persist (write-behind).
+The answer itself is produced by services/answer_stream.py; retrieval and composition run off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from loguru import logger
-
-from services.answer_types import Answer, AnswerKind, Asker, Turn
+from services.answer_stream import ENGINE_VERSION, FALLBACK_SEPARATOR, AnswerStream, Engine, exchange_of
+from services.answer_types import Answer, Asker, Turn
 from services.cache import AnswerCache
-from services.compose import GROUNDING_SECTIONS, Composer, is_english, is_follow_up, source_of
-from services.errors import InvalidQuestion, InvalidReason, LlmUnavailable
+from services.compose import Composer
+from services.errors import InvalidQuestion, InvalidReason
 from services.knowledge import KnowledgeBase
-from services.llm import LlmClient, StreamUsage
+from services.llm import LlmClient
 from services.markup_links import valid_link, written_hosts
+from services.offload import AppLoopDense
 from services.persist import Recorder, RecordExchange
-from services.privacy import mask_pii
-from services.prompts import NOT_IN_HANDBOOK, build_messages, build_rewrite_messages
 from services.ratelimit import RateLimiter
-from services.retrieval import Retrieval, Retriever
-from services.storage import Exchange
+from services.retrieval import Retriever
 from services.tokenizer import clean_text
 
-FALLBACK_SEPARATOR = "\n\n---\n"
-# Part of the answer-cache key with the KB version: bump when retrieval or composition changes, so a
-# deploy does not keep serving answers the previous logic produced.
-ENGINE_VERSION = "e3"
-
+__all__ = [
+    "ENGINE_VERSION",
+    "FALLBACK_SEPARATOR",
+    "AnswerService",
+    "AnswerStream",
+    "Protection",
+    "knowledge_links",
+]
 
 _TEXT_URL = re.compile(r"https?://[^\s<>|()\[\]\"'`]+")
 
@@ -46,6 +46,13 @@ def knowledge_links(kb: KnowledgeBase) -> frozenset[str]:
         found |= {u for m in _TEXT_URL.finditer(section.text) if valid_link(u := m.group(0).rstrip(".,;:"))}
         found |= written_hosts(section.text)
     return frozenset(found)
+
+
+def _loop_safe(retriever: Retriever) -> Retriever:
+    """Retrieval runs in a worker thread; its dense scorer's HTTP call must still be made on the app's loop."""
+    if retriever.dense is not None and not isinstance(retriever.dense, AppLoopDense):
+        retriever.dense = AppLoopDense(retriever.dense)
+    return retriever
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,19 +78,41 @@ class AnswerService:
         hedge_confidence: float | None = 0.4,
         protection: Protection | None = None,
     ) -> None:
-        self.kb = kb
-        self.retriever = retriever
         self.llm = llm
-        self.composer = Composer(kb, retriever, min_confidence, hedge_confidence)
-        self.kb_links = knowledge_links(kb)
         self.max_question_chars = max_question_chars
         self.protection = protection or Protection()
+        self._running: set[asyncio.Task[None]] = set()  # answers being produced (whether or not still read)
+        self._engine = self._build(kb, retriever, Composer(kb, retriever, min_confidence, hedge_confidence))
+
+    def _build(self, kb: KnowledgeBase, retriever: Retriever, composer: Composer) -> Engine:
+        _loop_safe(retriever)
+        cache, recorder = self.protection.cache, self.protection.recorder
+        return Engine(kb, composer, self.llm, knowledge_links(kb), self.max_question_chars, cache, recorder)
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base being served."""
+        return self._engine.kb
+
+    @property
+    def retriever(self) -> Retriever:
+        """The retriever of the knowledge base being served."""
+        return self._engine.composer.retriever
+
+    @property
+    def composer(self) -> Composer:
+        """Retrieval plus the answer rules, for the knowledge base being served."""
+        return self._engine.composer
+
+    @property
+    def kb_links(self) -> frozenset[str]:
+        """The links answers from the knowledge base being served may show."""
+        return self._engine.kb_links
 
     def swap(self, kb: KnowledgeBase, retriever: Retriever) -> None:
         """Serve a reloaded knowledge base from now on (in-flight answers finish on the old one)."""
-        self.kb, self.retriever = kb, retriever
-        self.composer = Composer(kb, retriever, self.composer.min_confidence, self.composer.hedge_confidence)
-        self.kb_links = knowledge_links(kb)
+        old = self._engine.composer
+        self._engine = self._build(kb, retriever, Composer(kb, retriever, old.min_confidence, old.hedge_confidence))
 
     def validate(self, question: str) -> str:
         """Clean the question (control characters stripped) or raise InvalidQuestion."""
@@ -99,7 +128,7 @@ class AnswerService:
         cleaned = self.validate(question)
         if self.protection.limiter is not None:
             await self.protection.limiter.acquire(asker.team_id, asker.user_id)
-        return AnswerStream(self, cleaned, asker, history)
+        return AnswerStream(self._engine, cleaned, asker, history, running=self._running, service=self)
 
     async def answer(self, question: str, asker: Asker, history: Sequence[Turn] = ()) -> Answer:
         """One complete answer (the LLM's when available, else extractive)."""
@@ -108,142 +137,14 @@ class AnswerService:
             pass
         return stream.result
 
+    async def settle(self, within: float) -> bool:
+        """Wait (bounded) for answers still being produced after their readers left; True when none is left."""
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=within)
+        return not self._running
+
     def record(self, answer: Answer, asker: Asker) -> None:
         """Queue the exchange for PostgreSQL (never blocks the reply)."""
         recorder = self.protection.recorder
-        if recorder is None:
-            return
-        recorder.submit(
-            RecordExchange(
-                Exchange(
-                    request_id=answer.request_id,
-                    surface=asker.surface,
-                    team_id=asker.team_id or "",
-                    channel_id=asker.channel_id,
-                    thread_ts=asker.thread_ts,
-                    user_id=asker.user_id,
-                    question=answer.question,
-                    answer=answer.text,
-                    kind=answer.kind.value,
-                    sources=[s.to_dict() for s in answer.sources],
-                    confidence=answer.confidence,
-                    used_llm=answer.used_llm,
-                    llm_failed=answer.llm_failed,
-                    model=answer.model,
-                    prompt_tokens=answer.prompt_tokens,
-                    completion_tokens=answer.completion_tokens,
-                    latency_ms=round(answer.timings.get("total", 0.0) * 1000),
-                    category=answer.category,
-                    department=answer.department.key if answer.department else None,
-                    kb_version=self.kb.version,
-                    created_at=datetime.now(UTC),
-                )
-            )
-        )
-
-
-class AnswerStream:
-    """Async iterator of answer text chunks; the final Answer is in `.result` once exhausted."""
-
-    def __init__(self, service: AnswerService, question: str, asker: Asker, history: Sequence[Turn]) -> None:
-        self._svc = service
-        self._question = question
-        self._asker = asker
-        self._history = history
-        self._result: Answer | None = None
-        self._declined = False
-
-    @property
-    def service(self) -> AnswerService:
-        """The service producing this stream."""
-        return self._svc
-
-    @property
-    def result(self) -> Answer:
-        """The full Answer (only after the stream has been consumed)."""
-        if self._result is None:
-            raise RuntimeError("AnswerStream.result read before the stream finished")
-        return self._result
-
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self._run()
-
-    async def _run(self) -> AsyncIterator[str]:
-        svc, started = self._svc, time.perf_counter()
-        masked = mask_pii(self._question)
-        history = [Turn(mask_pii(t.question), mask_pii(t.answer)) for t in self._history]
-        cache = svc.protection.cache if not history else None  # follow-ups depend on the thread
-        namespace = f"{svc.kb.version}-{ENGINE_VERSION}"
-        payload = await cache.get(masked, namespace) if cache is not None and cache.enabled else None
-        if payload is not None:
-            answer = Answer.from_cache(payload, masked, svc.kb)
-        else:
-            standalone = await self._standalone(masked, history)
-            result = await svc.composer.retrieve(masked, history, standalone)
-            answer = svc.composer.compose(masked, result)
-            if answer.kind is AnswerKind.ANSWER and svc.llm is not None:
-                async for chunk in self._generate(answer, result, history):
-                    yield chunk
-                if self._declined:  # the LLM read the sections and found no answer: the honest reply
-                    answer = svc.composer.not_found(masked, result)
-        if (answer.cached or not answer.used_llm) and answer.text:  # generated text was yielded as it came
-            yield answer.text
-        answer.timings = {"total": time.perf_counter() - started}
-        if cache is not None and cache.enabled and payload is None and not answer.llm_failed:
-            await cache.set(masked, namespace, answer.to_cache())
-        self._result = answer
-        svc.record(answer, self._asker)
-        logger.bind(
-            kind=answer.kind.value,
-            confidence=round(answer.confidence, 3),
-            llm=answer.used_llm,
-            cached=answer.cached,
-            surface=self._asker.surface,
-            ms=round(answer.timings["total"] * 1000, 1),
-        ).info("answered")
-
-    async def _standalone(self, masked: str, history: list[Turn]) -> str | None:
-        """With an LLM, a follow-up or an English question is first rewritten into one Korean search question."""
-        llm = self._svc.llm
-        if llm is None or not ((history and is_follow_up(masked)) or is_english(masked)):
-            return None
-        try:
-            completion = await llm.complete(build_rewrite_messages(masked, [(t.question, t.answer) for t in history]))
-        except LlmUnavailable:
-            return None  # retrieval then carries the previous turn's subject by itself
-        rewritten = " ".join(mask_pii(completion.text).split())[: self._svc.max_question_chars]
-        return rewritten or None
-
-    async def _generate(self, answer: Answer, result: Retrieval, history: list[Turn]) -> AsyncIterator[str]:
-        """Stream the LLM's grounded answer; on failure the extractive text follows (answer.llm_failed).
-
-        Text that could still turn out to be NOT_IN_HANDBOOK is held back, so a refusal is never shown.
-        """
-        llm = self._svc.llm
-        assert llm is not None
-        sections = [h.section for h in result.hits[:GROUNDING_SECTIONS]]
-        messages = build_messages(answer.question, sections, [(t.question, t.answer) for t in history])
-        usage, parts, held = StreamUsage(), [], True
-        try:
-            async for chunk in llm.stream(messages, usage):
-                parts.append(chunk)
-                if held and NOT_IN_HANDBOOK.startswith("".join(parts).strip()[: len(NOT_IN_HANDBOOK)]):
-                    continue
-                if held:
-                    held, chunk = False, "".join(parts)
-                yield chunk
-        except LlmUnavailable:
-            answer.llm_failed = True
-            if parts and not held:  # part of a generated answer is already shown: separate the handbook text
-                yield FALLBACK_SEPARATOR
-            return
-        text = "".join(parts)
-        if text.strip().startswith(NOT_IN_HANDBOOK):
-            self._declined = True
-            return
-        if held and text:
-            yield text
-        answer.text, answer.used_llm, answer.model = text, True, usage.model or llm.model
-        answer.hedged = False  # the model read the sections and answered from them
-        answer.prompt_tokens, answer.completion_tokens = usage.prompt_tokens, usage.completion_tokens
-        answer.sources = [source_of(s) for s in sections]
+        if recorder is not None:
+            recorder.submit(RecordExchange(exchange_of(answer, asker, self.kb.version)))
