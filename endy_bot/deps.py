@@ -131,13 +131,13 @@ async def load_index(
 
 
 async def _knowledge(
-    settings: Settings, stack: AsyncExitStack, metrics: Metrics
+    settings: Settings, stack: AsyncExitStack, metrics: Metrics, tokenizer: KoreanTokenizer | None
 ) -> tuple[KnowledgeBase, Retriever, LlmClient | None]:
     llm: LlmClient | None = None
     if settings.llm_enabled:
         llm = LlmClient(settings, metrics=metrics)
         stack.push_async_callback(llm.aclose)
-    kb, retriever = await load_index(settings, llm)
+    kb, retriever = await load_index(settings, llm, tokenizer)
     return kb, retriever, llm
 
 
@@ -171,10 +171,11 @@ def _redis_parts(
 
 
 @asynccontextmanager
-async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
+async def open_deps(settings: Settings, tokenizer: KoreanTokenizer | None = None) -> AsyncIterator[Deps]:
     """Open every dependency; refuse a production configuration that is unfit (all problems at once).
 
-    A KNOWLEDGE_DIR that does not exist raises KnowledgeError before anything is started.
+    A KNOWLEDGE_DIR that does not exist raises KnowledgeError before anything is started. `tokenizer`: a Kiwi
+    tokenizer to reuse (tests share one per handbook); a new one otherwise.
     """
     settings.check_startup()
     require_folder(knowledge_root(settings))
@@ -195,7 +196,7 @@ async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
         await watch.connect(settings.redis_timeout_seconds)
         keys = Keyring(settings.secret_key)
         parts = _redis_parts(settings, redis, watch, metrics, keys)
-        kb, retriever, llm = await _knowledge(settings, stack, metrics)
+        kb, retriever, llm = await _knowledge(settings, stack, metrics, tokenizer)
         answers = AnswerService(
             kb,
             retriever,

@@ -12,7 +12,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from handlers import texts
 from tests.conftest import HOST_ENV
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack
-from tests.handlers.conftest import free_port
+from tests.helpers import eventually, free_port
 from tests.leaks import kill_leftovers, leftovers
 
 pytestmark = pytest.mark.timeout(180)
@@ -117,18 +116,21 @@ async def until(
 ) -> None:
     """Poll `check()` (sync or async) until truthy, at most `bound` seconds, while the process is running
     (or until it exits, with `exit_ok`)."""
-    deadline = time.monotonic() + bound
-    while True:
+
+    async def done() -> bool:
         result = check()
         if asyncio.iscoroutine(result):
             result = await result
         if result or (exit_ok and run.proc.returncode is not None):
-            return
+            return True
         if run.proc.returncode is not None:
             raise AssertionError(f"endy exited ({run.proc.returncode}) before {what}:\n{run.output()[-3000:]}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {bound}s:\n{run.output()[-3000:]}")
-        await asyncio.sleep(0.02)
+        return False
+
+    try:
+        await eventually(done, what, bound)
+    except TimeoutError:
+        raise AssertionError(f"no {what} within {bound}s:\n{run.output()[-3000:]}") from None
 
 
 async def alive(url: str) -> bool:

@@ -18,7 +18,7 @@ from config.settings import ConfigError, Settings
 from endy_bot.runtime import check_serve_settings
 from tests.conftest import HOST_ENV
 from tests.fakes.slack import FakeSlack
-from tests.handlers.conftest import free_port
+from tests.helpers import free_port
 from tests.leaks import kill_leftovers, leftovers
 
 pytestmark = pytest.mark.timeout(180)

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 -- `start_endy` is imported from tests/handlers/conftest.py to be used as a fixture parameter
 """The sidecar as an operator and Prometheus see it: /health, /readiness, /liveness, /metrics on a running Endy.
 
 Health semantics (what these tests pin down):
@@ -30,8 +29,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from endy_bot import __version__
 from services.answer_types import Asker
+from tests.endy import Endy, StartEndy
 from tests.fakes.redis_process import RedisProcess
-from tests.handlers.conftest import Endy, StartEndy, start_endy  # noqa: F401 -- the fixture, shared with handlers
 
 pytestmark = pytest.mark.timeout(90)
 USER = "U0ALICE"

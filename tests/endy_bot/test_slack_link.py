@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
@@ -20,9 +19,10 @@ from loguru import logger
 
 from config.settings import Settings
 from endy_bot.slack_link import Backoff, SlackTokenError
+from tests.endy import Endy, TokenizerPool, run_endy
 from tests.endy_bot.test_sidecar import get
 from tests.fakes.slack import FakeSlack
-from tests.handlers.conftest import Endy, free_port, run_endy
+from tests.helpers import eventually, free_port
 
 if TYPE_CHECKING:
     from loguru import Record
@@ -46,7 +46,11 @@ def warnings_logged() -> Iterator[list[Record]]:
 
 @pytest.fixture
 async def launch(
-    make_settings: Callable[..., Settings], pg_url: str, redis_url: str, key_prefix: str
+    make_settings: Callable[..., Settings],
+    pg_url: str,
+    redis_url: str,
+    key_prefix: str,
+    tokenizers: TokenizerPool,
 ) -> AsyncIterator[Launch]:
     """Start Endy against a given fake Slack without waiting for Slack (ready=False), fast backoff."""
     async with AsyncExitStack() as stack:
@@ -54,18 +58,11 @@ async def launch(
         async def start(slack: FakeSlack | None, **overrides: Any) -> Endy:
             fake = slack if slack is not None else await stack.enter_async_context(FakeSlack())
             values = {"database_url": pg_url, "redis_url": redis_url, "key_prefix": key_prefix}
-            return await run_endy(stack, make_settings, fake, ready=False, backoff=FAST, **(values | overrides))
+            return await run_endy(
+                stack, make_settings, fake, tokenizers=tokenizers, ready=False, backoff=FAST, **(values | overrides)
+            )
 
         yield start
-
-
-async def until(check: Callable[[], bool], what: str, bound: float = BOUND) -> None:
-    """Poll a condition with a bound (log records have no event to await)."""
-    deadline = time.monotonic() + bound
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no {what} within {bound}s")
-        await asyncio.sleep(0.02)
 
 
 async def slack_signals(endy: Endy) -> tuple[object, object, int]:
@@ -110,7 +107,10 @@ async def test_an_unreachable_slack_is_retried_and_never_reported_connected(
 ) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
     endy = await launch(None, slack_api_url=nowhere)
-    await until(lambda: len(attempts(warnings_logged, "Slack auth.test")) >= 3, "three failed auth.test attempts")
+    def three_failed() -> bool:
+        return len(attempts(warnings_logged, "Slack auth.test")) >= 3
+
+    await eventually(three_failed, "three failed auth.test attempts", BOUND)
     assert await slack_signals(endy) == ("degraded", False, 503)
     lines = attempts(warnings_logged, "Slack auth.test")[:3]
     assert_short_lines_with_growing_pauses(lines)

@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 
 from handlers import texts
 from services.prompts import NOT_IN_HANDBOOK
+from tests.endy import Endy, StartEndy
 from tests.fakes.hostile_llm import KB_LINK, has_kb_link, hostile_completion, inspect, shown_texts
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import Message
-from tests.handlers.conftest import Endy, StartEndy
 
 pytestmark = pytest.mark.timeout(600)
 PER_DOOR = settings(

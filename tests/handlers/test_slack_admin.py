@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from services.knowledge import sample_kb_dir
-from tests.handlers.conftest import Endy, StartEndy
+from tests.endy import Endy, StartEndy
 
 pytestmark = pytest.mark.timeout(120)
 ADMIN, USER = "U0ADMIN", "U0EMPLOYEE"

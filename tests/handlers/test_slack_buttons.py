@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from handlers import texts
+from tests.endy import Endy, StartEndy
 from tests.fakes.slack import Message
-from tests.handlers.conftest import Endy, StartEndy
 
 pytestmark = pytest.mark.timeout(120)
 USER, OTHER, ADMIN, CHANNEL = "U0BOB", "U0CAROL", "U0ADMIN", "C0GENERAL"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.handlers.conftest import Endy, StartEndy
+from tests.endy import Endy, StartEndy
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.handlers.conftest import Endy, StartEndy
+from tests.endy import Endy, StartEndy
 
 pytestmark = pytest.mark.timeout(90)
 USER = "U0ALICE"

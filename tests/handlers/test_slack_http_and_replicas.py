@@ -9,8 +9,8 @@ import pytest
 
 from handlers import texts
 from handlers.buttons import Seal, share_value
+from tests.endy import SIGNING_SECRET, Endy, StartEndy
 from tests.fakes.slack_payloads import http_body, sign
-from tests.handlers.conftest import SIGNING_SECRET, Endy, StartEndy
 
 pytestmark = pytest.mark.timeout(120)
 USER = "U0DAVE"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
+from tests.endy import SIGNING_SECRET, Endy, StartEndy
 from tests.fakes.slack_payloads import http_body, sign
-from tests.handlers.conftest import SIGNING_SECRET, Endy, StartEndy
 
 pytestmark = pytest.mark.timeout(120)
 USER = "U0EVE"

@@ -27,12 +27,10 @@ from handlers import texts
 from handlers.common import mentions, strip_mentions
 from services.errors import InvalidQuestion, InvalidReason
 from services.slack_safety import escape
-from tests.handlers import conftest as handlers_conftest
-from tests.handlers.conftest import Endy, StartEndy
-from tests.resilience.conftest import HIGH_LIMIT, report, settle
+from tests.endy import Endy, StartEndy
+from tests.resilience.helpers import HIGH_LIMIT, report, settle
 
 pytestmark = [pytest.mark.resilience, pytest.mark.timeout(420)]
-start_endy = handlers_conftest.start_endy  # the fixture, shared with tests/handlers
 FUZZ = settings(
     max_examples=100,
     deadline=None,

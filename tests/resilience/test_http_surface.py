@@ -22,12 +22,10 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from config.settings import Settings
 from endy_bot.slack_http import MAX_SKEW_SECONDS, ReadTimeouts
 from services.logging import LOG_FILE_NAME, configure_logging
+from tests.endy import SIGNING_SECRET, Endy, StartEndy
 from tests.fakes.slack_payloads import http_body, sign
-from tests.handlers import conftest as handlers_conftest
-from tests.handlers.conftest import SIGNING_SECRET, Endy, StartEndy
 
 pytestmark = pytest.mark.timeout(120)
-start_endy = handlers_conftest.start_endy  # the fixture, shared with tests/handlers
 USER, CHANNEL = "U0MALLORY1", "C0TARGET"
 ENDPOINTS = ("/health", "/readiness", "/liveness", "/metrics")
 CANARY = "canary.kim@example.com"  # in refused requests: it must never reach the log

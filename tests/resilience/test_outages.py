@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from tests.endy import Endy
+from tests.fakes.pg_process import PgProcess
 from tests.fakes.redis_process import RedisProcess
 from tests.fakes.slack import Message
-from tests.handlers.conftest import Endy
-from tests.resilience.conftest import (
+from tests.resilience.helpers import (
     HIGH_LIMIT,
     QUESTIONS,
     LaunchEndy,
-    PgProcess,
     answer_of,
     answered_once,
     distribution,

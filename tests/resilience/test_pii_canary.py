@@ -30,13 +30,11 @@ from config.settings import Settings
 from services.logging import LOG_FILE_NAME, configure_logging
 from services.privacy import PLACEHOLDERS, mask_pii
 from tests.conftest import HOST_ENV
+from tests.endy import Endy, StartEndy
 from tests.fakes.openai_server import FakeOpenAI
-from tests.handlers import conftest as handlers_conftest
-from tests.handlers.conftest import Endy, StartEndy
-from tests.resilience.conftest import HIGH_LIMIT, report, settle
+from tests.resilience.helpers import HIGH_LIMIT, report, settle
 
 pytestmark = [pytest.mark.resilience, pytest.mark.timeout(300)]
-start_endy = handlers_conftest.start_endy  # the fixture, shared with tests/handlers
 USER, ADMIN, CHANNEL = "U0PIIUSER", "U0PIIADMIN", "C0PIICANARY"
 MARKS = frozenset(PLACEHOLDERS.values())
 NOT_FOUND = "찾지 못했어요"

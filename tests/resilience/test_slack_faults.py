@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.handlers.conftest import Endy
-from tests.resilience.conftest import (
+from tests.endy import Endy
+from tests.resilience.helpers import (
     HIGH_LIMIT,
     QUESTIONS,
     LaunchEndy,
