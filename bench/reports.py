@@ -13,6 +13,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,10 +21,8 @@ import asyncpg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from storage import _admin_url, load_history  # noqa: E402  (bench/storage.py's loader)
-
+from bench.storage import _admin_url, load_history  # noqa: E402  (bench/storage.py's loader)
 from services.admin import AdminService  # noqa: E402
 from services.migrate import migrate  # noqa: E402
 from services.storage import Storage  # noqa: E402
@@ -46,7 +45,7 @@ async def _time(admin: AdminService, days: int) -> tuple[float, float, int]:
 async def _parts(storage: Storage, days: int) -> dict[str, float]:
     until = datetime.now(UTC)
     since = until - timedelta(days=days)
-    calls = {
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
         "summary": lambda: storage.summary(since, until),
         "daily": lambda: storage.daily(since, until),
         "votes_by_category": lambda: storage.votes_by_category(since, until),

@@ -49,7 +49,7 @@ from endy_bot.deps import Deps, open_deps  # noqa: E402
 from endy_bot.runtime import Server  # noqa: E402
 from services.logging import configure_logging  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402
-from tests.fakes.slack_payloads import SlackPayloads, http_body, sign  # noqa: E402
+from tests.fakes.slack_payloads import EnvelopeType, SlackPayloads, http_body, sign  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
@@ -195,7 +195,7 @@ async def drive(
             result.wall = max(replies.first[k] for k in answered) - min(sent.values())
 
 
-def http_sender(session: aiohttp.ClientSession, url: str, kind: str = "events_api") -> Send:
+def http_sender(session: aiohttp.ClientSession, url: str, kind: EnvelopeType = "events_api") -> Send:
     """POST a signed body of `kind` (events_api, interactive), as Slack does; the ack is the HTTP response."""
 
     async def send(payload: dict[str, Any]) -> float:
@@ -288,7 +288,7 @@ def endy_settings(
         "rate_limit_per_hour": HIGH_LIMIT,
         "cache_ttl_seconds": 0 if args.no_cache else 3600,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def _sample(deps: Deps, name: str, labels: dict[str, str] | None = None) -> int:
@@ -402,7 +402,7 @@ async def run(args: argparse.Namespace) -> bool:
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="endy-bench-") as tmp:
         quiet: dict[str, Any] = {"log_dir": Path(tmp) / "logs", "log_level": "warning"}
-        configure_logging(Settings(_env_file=None, **quiet), console_level="WARNING")  # type: ignore[call-arg]
+        configure_logging(Settings(_env_file=None, **quiet), console_level="WARNING")
         async with asyncio.timeout(args.timeout), redis_prefix(args.redis_url) as prefix:
             results.append(await run_floor(args))
             for mode in ("http", "socket"):

@@ -164,7 +164,7 @@ def settings_from(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Setti
     for key, value in env.items():
         if key in setting_names():
             monkeypatch.setenv(key, value)
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+    return Settings(_env_file=None)
 
 
 def volume_mounts(service: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -34,11 +34,11 @@ class PgProcess:
         return self._server is not None
 
     def _start_blocking(self) -> Any:
-        import pgserver
+        from pgserver.postgres_server import get_server
 
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-            return pgserver.get_server(self.pgdata, cleanup_mode="stop")
+            return get_server(self.pgdata, cleanup_mode="stop")
 
     async def start(self) -> None:
         """Start (or restart) the server; pg_ctl runs in a thread so Endy keeps serving meanwhile."""

@@ -23,7 +23,8 @@ async def admin_command(endy: Endy, text: str, user: str = ADMIN) -> dict[str, A
     before = len(endy.slack.responses)
     await endy.slack.send_slash_command(endy.slack.slash_command("/endy-admin", text, user))
     responses = await endy.slack.wait_for_responses(before + 1)
-    return responses[before].body
+    body: dict[str, Any] = responses[before].body
+    return body
 
 
 async def chat(endy: Endy, questions: list[str], user: str = USER) -> None:

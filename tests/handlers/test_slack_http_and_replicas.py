@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import aiohttp
 import pytest
@@ -18,7 +19,7 @@ USER = "U0DAVE"
 
 async def _post(
     endy: Endy,
-    payload: dict[str, object],
+    payload: dict[str, Any],
     *,
     secret: str = SIGNING_SECRET,
     timestamp: int | None = None,
@@ -111,7 +112,7 @@ async def test_two_replicas_answer_every_event_exactly_once(start_endy: StartEnd
         await first.slack.send_event(event, retry_attempt=1, retry_reason="timeout")
     await first.slack.wait_for_messages(len(events), timeout=60)
     replies = [m.thread_ts for m in first.slack.messages()]
-    assert sorted(replies) == sorted(e["event"]["ts"] for e in events)  # every event once, none twice
+    assert sorted(replies, key=str) == sorted(e["event"]["ts"] for e in events)  # every event once, none twice
     handled = {env.connection_id for env in first.slack.envelopes}  # both sockets received events
     assert len(handled) == 2
     await second.deps.recorder.flush(10)

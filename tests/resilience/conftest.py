@@ -90,7 +90,7 @@ async def launch_endy(
             *, database_url: str, redis_url: str, llm: bool = False, mode: str = "socket", **overrides: Any
         ) -> Endy:
             redis_urls.add(redis_url)
-            values = {"data_dir": tmp_path / f"data-{len(started)}", "log_level": "warning"} | overrides
+            values: dict[str, Any] = {"data_dir": tmp_path / f"data-{len(started)}", "log_level": "warning"} | overrides
             endy = await run_endy(
                 stack,
                 make_settings,

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from handlers import texts
 from tests.endy import Endy, StartEndy
+from tests.helpers import eventually
 from tests.resilience import test_hostile_input as hostile
-from tests.resilience.helpers import HIGH_LIMIT, eventually, report, settle
+from tests.resilience.helpers import HIGH_LIMIT, report, settle
 from tests.resilience.test_hostile_input import APOLOGY, BOT, CHANNEL, FUZZ, Crashes
 
 pytestmark = [pytest.mark.resilience, pytest.mark.timeout(300)]
