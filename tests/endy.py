@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import shutil
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from tests.helpers import free_port
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 READY_BOUND = 15.0  # auth.test and the first Socket Mode connection against the fake Slack
-IDLE_TOKENIZERS = 3  # ~300 MB each: a handbook written by one test only is not worth keeping many of
+IDLE_TOKENIZERS = 4  # ~300 MB each; two replicas of the sample handbook need two
 TOKEN_CACHE = "tokens-*"
 
 
@@ -75,7 +74,7 @@ class TokenizerPool:
     """Tokenizers (and token caches) shared by every Endy a test run boots; see the module's docstring."""
 
     def __init__(self, cache_store: Path) -> None:
-        self._idle: OrderedDict[str, _Pooled] = OrderedDict()
+        self._idle: list[tuple[str, _Pooled]] = []  # oldest first
         self._store = cache_store
         self.created = 0  # new tokenizers (the rest were lent again)
         self.lent = 0
@@ -84,9 +83,9 @@ class TokenizerPool:
     def lend(self, settings: Settings) -> Iterator[Lease]:
         """A tokenizer for an Endy on `settings`' handbook; it comes back when the Endy has stopped."""
         key = folder_fingerprint(knowledge_root(settings))
-        pooled = self._idle.pop(key, None)
-        if pooled is not None and pooled.tokenizer.vocabulary != pooled.vocabulary:
-            pooled = None  # a reload taught it another handbook's words
+        pooled = next((p for k, p in reversed(self._idle) if k == key), None)
+        if pooled is not None:
+            self._idle.remove((key, pooled))
         lease = Lease(self, key, pooled)
         self.lent += 1
         self.created += pooled is None
@@ -94,10 +93,10 @@ class TokenizerPool:
         try:
             yield lease
         finally:
+            # A reload that taught it another handbook's words makes it unfit to lend again.
             if lease.vocabulary is not None and lease.tokenizer.vocabulary == lease.vocabulary:
-                self._idle[key] = _Pooled(lease.tokenizer, lease.vocabulary)
-                while len(self._idle) > IDLE_TOKENIZERS:
-                    self._idle.popitem(last=False)
+                self._idle.append((key, _Pooled(lease.tokenizer, lease.vocabulary)))
+                del self._idle[:-IDLE_TOKENIZERS]
 
     def keep_cache(self, key: str, cache_dir: Path) -> None:
         """Keep the token cache Endy wrote for this handbook (once)."""

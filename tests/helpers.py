@@ -1,10 +1,11 @@
-"""Small helpers every test package shares: a free TCP port and the one bounded poll."""
+"""Small helpers every test package shares: a free TCP port, the one bounded poll, a PNG's size."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
 import socket
+import struct
 import time
 from collections.abc import Awaitable, Callable
 
@@ -33,3 +34,11 @@ async def eventually(
         if time.monotonic() > deadline:
             raise TimeoutError(f"no {what} within {bound}s")
         await asyncio.sleep(interval)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of PNG bytes; AssertionError when they are no PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG signature"
+    assert data[12:16] == b"IHDR", "no IHDR chunk first"
+    width, height = struct.unpack(">II", data[16:24])
+    return int(width), int(height)

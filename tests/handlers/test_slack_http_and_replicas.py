@@ -52,7 +52,8 @@ async def test_app_home_tab_and_one_greeting(start_endy: StartEndy) -> None:
     endy: Endy = await start_endy()
     await endy.slack.send_event(endy.slack.event_app_home_opened(USER, tab="home"))
     (call,) = await endy.slack.wait_for("views.publish")
-    assert "엔디 사용법" in str(call.body["view"]) and "근태·휴가" in str(call.body["view"])
+    assert texts.HOME_TITLE in str(call.body["view"])
+    assert "근태·휴가" in str(call.body["view"])
     for _ in range(2):
         await endy.slack.send_event(endy.slack.event_app_home_opened(USER, tab="messages"))
     await endy.slack.send_event(endy.slack.event_message_im(USER, "VPN 접속 방법"))

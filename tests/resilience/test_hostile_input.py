@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from loguru import logger
 
 from handlers import texts
+from handlers.commands import _HELP_WORDS as HELP_WORDS  # /endy shows help for these
 from handlers.common import mentions, strip_mentions
 from services.errors import InvalidQuestion, InvalidReason
 from services.slack_safety import escape
@@ -39,7 +40,6 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 BOT, CHANNEL = "UBOT", "C0FUZZ"
-HELP_WORDS = {"", "help", "도움말", "도움", "?"}  # /endy shows help for these (handlers/commands.py)
 APOLOGY = texts.GENERIC_ERROR.split("(")[0]
 SLACK_TOKEN = re.compile(r"<([^<>]*)>")  # anything Slack would turn into a ping, a link or a mention
 OWN_CODE = tuple(str(Path(__file__).resolve().parents[2] / pkg) + "/" for pkg in ("handlers", "services", "endy_bot"))

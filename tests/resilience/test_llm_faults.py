@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -28,9 +27,7 @@ QUESTION = "연차는 어떻게 신청하나요?"
 ASKER = Asker(user_id="U123", surface="cli")
 MESSAGES = [{"role": "user", "content": "연차 신청 방법 알려줘"}]
 STATUSES = ("success", "error", "timeout", "rate_limited", "connection_error", "circuit_open", "empty")
-HANG_SECONDS = 45.0
-# Generous on purpose (no tight timing asserts): it proves nobody waited for the hang, not how fast we were.
-MARGIN_SECONDS = 10.0
+HANG_SECONDS = 45.0  # far past every timeout: a client that waited for it would be seen finishing it
 LONG_REPLY = "연차 신청은 e-HR에서 할 수 있고, 팀장 결재가 필요합니다. 자세한 건 [1]을 보세요."
 
 
@@ -161,9 +158,8 @@ async def test_each_fault_is_bounded_labelled_and_falls_back(
 ) -> None:
     rig = await rigs()
     inject(rig.fake)
-    started = time.monotonic()
     shown, answer = await rig.ask()
-    elapsed = time.monotonic() - started
+    assert rig.fake.faults_completed == 0  # answered before the fake finished its fault: nobody waited it out
     assert rig.chats() == requests
     if requests == 2:  # the second one is the client's own bounded retry, not another question
         assert _retry_count(rig, 1) == "1"
@@ -173,7 +169,6 @@ async def test_each_fault_is_bounded_labelled_and_falls_back(
         assert shown == answer.text == rig.fake.reply
     else:
         assert answer.text == extractive and shown.endswith(extractive)
-    assert elapsed < rig.settings.llm_timeout_seconds + MARGIN_SECONDS < HANG_SECONDS
 
 
 @pytest.mark.parametrize(
@@ -187,16 +182,14 @@ async def test_stream_that_stops_halfway_keeps_the_partial_text_then_the_handboo
     rig = await rigs(fake_cls, llm_max_retries=0)  # the read timeout is then the whole deadline: the budget must act
     rig.fake.reply = LONG_REPLY
     rig.fake.stream_cut_next(1, after_chunks=3)  # the role chunk and two text chunks, then the fault
-    started = time.monotonic()
     shown, answer = await rig.ask()
-    elapsed = time.monotonic() - started
+    assert rig.fake.faults_completed == 0  # the stall (or the slow drip) was not waited out
     partial, separator, rest = shown.partition(FALLBACK_SEPARATOR)
     assert separator and rest == extractive
     assert LONG_REPLY.startswith(partial) and 2 * rig.fake.chunk_size <= len(partial) < len(LONG_REPLY)
     assert answer.text == extractive and answer.llm_failed and not answer.used_llm
     assert rig.chats() == 1  # text was already shown: no retry once the stream started
     assert rig.counts() == {status: 1}
-    assert elapsed < rig.settings.llm_timeout_seconds + MARGIN_SECONDS < HANG_SECONDS
 
 
 async def test_breaker_opens_skips_the_llm_then_one_probe_closes_it(
