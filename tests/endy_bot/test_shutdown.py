@@ -115,7 +115,8 @@ async def test_sigterm_lets_the_in_flight_answer_finish_then_exits_0(
             (reply,) = await slack.wait_for_messages(1, timeout=EXIT_BOUND)
             assert await asyncio.wait_for(endy.proc.wait(), EXIT_BOUND) == 0, endy.tail()
 
-    assert reply.thread_ts == event["event"]["ts"] and "e-HR" in reply.text
+    assert reply.thread_ts == event["event"]["ts"]
+    assert "e-HR" in reply.text
     assert "Traceback" not in endy.tail()
     conn = await asyncpg.connect(pg_url)
     try:

@@ -79,7 +79,8 @@ def assert_short_lines_with_growing_pauses(lines: list[Record]) -> None:
     assert all(r["exception"] is None and "\n" not in r["message"] and len(r["message"]) < 300 for r in lines)
     assert [r["extra"]["attempt"] for r in lines] == list(range(1, len(lines) + 1))
     pauses = [r["extra"]["retry_in"] for r in lines]
-    assert pauses == sorted(pauses) and pauses[0] < pauses[-1]
+    assert pauses == sorted(pauses)
+    assert pauses[0] < pauses[-1]
 
 
 async def test_socket_mode_is_neither_healthy_nor_ready_until_the_first_connection_opens(
@@ -96,7 +97,8 @@ async def test_socket_mode_is_neither_healthy_nor_ready_until_the_first_connecti
         await asyncio.wait_for(endy.server.link.until_ready(), BOUND)
         assert await slack_signals(endy) == ("healthy", True, 200)
     lines = attempts(warnings_logged, "Slack Socket Mode connection")
-    assert len(lines) == refused_attempts and all("internal_error" in r["message"] for r in lines)
+    assert len(lines) == refused_attempts
+    assert all("internal_error" in r["message"] for r in lines)
     assert_short_lines_with_growing_pauses(lines)
     assert [r for r in caplog.records if r.exc_info or "Failed to connect" in r.getMessage()] == []
     assert slack.connects == 1
@@ -126,7 +128,8 @@ async def test_http_mode_is_ready_once_the_listener_is_bound_and_auth_test_succe
         assert endy.server.link is not None
         await asyncio.wait_for(endy.server.link.until_ready(), BOUND)
         assert await slack_signals(endy) == ("healthy", True, 200)
-        assert len(slack.calls_to("auth.test")) == CALLS_PER_ATTEMPT + 1 and slack.connects == 0
+        assert len(slack.calls_to("auth.test")) == CALLS_PER_ATTEMPT + 1
+        assert slack.connects == 0
 
 
 @pytest.mark.parametrize(
@@ -154,8 +157,12 @@ async def test_a_token_slack_refuses_is_fatal_and_named(
     method = "auth.test" if variable == "SLACK_BOT_TOKEN" else "apps.connections.open"
     assert (refused.value.variable, refused.value.method, refused.value.error) == (variable, method, error)
     line = refused.value.line
-    assert "\n" not in line and variable in line and error in line and hint in line
-    assert len(slack.calls_to(method)) == 1 and slack.connects == 0  # refused once: never retried
+    assert "\n" not in line
+    assert variable in line
+    assert error in line
+    assert hint in line
+    assert len(slack.calls_to(method)) == 1
+    assert slack.connects == 0  # refused once: never retried
 
 
 async def test_an_app_token_revoked_while_serving_stops_the_reconnects(launch: Launch) -> None:
@@ -169,4 +176,5 @@ async def test_an_app_token_revoked_while_serving_stops_the_reconnects(launch: L
         assert (refused.variable, refused.error) == ("SLACK_APP_TOKEN", "token_revoked")
         assert await slack_signals(endy) == ("degraded", False, 503)
         calls = len(slack.calls_to("apps.connections.open"))
-    assert calls == 2 and slack.connects == 1
+    assert calls == 2
+    assert slack.connects == 1

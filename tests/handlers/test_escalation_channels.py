@@ -97,7 +97,8 @@ async def test_channel_names_are_resolved_once_over_every_page_and_linked_by_id(
         (posted,) = [m for m in slack.messages() if m.channel in team]
         department = department_of(endy, team[posted.channel])
         assert f"<#{posted.channel}>" in reply.text  # the not-found reply links the team channel by id
-        assert "어린이집" in posted.text and slack.calls_to("chat.postMessage")[-1].body["channel"] == posted.channel
+        assert "어린이집" in posted.text
+        assert slack.calls_to("chat.postMessage")[-1].body["channel"] == posted.channel
         assert note == texts.ESCALATED.format(team=WITHOUT_LINKS.text(department.name), channel=f"<#{posted.channel}>")
         listed = slack.calls_to("conversations.list")
     assert len(listed) == 3  # at start only: the escalation used the cache
@@ -117,7 +118,8 @@ async def test_a_channel_endy_is_not_in_gets_a_kind_note_and_an_invite_line(
         channel_id = str(slack.calls_to("chat.postMessage")[-1].body["channel"])
         department = department_of(endy, team[channel_id])
         kind = texts.ESCALATION_NOT_MEMBER.format(team=WITHOUT_LINKS.text(department.name), channel=f"<#{channel_id}>")
-        assert note == kind and [m for m in slack.messages() if m.channel in team] == []
+        assert note == kind
+        assert [m for m in slack.messages() if m.channel in team] == []
         refused = [r for r in warnings_logged if r["message"].startswith(INVITE) and "not_in_channel" in r["message"]]
         assert [r["message"].split(":")[0] for r in refused] == [f"{INVITE}#{team[channel_id]}"]
         slack.channel(team[channel_id]).is_member = True  # the admin invites @엔디; the asker presses again

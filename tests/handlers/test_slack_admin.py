@@ -43,7 +43,8 @@ async def test_non_admins_are_refused_and_see_nothing(start_endy: StartEndy) -> 
         assert body["text"] == texts.ADMIN_DENIED
         assert body["response_type"] == "ephemeral"
         assert "blocks" not in body or "질문" not in str(body.get("blocks"))
-    assert endy.slack.files == {} and endy.slack.calls_to("files.completeUploadExternal") == []
+    assert endy.slack.files == {}
+    assert endy.slack.calls_to("files.completeUploadExternal") == []
     assert (
         endy.deps.metrics.registry.get_sample_value(
             "api_requests_total", {"method": "command", "endpoint": "/endy-admin", "status": "denied"}
@@ -60,7 +61,10 @@ async def test_report_with_figures_and_a_private_chart(start_endy: StartEndy) ->
     await chat(endy, ["연차는 어떻게 신청하나요?", "와이파이 비번 뭐야?", "사내 어린이집 신청은 어떻게 해요?"])
     body = await admin_command(endy, "report 30d")
     text = str(body["blocks"])
-    assert "최근 30일" in text and "*질문* 3개" in text and "*찾지 못함* 1개" in text and "어린이집" in text
+    assert "최근 30일" in text
+    assert "*질문* 3개" in text
+    assert "*찾지 못함* 1개" in text
+    assert "어린이집" in text
     await endy.slack.wait_for("files.completeUploadExternal")
     (upload,) = endy.slack.files.values()
     assert upload.content is not None
@@ -80,8 +84,11 @@ async def test_export_is_a_masked_csv_in_the_admins_dm(start_endy: StartEndy) ->
     (upload,) = endy.slack.files.values()
     content = (upload.content or b"").decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(content)))
-    assert len(rows) == 1 and rows[0]["surface"] == "dm" and rows[0]["kind"] == "answer"
-    assert "lee@example.com" not in content and "[이메일]" in rows[0]["question"]
+    assert len(rows) == 1
+    assert rows[0]["surface"] == "dm"
+    assert rows[0]["kind"] == "answer"
+    assert "lee@example.com" not in content
+    assert "[이메일]" in rows[0]["question"]
 
 
 async def test_grant_and_revoke_with_env_admin_protection(start_endy: StartEndy) -> None:

@@ -59,7 +59,8 @@ async def test_app_home_tab_and_one_greeting(start_endy: StartEndy) -> None:
     await endy.slack.send_event(endy.slack.event_message_im(USER, "VPN 접속 방법"))
     messages = await endy.slack.wait_for_messages(2)
     greetings = [m for m in messages if "엔디예요" in m.text]
-    assert len(greetings) == 1 and "VPN" in messages[-1].text
+    assert len(greetings) == 1
+    assert "VPN" in messages[-1].text
 
 
 async def test_private_answer_can_be_shared_to_the_channel(start_endy: StartEndy) -> None:
@@ -79,14 +80,16 @@ async def test_private_answer_can_be_shared_to_the_channel(start_endy: StartEndy
     action["response_url"] = endy.slack.response_url()
     await endy.slack.send_interactive(action)
     (shared,) = await endy.slack.wait_for_messages(1, channel="C0TEAM")
-    assert f"<@{USER}>" in str(shared.blocks) and "와이파이" in shared.text
+    assert f"<@{USER}>" in str(shared.blocks)
+    assert "와이파이" in shared.text
 
 
 async def test_a_not_found_answer_offers_nothing_to_share(start_endy: StartEndy) -> None:
     endy: Endy = await start_endy()
     await endy.slack.send_slash_command(endy.slack.slash_command("/endy", "화성 이주 지원금 있어요?", USER, "C0TEAM"))
     (response,) = await endy.slack.wait_for_responses(1)
-    assert "찾지 못했어요" in str(response.body) and "share_answer" not in str(response.body["blocks"])
+    assert "찾지 못했어요" in str(response.body)
+    assert "share_answer" not in str(response.body["blocks"])
     (row,) = await endy.rows("SELECT request_id FROM messages WHERE kind = 'not_found'")
     signed = share_value(Seal(endy.deps.keys, USER), row["request_id"])  # as if Endy had offered it
     for value in (str(row["request_id"]), signed):  # a forged button, then a signed one

@@ -222,7 +222,8 @@ class Fuzzer:
             target = token.split("|", 1)[0]
             assert target in self.links or target in channels, f"Slack would act on <{token}>"
         due = {"help": "무엇이든 편하게 물어보세요", "too_long": "자 이내로 줄여서"}
-        assert due.get(expected, "") in joined and ("context_actions" in str(blocks)) == (expected == "answer")
+        assert due.get(expected, "") in joined
+        assert ("context_actions" in str(blocks)) == (expected == "answer")
         for block in blocks or []:
             for element in block.get("elements", []) if block.get("type") == "context" else []:
                 line = str(element.get("text", ""))
@@ -255,7 +256,8 @@ class Fuzzer:
         spill = self.endy.deps.settings.data_dir / "spill"
         assert not spill.exists() or not any(p.stat().st_size for p in spill.iterdir()), "writes were spilled"
         shown = "\n".join(m.text for m in self.slack.messages())
-        assert "&lt;!channel&gt;" in shown and "evil.example" not in shown.lower(), "the obedient LLM, defused"
+        assert "&lt;!channel&gt;" in shown, "the obedient LLM, defused"
+        assert "evil.example" not in shown.lower(), "the obedient LLM, defused"
 
 
 async def test_fuzzed_text_through_dm_mention_and_slash(start_endy: StartEndy, crashes: Crashes) -> None:
@@ -277,6 +279,7 @@ async def test_fuzzed_text_through_dm_mention_and_slash(start_endy: StartEndy, c
 
     await asyncio.to_thread(case)
     await fuzzer.verify_totals()
-    assert errors_total(endy) == 0 and crashes.ours == [], crashes.ours
+    assert errors_total(endy) == 0, crashes.ours
+    assert crashes.ours == [], crashes.ours
     assert fuzzer.cases >= FUZZ.max_examples // 2
     report(f"hostile text: {fuzzer.cases} fuzz cases, {fuzzer.answered} answered, 0 pings, 0 foreign sources")

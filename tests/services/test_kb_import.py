@@ -251,7 +251,8 @@ def test_written_yaml_loads_back_into_the_same_entries(tmp_path: Path) -> None:
     write_faq_yaml(ROUND_TRIP_ENTRIES, out)
     text = out.read_text(encoding="utf-8")
     assert yaml.safe_load(text) == ROUND_TRIP_ENTRIES
-    assert "와이파이" in text and "\\u" not in text  # allow_unicode
+    assert "와이파이" in text
+    assert "\\u" not in text  # allow_unicode
     assert "  answer: |-\n    첫 줄\n    - 목록: 값\n" in text  # multi-line answers are block scalars
     first = yaml.safe_load(text)[0]
     assert list(first) == ["category", "question", "answer", "keywords", "department", "link", "section"]
@@ -315,10 +316,13 @@ def test_cli_writes_faq_yaml_and_lists_skipped_rows(tmp_path: Path) -> None:
     ]
     errors: list[KnowledgeError] = []
     sections = parse_faq("faq.yaml", (tmp_path / "faq.yaml").read_text(encoding="utf-8"), errors)
-    assert [s.question for s in sections] == [LEAVE["question"], WIFI["question"]] and errors == []
+    assert [s.question for s in sections] == [LEAVE["question"], WIFI["question"]]
+    assert errors == []
 
     again = _endy(tmp_path, "faq.csv")
-    assert again.returncode == 2 and "--force" in again.stderr and "Traceback" not in again.stderr
+    assert again.returncode == 2
+    assert "--force" in again.stderr
+    assert "Traceback" not in again.stderr
     assert _endy(tmp_path, "faq.csv", "--force").returncode == 0
 
 
@@ -326,7 +330,8 @@ def test_cli_out_and_knowledge_dir(tmp_path: Path) -> None:
     _write(tmp_path, "faq.json", json.dumps({"faq": [LEAVE]}, ensure_ascii=False))
     kb = tmp_path / "kb"
     run = _endy(tmp_path, "faq.json", knowledge_dir=kb)
-    assert run.returncode == 0 and f"{kb / 'faq.yaml'}에 FAQ 1개를 썼어요 (인코딩 utf-8)." in run.stdout
+    assert run.returncode == 0
+    assert f"{kb / 'faq.yaml'}에 FAQ 1개를 썼어요 (인코딩 utf-8)." in run.stdout
     assert yaml.safe_load((kb / "faq.yaml").read_text(encoding="utf-8")) == [LEAVE]
     assert _endy(tmp_path, "faq.json", "--out", "elsewhere/my.yaml", knowledge_dir=kb).returncode == 0
     assert (tmp_path / "elsewhere" / "my.yaml").is_file()

@@ -213,7 +213,8 @@ async def test_local_buckets_wait_for_the_probe_interval_and_evict_oldest_users(
 
     await redis_server.start()
     again = await limiter.check("T1", "U1")  # still within the probe interval: no Redis call yet
-    assert again.fallback and again.allowed
+    assert again.fallback
+    assert again.allowed
     clock.advance(1.0)
     assert not (await limiter.check("T1", "U1")).fallback
 

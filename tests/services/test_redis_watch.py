@@ -61,7 +61,8 @@ async def test_one_silent_command_is_not_an_outage_while_the_probe_answers(
     watch = RedisWatch(redis_client)
     with pytest.raises(RedisSlow):  # no other traffic: the watch's own PING proves Redis alive
         await watch.run(redis_client.blpop([f"{key_prefix}nothing"], timeout=3), silence=SILENCE, patience=1.0)
-    assert watch.up and watch.pending == 1  # still running, not cancelled
+    assert watch.up
+    assert watch.pending == 1  # still running, not cancelled
     await watch.aclose()
 
 

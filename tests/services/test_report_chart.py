@@ -85,7 +85,8 @@ def test_helpful_is_points_on_voted_days_only_with_no_line_between_them() -> Non
     assert list(offsets[:, 1]) == pytest.approx([100 * d.up / (d.up + d.down) for d in voted])
     # The only line is the period's overall level (a horizontal reference), never a path through the days.
     lines = [ln for ln in helpful.get_lines() if isinstance(ln, Line2D)]
-    assert len(lines) == 1 and len(set(lines[0].get_ydata())) == 1  # type: ignore[arg-type]
+    assert len(lines) == 1
+    assert len(set(lines[0].get_ydata())) == 1  # type: ignore[arg-type]
 
 
 def test_a_single_vote_shows_its_count_and_the_bars_show_it_too() -> None:
