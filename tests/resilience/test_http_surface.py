@@ -24,6 +24,7 @@ from endy_bot.slack_http import MAX_SKEW_SECONDS, ReadTimeouts
 from services.logging import LOG_FILE_NAME, configure_logging
 from tests.endy import SIGNING_SECRET, Endy, StartEndy
 from tests.fakes.slack_payloads import http_body, sign
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.timeout(120)
 USER, CHANNEL = "U0MALLORY1", "C0TARGET"
@@ -95,11 +96,7 @@ def mention(endy: Endy, text: str = "연차 신청 방법 알려줘") -> bytes:
 
 async def settle(endy: Endy) -> None:
     """Bounded poll until no answer is in flight (finishing a task changes nothing the fake could signal)."""
-    for _ in range(200):
-        if len(endy.server.tasks) == 0:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{len(endy.server.tasks)} answers still in flight after 10 s")
+    await eventually(lambda: len(endy.server.tasks) == 0, "an end to the answers in flight", 10)
 
 
 def errors_total(endy: Endy) -> dict[str, float]:
