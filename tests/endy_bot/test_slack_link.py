@@ -109,6 +109,7 @@ async def test_an_unreachable_slack_is_retried_and_never_reported_connected(
 ) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
     endy = await launch(None, slack_api_url=nowhere)
+
     def three_failed() -> bool:
         return len(attempts(warnings_logged, "Slack auth.test")) >= 3
 
