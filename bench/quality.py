@@ -165,7 +165,7 @@ def _kb_specs(wanted: set[str], quick: bool, tmp: Path) -> list[KbSpec]:
 
 def _settings(**values: Any) -> Settings:
     """Settings from the environment only (no `.env` file)."""
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def _service(kb: KnowledgeBase, retriever: Retriever, settings: Settings) -> AnswerService:

@@ -32,11 +32,8 @@ from loguru import logger
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from loop_lag import LoopLag, percentile, spread  # noqa: E402
-from storage import _admin_url, load_history  # noqa: E402  (bench/storage.py's loader)
-
+from bench.loop_lag import LoopLag, percentile, spread  # noqa: E402
+from bench.storage import _admin_url, load_history  # noqa: E402  (bench/storage.py's loader)
 from services.admin import AdminService  # noqa: E402
 from services.answer_types import Asker  # noqa: E402
 from services.answering import AnswerService, Protection  # noqa: E402

@@ -43,7 +43,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -53,19 +53,18 @@ from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from loop_lag import LoopLag, percentile, spread  # noqa: E402
 from slack_bolt.async_app import AsyncAck, AsyncApp  # noqa: E402
 from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
 
+from bench.loop_lag import LoopLag, percentile, spread  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from endy_bot.deps import Deps, open_deps  # noqa: E402
 from endy_bot.runtime import Server  # noqa: E402
 from services.logging import configure_logging  # noqa: E402
 from services.ratelimit import _LUA, HOUR_MS, MINUTE_MS  # noqa: E402  (the limiter's own script, called directly)
 from tests.fakes.slack import FakeSlack  # noqa: E402
-from tests.fakes.slack_payloads import SlackPayloads, http_body, sign  # noqa: E402
+from tests.fakes.slack_payloads import EnvelopeType, SlackPayloads, http_body, sign  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
@@ -217,9 +216,7 @@ async def drive(
             result.wall = max(replies.first[k] for k in answered) - min(sent.values())
 
 
-def http_sender(
-    session: aiohttp.ClientSession, url: str, kind: Literal["events_api", "interactive"] = "events_api"
-) -> Send:
+def http_sender(session: aiohttp.ClientSession, url: str, kind: EnvelopeType = "events_api") -> Send:
     """POST a signed body of `kind` (events_api, interactive), as Slack does; the ack is the HTTP response."""
 
     async def send(payload: dict[str, Any]) -> float:
@@ -378,7 +375,7 @@ def endy_settings(
         "rate_limit_per_hour": HIGH_LIMIT,
         "cache_ttl_seconds": 3600 if cache else 0,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def _sample(deps: Deps, name: str, labels: dict[str, str] | None = None) -> int:
@@ -663,7 +660,7 @@ async def run(args: argparse.Namespace) -> bool:
     rows: dict[str, Row] = {}
     with tempfile.TemporaryDirectory(prefix="endy-bench-") as tmp:
         quiet: dict[str, Any] = {"log_dir": Path(tmp) / "logs", "log_level": "warning"}
-        configure_logging(Settings(_env_file=None, **quiet), console_level="WARNING")  # type: ignore[call-arg]
+        configure_logging(Settings(_env_file=None, **quiet), console_level="WARNING")
         async with asyncio.timeout(args.timeout), redis_prefix(args.redis_url) as prefix:
             for i in range(args.runs):
                 await one_run(args, rows, prefix, Path(tmp) / f"run{i}")

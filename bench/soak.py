@@ -735,7 +735,7 @@ async def run_soak(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="endy-soak-") as folder:
         tmp = Path(folder)
         quiet: dict[str, Any] = {"log_dir": tmp / "logs", "log_level": "warning"}
-        configure_logging(Settings(_env_file=None, **quiet), console_level="WARNING")  # type: ignore[call-arg]
+        configure_logging(Settings(_env_file=None, **quiet), console_level="WARNING")
         async with asyncio.timeout(args.minutes * 60 + args.answer_wait + 300):
             return await soak(args, tmp)
 

@@ -1,10 +1,15 @@
-"""Shared fixtures: isolated settings, one tokenizer per run, the sample knowledge base and its retriever."""
+"""Shared fixtures: isolated settings, one tokenizer per run, the sample knowledge base and its retriever, real
+PostgreSQL and Redis (shared or throwaway), real Endy processes; and the check that the run leaves no process behind."""
 
 from __future__ import annotations
 
 import os
+import signal
+import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -17,11 +22,19 @@ from config.settings import Settings
 from services.knowledge import KnowledgeBase, load_knowledge_base, sample_kb_dir
 from services.retrieval import Retriever
 from services.tokenizer import KoreanTokenizer
+from tests.endy import Endy, StartEndy, TokenizerPool, run_endy
+from tests.fakes.pg_process import PgProcess
 from tests.fakes.redis_process import RedisProcess
+from tests.fakes.slack import FakeSlack
 
 DATA = Path(__file__).parent / "data"
 # The machine's own configuration (CI sets DATABASE_URL / REDIS_URL), captured before tests isolate it.
 HOST_ENV = {name.upper(): os.environ.get(name.upper()) for name in Settings.model_fields}
+# Every process the run starts inherits this variable: the session-end check finds the ones still alive by it
+# (pgserver's postmaster and redis-server are daemons, no longer our children once pg_ctl has returned).
+RUN_MARKER = "ENDY_TEST_RUN"
+os.environ[RUN_MARKER] = f"{os.getpid()}-{uuid.uuid4().hex}"
+LEFTOVER_GRACE = 10.0  # a server stopped by the last teardown may still be on its way out
 
 
 @pytest.fixture(autouse=True)
@@ -79,9 +92,9 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if HOST_ENV["DATABASE_URL"]:
         yield HOST_ENV["DATABASE_URL"]
         return
-    import pgserver
+    from pgserver.postgres_server import get_server
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    server = get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
     yield server.get_uri()
     server.cleanup()
 
@@ -145,3 +158,90 @@ async def own_redis(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]
     client = aioredis.Redis.from_url(redis_server.url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+async def throwaway_pg() -> AsyncIterator[PgProcess]:
+    """Our own PostgreSQL, never the machine's: the test may stop and start it (always through the PgProcess)."""
+    # Not under tmp_path: as root, pgserver runs postgres as the `pgserver` user and opens up the parent
+    # folders, but any other pytest run starting meanwhile resets /tmp/pytest-of-root to 0700 and postgres
+    # PANICs ("pg_control: Permission denied") — an outage nobody asked for.
+    with tempfile.TemporaryDirectory(prefix="endy-test-pg-") as folder:
+        pg = PgProcess(Path(folder) / "pg")
+        await pg.start()
+        try:
+            yield pg
+        finally:
+            await pg.stop()
+
+
+# --- Endy itself -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tokenizers(tmp_path_factory: pytest.TempPathFactory) -> TokenizerPool:
+    """The Kiwi tokenizers (and token caches) every Endy of the run shares, per handbook (tests/endy.py)."""
+    return TokenizerPool(tmp_path_factory.mktemp("token-cache"))
+
+
+@pytest.fixture
+async def start_endy(
+    make_settings: Callable[..., Settings], pg_url: str, redis_url: str, key_prefix: str, tokenizers: TokenizerPool
+) -> AsyncIterator[StartEndy]:
+    """Start one or more Endy processes (sharing the fake Slack, PostgreSQL and Redis)."""
+    async with AsyncExitStack() as stack:
+        shared: dict[str, Any] = {}
+
+        async def start(*, llm: bool = False, mode: str = "socket", **overrides: Any) -> Endy:
+            if "slack" not in shared:
+                shared["slack"] = await stack.enter_async_context(FakeSlack())
+            values = {"database_url": pg_url, "redis_url": redis_url, "key_prefix": key_prefix} | overrides
+            return await run_endy(
+                stack, make_settings, shared["slack"], tokenizers=tokenizers, llm=llm, mode=mode, **values
+            )
+
+        yield start
+
+
+# --- The run leaves no process behind ------------------------------------------------------------------------------
+
+
+def _marked_processes() -> list[str]:
+    """'pid: command line' of every live process (not this one) that carries this run's marker."""
+    marker = f"{RUN_MARKER}={os.environ[RUN_MARKER]}".encode()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        if int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (OSError, IndexError):
+            continue  # gone meanwhile, or not ours to read
+        if state != "Z":
+            found.append(f"{entry.name}: {line}")
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a process it started (a server, a child Endy) outlived it; the leftovers are killed."""
+    if not Path("/proc").is_dir():
+        return
+    deadline = time.monotonic() + LEFTOVER_GRACE
+    while (left := _marked_processes()) and time.monotonic() < deadline:
+        time.sleep(0.1)  # not a test: waiting (bounded) for the last stopped servers to exit
+    if not left:
+        return
+    for item in left:
+        try:
+            os.kill(int(item.split(":", 1)[0]), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = "\n".join(f"  {item}" for item in left)
+    message = f"processes started by the test run were still alive at its end (now killed):\n{lines}"
+    if reporter is not None:
+        reporter.write_line(message, red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -117,7 +117,8 @@ def parse_unit(text: str) -> dict[str, dict[str, list[str]]]:
             assert line.endswith("]"), f"line {number}: {line}"
             current = sections.setdefault(line[1:-1], {})
             continue
-        assert current is not None and "=" in line, f"line {number}: {line}"
+        assert current is not None, f"line {number}: {line}"
+        assert "=" in line, f"line {number}: {line}"
         key, _, value = line.partition("=")
         current.setdefault(key.strip(), []).append(value.strip())
     return sections
@@ -164,7 +165,7 @@ def settings_from(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Setti
     for key, value in env.items():
         if key in setting_names():
             monkeypatch.setenv(key, value)
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+    return Settings(_env_file=None)
 
 
 def volume_mounts(service: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -188,12 +189,14 @@ def test_compose_has_endy_postgres_and_redis(compose: dict[str, Any]) -> None:
     assert services["redis"]["image"] == "redis:7"
     build = services["endy"]["build"]
     context = (DEPLOY / build["context"]).resolve()
-    assert context == ROOT and (context / build.get("dockerfile", "Dockerfile")).is_file()
+    assert context == ROOT
+    assert (context / build.get("dockerfile", "Dockerfile")).is_file()
     assert services["endy"]["env_file"] in (".env", [".env"])
     for name in ("endy", "postgres", "redis"):
         assert services[name]["restart"] in ("unless-stopped", "always"), name
     # Only Endy's sidecar is published, and only on the loopback interface.
-    assert "ports" not in services["postgres"] and "ports" not in services["redis"]
+    assert "ports" not in services["postgres"]
+    assert "ports" not in services["redis"]
     for port in services["endy"]["ports"]:
         assert str(port).startswith("127.0.0.1:"), port
 
@@ -214,7 +217,9 @@ def test_compose_healthchecks(compose: dict[str, Any]) -> None:
     for name in ("endy", "postgres", "redis"):
         check = services[name]["healthcheck"]
         assert check["test"][0] in ("CMD", "CMD-SHELL"), name
-        assert seconds(check["interval"]) > 0 and seconds(check["timeout"]) > 0 and check["retries"] >= 1, name
+        assert seconds(check["interval"]) > 0, name
+        assert seconds(check["timeout"]) > 0, name
+        assert check["retries"] >= 1, name
         assert seconds(check["timeout"]) < seconds(check["interval"]), name
     endy = services["endy"]
     probe = " ".join(endy["healthcheck"]["test"])
@@ -240,11 +245,14 @@ def test_compose_volumes(compose: dict[str, Any]) -> None:
     endy = compose["services"]["endy"]
     env, mounts = endy["environment"], volume_mounts(endy)
     knowledge = mounts[env["KNOWLEDGE_DIR"]]
-    assert knowledge["type"] == "bind" and knowledge["source"] == "./knowledge" and knowledge["read_only"] is True
+    assert knowledge["type"] == "bind"
+    assert knowledge["source"] == "./knowledge"
+    assert knowledge["read_only"] is True
     assert knowledge.get("bind", {}).get("create_host_path") is False  # missing folder: an error, not an empty KB
     assert mounts[env["LOG_DIR"]]["type"] == "volume"
     assert mounts[env["DATA_DIR"]]["type"] == "volume"
-    assert endy["read_only"] is True and mounts["/tmp"]["type"] == "tmpfs"  # HOME=/tmp in the image
+    assert endy["read_only"] is True
+    assert mounts["/tmp"]["type"] == "tmpfs"  # HOME=/tmp in the image
     assert volume_mounts(compose["services"]["postgres"])["/var/lib/postgresql/data"]["type"] == "volume"
     assert volume_mounts(compose["services"]["redis"])["/data"]["type"] == "volume"
 
@@ -297,7 +305,8 @@ def test_compose_names_are_endy_settings(compose: dict[str, Any]) -> None:
         assert key in documented, f"{key} is not described in .env.example"
     example = set(dotenv_values(ENV_EXAMPLE))
     for key in example - COMPOSE_ONLY:
-        assert key in names and key in documented, key
+        assert key in names, key
+        assert key in documented, key
     # Every variable compose.yaml interpolates is in the example the admin copies.
     used = {m[1] for s in strings(compose) for m in _VAR.finditer(s)}
     assert used <= example, used - example
@@ -317,7 +326,8 @@ def test_compose_hard_codes_no_secret(compose: dict[str, Any]) -> None:
         if userinfo:  # a password inside a URL comes from .env, and has no default
             urls_with_password += 1
             index = re.fullmatch(r"%VAR(\d+)%", userinfo[1])
-            assert index and variables[int(index[1])][2] == ":?", text
+            assert index, text
+            assert variables[int(index[1])][2] == ":?", text
     for service in compose["services"].values():
         for key, value in (service.get("environment") or {}).items():
             if SECRET_NAME.search(key):
@@ -370,15 +380,19 @@ def unit_environment(unit: dict[str, dict[str, list[str]]]) -> dict[str, str]:
 
 def test_unit_runs_endy_as_a_dedicated_user(unit: dict[str, dict[str, list[str]]]) -> None:
     service = unit["Service"]
-    assert service["User"] == ["endy"] and service["Group"] == ["endy"]
-    assert service["ExecStart"][0].split()[0].endswith("/endy") and service["ExecStart"][0].split()[1:] == ["serve"]
+    assert service["User"] == ["endy"]
+    assert service["Group"] == ["endy"]
+    assert service["ExecStart"][0].split()[0].endswith("/endy")
+    assert service["ExecStart"][0].split()[1:] == ["serve"]
     assert service["EnvironmentFile"] == ["/etc/endy/endy.env"]
     assert service["Restart"] == ["on-failure"]
     assert unit["Install"]["WantedBy"] == ["multi-user.target"]
     env = unit_environment(unit)
     assert env["ENVIRONMENT"] == "production"
-    assert service["StateDirectory"] == ["endy"] and env["DATA_DIR"] == "/var/lib/endy"
-    assert service["LogsDirectory"] == ["endy"] and env["LOG_DIR"] == "/var/log/endy"
+    assert service["StateDirectory"] == ["endy"]
+    assert env["DATA_DIR"] == "/var/lib/endy"
+    assert service["LogsDirectory"] == ["endy"]
+    assert env["LOG_DIR"] == "/var/log/endy"
     names = setting_names()
     for key in env:
         assert key in names or key in PROCESS_ONLY, key

@@ -208,7 +208,8 @@ def test_the_invite_step_is_documented_unless_endy_may_post_anywhere() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     running = readme.split("## Running in Slack", 1)[1].split("\n## ", 1)[0]
     assert "/invite @엔디" in m["display_information"]["long_description"]
-    assert "/invite @엔디" in running and "kb.yaml" in running
+    assert "/invite @엔디" in running
+    assert "kb.yaml" in running
 
 
 # --- the manifest against the code ---------------------------------------------------------------------------
@@ -234,7 +235,8 @@ def listeners() -> set[tuple[str, str]]:
 def test_the_code_scan_finds_the_calls_endy_is_known_to_make() -> None:
     calls = web_api_calls()
     assert {"chat_postMessage", "chat_stream", "conversations_replies", "files_upload_v2", "views_open"} <= set(calls)
-    assert ("event", "app_mention") in listeners() and ("command", "/endy-admin") in listeners()
+    assert ("event", "app_mention") in listeners()
+    assert ("command", "/endy-admin") in listeners()
 
 
 def test_scopes_match_the_code_none_missing_none_unused() -> None:
@@ -261,5 +263,7 @@ def test_events_and_commands_match_the_handlers() -> None:
     assert events <= set(EVENT_SCOPES), f"add {events - set(EVENT_SCOPES)} to EVENT_SCOPES"
     assert {e.split(".")[0] for e in events} == {name for kind, name in registered if kind == "event"}
     assert {c["command"] for c in m["features"]["slash_commands"]} == {n for k, n in registered if k == "command"}
-    assert "agent_view" in m["features"] and "assistant_view" not in m["features"]  # new apps: agent_view only
-    assert m["settings"]["socket_mode_enabled"] is True and m["settings"]["interactivity"]["is_enabled"]
+    assert "agent_view" in m["features"]
+    assert "assistant_view" not in m["features"]  # new apps: agent_view only
+    assert m["settings"]["socket_mode_enabled"] is True
+    assert m["settings"]["interactivity"]["is_enabled"]

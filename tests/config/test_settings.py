@@ -24,9 +24,12 @@ GOOD_PRODUCTION = {
 def test_defaults_follow_the_deployment_guide(make_settings: Callable[..., Settings]) -> None:
     s = make_settings()
     assert (s.host, s.port, s.rate_limit_per_minute, s.rate_limit_per_hour) == ("0.0.0.0", 8000, 10, 100)
-    assert s.max_question_chars == 500 and s.slack_http_port == 3000
-    assert s.slack_api_url == "https://slack.com/api/" and s.slack_mode is SlackMode.SOCKET
-    assert not s.llm_enabled and s.production_problems() == []
+    assert s.max_question_chars == 500
+    assert s.slack_http_port == 3000
+    assert s.slack_api_url == "https://slack.com/api/"
+    assert s.slack_mode is SlackMode.SOCKET
+    assert not s.llm_enabled
+    assert s.production_problems() == []
 
 
 def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,7 +41,8 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
     assert s.rate_limit_per_minute == 20
     assert s.admin_user_ids == ["U01", "U02"]
     assert s.allowed_origins == ["https://a.example.com", "https://b.example.com"]
-    assert s.llm_enabled and "sk-test" not in repr(s)
+    assert s.llm_enabled
+    assert "sk-test" not in repr(s)
 
 
 def test_good_production_configuration_starts(make_settings: Callable[..., Settings]) -> None:
@@ -88,7 +92,8 @@ def test_each_production_refusal(
 ) -> None:
     s = make_settings(**{**GOOD_PRODUCTION, **override})
     problems = s.production_problems()
-    assert len(problems) == 1 and message in problems[0]
+    assert len(problems) == 1
+    assert message in problems[0]
 
 
 def test_http_mode_with_signing_secret_needs_no_app_token(make_settings: Callable[..., Settings]) -> None:
@@ -107,7 +112,9 @@ def test_env_example_loads_as_a_valid_env_file(tmp_path: Path, monkeypatch: pyte
     (tmp_path / ".env").write_text((ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     s = Settings()
-    assert s.knowledge_dir is None and s.openai_base_url is None and s.database_url is None
+    assert s.knowledge_dir is None
+    assert s.openai_base_url is None
+    assert s.database_url is None
     assert s.secret_key.get_secret_value() == PLACEHOLDER_SECRET_KEY
 
 
@@ -165,6 +172,8 @@ def test_invalid_values_and_production_refusals_come_in_one_round(
     with pytest.raises(ConfigError) as info:
         load_settings()
     first, *refusals = info.value.problems
-    assert first.startswith("PORT: ") and "integer" in first and "abc" not in first  # values are not echoed
+    assert first.startswith("PORT: ")
+    assert "integer" in first
+    assert "abc" not in first  # values are not echoed
     for expected in ("SECRET_KEY is 5", "SLACK_BOT_TOKEN is missing", "DATABASE_URL is unset", "RELOAD"):
         assert any(expected in p for p in refusals), expected

@@ -34,41 +34,55 @@ def run(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.C
 def test_ask_answers_from_the_bundled_handbook(tmp_path: Path) -> None:
     result = run(tmp_path, "ask", "연차는 어떻게 신청하나요?")
     assert result.returncode == 0, result.stderr
-    assert "e-HR" in result.stdout and "📄 출처" in result.stdout
+    assert "e-HR" in result.stdout
+    assert "📄 출처" in result.stdout
     assert "연차 신청 방법" in result.stdout or "연차는 어떻게 신청하나요?" in result.stdout
     assert "⚠️ LLM 서비스 비활성화" in result.stderr
     assert "Traceback" not in result.stderr
     log = (tmp_path / "logs" / "endy.log").read_text(encoding="utf-8")
-    assert "answered" in log and "LLM 서비스 비활성화" in log
+    assert "answered" in log
+    assert "LLM 서비스 비활성화" in log
 
 
 def test_ask_bad_input_gets_kind_korean_messages(tmp_path: Path) -> None:
     empty = run(tmp_path, "ask", "   ")
-    assert empty.returncode == 0 and "무엇이든 편하게 물어보세요" in empty.stdout and "근태·휴가" in empty.stdout
+    assert empty.returncode == 0
+    assert "무엇이든 편하게 물어보세요" in empty.stdout
+    assert "근태·휴가" in empty.stdout
     long = run(tmp_path, "ask", "가" * 501)
-    assert long.returncode == 0 and "500자 이내" in long.stdout and "501자" in long.stdout
+    assert long.returncode == 0
+    assert "500자 이내" in long.stdout
+    assert "501자" in long.stdout
     unknown = run(tmp_path, "ask", "비트코인 시세 알려줘")
-    assert "찾지 못했어요" in unknown.stdout and "#ask-" in unknown.stdout
+    assert "찾지 못했어요" in unknown.stdout
+    assert "#ask-" in unknown.stdout
 
 
 def test_chat_keeps_history_for_follow_ups(tmp_path: Path) -> None:
     result = run(tmp_path, "chat", stdin="연차는 어떻게 신청하나요?\n그럼 취소는요?\n종료\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "엔디예요" in out and "좋은 하루" in out
+    assert "엔디예요" in out
+    assert "좋은 하루" in out
     follow_up = out.split("질문> ")[2]
-    assert "취소" in follow_up and "연차" in follow_up and "찾지 못했어요" not in follow_up
+    assert "취소" in follow_up
+    assert "연차" in follow_up
+    assert "찾지 못했어요" not in follow_up
 
 
 def test_kb_stats_reports_counts_and_problems(tmp_path: Path) -> None:
     stats = run(tmp_path, "kb", "stats")
-    assert stats.returncode == 0 and "엔카 생활 가이드" in stats.stdout and "FAQ" in stats.stdout
+    assert stats.returncode == 0
+    assert "엔카 생활 가이드" in stats.stdout
+    assert "FAQ" in stats.stdout
     assert "✅ 문제도 경고도 없어요" in stats.stdout
     kb = tmp_path / "kb"
     shutil.copytree(sample_kb_dir(), kb)
     (kb / "faq.yaml").write_text("- question: 좋은 질문\n  answer: 좋은 답\n- question: 답 없음\n", encoding="utf-8")
     broken = run(tmp_path, "kb", "stats", "--kb", str(kb))
-    assert broken.returncode == 1 and "faq.yaml:3" in broken.stdout and "FAQ 1개" in broken.stdout
+    assert broken.returncode == 1
+    assert "faq.yaml:3" in broken.stdout
+    assert "FAQ 1개" in broken.stdout
 
 
 DOC = "# 안내\n## 연차\n연차는 15일이에요.\n"
@@ -93,7 +107,8 @@ def test_kb_stats_exit_code_is_a_ci_check(
         (kb / rel).parent.mkdir(parents=True, exist_ok=True)
         (kb / rel).write_text(text, encoding="utf-8")
     result = run(tmp_path, "kb", "stats", "--kb", str(kb), *flags)
-    assert (result.returncode, result.stderr) == (code, "") and shown in result.stdout
+    assert (result.returncode, result.stderr) == (code, "")
+    assert shown in result.stdout
 
 
 MISSING_FOLDER = [
@@ -111,9 +126,12 @@ def test_a_missing_knowledge_folder_is_one_korean_line_and_exit_2(
 ) -> None:
     (tmp_path / "handbook.md").write_text(DOC, encoding="utf-8")
     result = run(tmp_path, *args, stdin="연차\n", **env)
-    assert result.returncode == 2 and result.stdout == ""
-    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
-    assert named in result.stderr and ("지식 폴더가 없어요" in result.stderr or "파일이에요" in result.stderr)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert named in result.stderr
+    assert "지식 폴더가 없어요" in result.stderr or "파일이에요" in result.stderr
     assert not (tmp_path / ".endy").exists()  # refused before any embedded server was started
 
 
@@ -124,10 +142,14 @@ def test_kb_eval_json(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     contract = {"n", "hit_at_1", "hit_at_3", "mrr", "answered_correctly", "refused_but_found", "false_accept_rate"}
     assert contract | {"misses"} <= set(report)  # scripts outside the repository read these keys
-    assert report["n"] >= 60 and report["hit_at_3"] >= 0.9
-    assert 0.0 <= report["false_accept_rate"] <= 0.1 and report["answered_correctly"] <= report["hit_at_3"]
+    assert report["n"] >= 60
+    assert report["hit_at_3"] >= 0.9
+    assert 0.0 <= report["false_accept_rate"] <= 0.1
+    assert report["answered_correctly"] <= report["hit_at_3"]
     human = run(tmp_path, "kb", "eval", str(tmp_path / "missing.jsonl"))
-    assert human.returncode == 2 and "missing.jsonl" in human.stderr and "Traceback" not in human.stderr
+    assert human.returncode == 2
+    assert "missing.jsonl" in human.stderr
+    assert "Traceback" not in human.stderr
 
 
 def test_production_refuses_to_start_and_lists_every_problem(tmp_path: Path) -> None:
@@ -141,12 +163,14 @@ def test_production_refuses_to_start_and_lists_every_problem(tmp_path: Path) -> 
         "REDIS_URL",
     ):
         assert problem in result.stderr
-    assert "Traceback" not in result.stderr and "short" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "short" not in result.stderr
 
 
 def test_invalid_setting_value_is_a_clear_error(tmp_path: Path) -> None:
     result = run(tmp_path, "ask", "연차", RATE_LIMIT_PER_MINUTE="many")
-    assert result.returncode == 2 and "rate_limit_per_minute" in result.stderr.lower()
+    assert result.returncode == 2
+    assert "rate_limit_per_minute" in result.stderr.lower()
     assert "Traceback" not in result.stderr
 
 
@@ -155,16 +179,24 @@ def test_chat_shows_the_limiter_message_and_records_the_conversation(tmp_path: P
     result = run(tmp_path, "chat", stdin=questions, RATE_LIMIT_PER_MINUTE="2")
     assert result.returncode == 0, result.stderr
     answers = result.stdout.split("질문> ")
-    assert "e-HR" in answers[1] and "질문이 너무 많이 들어왔어요" in answers[3]
+    assert "e-HR" in answers[1]
+    assert "질문이 너무 많이 들어왔어요" in answers[3]
     status = run(tmp_path, "migrate", "--status")
-    assert status.returncode == 0 and "0001_initial.sql" in status.stdout and "✔" in status.stdout
+    assert status.returncode == 0
+    assert "0001_initial.sql" in status.stdout
+    assert "✔" in status.stdout
     again = run(tmp_path, "migrate")
-    assert again.returncode == 0 and "up to date" in again.stdout
+    assert again.returncode == 0
+    assert "up to date" in again.stdout
 
 
 def test_garbage_database_url_is_a_clear_start_up_error(tmp_path: Path) -> None:
     result = run(tmp_path, "ask", "연차", DATABASE_URL="mysql://root:hunter2@db/x")
-    assert result.returncode == 2 and "DATABASE_URL" in result.stderr
-    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2
+    assert "DATABASE_URL" in result.stderr
+    assert "hunter2" not in result.stderr
+    assert "Traceback" not in result.stderr
     redis = run(tmp_path, "ask", "연차", REDIS_URL="http://cache:6379")
-    assert redis.returncode == 2 and "REDIS_URL" in redis.stderr and "Traceback" not in redis.stderr
+    assert redis.returncode == 2
+    assert "REDIS_URL" in redis.stderr
+    assert "Traceback" not in redis.stderr

@@ -103,7 +103,8 @@ async def test_a_refused_token_is_a_fail_with_its_fix_and_the_dependent_checks_s
     assert found["token"].mark is Mark.FAIL
     assert "❌ Slack 토큰: Slack이 SLACK_BOT_TOKEN을(를) 거부했어요 (auth.test: invalid_auth)" in text
     assert "Bot User OAuth Token" in found["token"].finding.summary  # where to find the right one
-    assert found["scopes"].mark is Mark.WARN and found["channels"].mark is Mark.WARN
+    assert found["scopes"].mark is Mark.WARN
+    assert found["channels"].mark is Mark.WARN
     assert exit_code(rows) == 2
 
 
@@ -112,7 +113,8 @@ async def test_a_missing_scope_is_a_fail_naming_it(healthy: Callable[..., Settin
     rows = await diagnose(healthy())
     text = render(rows)
     assert "❌ Slack 권한(scope): 허용되지 않은 봇 권한이 있어요: commands" in text
-    assert "Bot Token Scopes에 추가" in text and "다시 설치" in text
+    assert "Bot Token Scopes에 추가" in text
+    assert "다시 설치" in text
     assert exit_code(rows) == 2
 
 
@@ -132,7 +134,8 @@ async def test_a_failing_llm_is_a_fail(healthy: Callable[..., Settings], llm: Fa
     llm.fail_next(1, status=500, path="/chat/completions")
     rows = await diagnose(healthy())
     found = by_check(rows)
-    assert found["llm"].mark is Mark.FAIL and "gpt-4o-mini 호출이 실패했어요" in found["llm"].finding.summary
+    assert found["llm"].mark is Mark.FAIL
+    assert "gpt-4o-mini 호출이 실패했어요" in found["llm"].finding.summary
     assert found["embeddings"].mark is Mark.OK
     assert exit_code(rows) == 2
 
@@ -162,10 +165,13 @@ async def test_unreachable_storage_and_pending_migrations(
     finally:
         await conn.close()
     found = by_check(await diagnose(healthy(redis_url="redis://127.0.0.1:1/0")))
-    assert found["migrations"].mark is Mark.WARN and "적용되지 않은 마이그레이션" in found["migrations"].finding.summary
-    assert found["redis"].mark is Mark.FAIL and "REDIS_URL" in found["redis"].finding.fix
+    assert found["migrations"].mark is Mark.WARN
+    assert "적용되지 않은 마이그레이션" in found["migrations"].finding.summary
+    assert found["redis"].mark is Mark.FAIL
+    assert "REDIS_URL" in found["redis"].finding.fix
     found = by_check(await diagnose(make_settings(database_url="postgresql://u:secret@127.0.0.1:1/x")))
-    assert found["postgres"].mark is Mark.FAIL and "secret" not in found["postgres"].finding.summary
+    assert found["postgres"].mark is Mark.FAIL
+    assert "secret" not in found["postgres"].finding.summary
     assert found["migrations"].finding.summary == "PostgreSQL에 연결하지 못해서 건너뛰었어요"
 
 
@@ -180,7 +186,8 @@ async def test_knowledge_problems_have_file_and_line_and_low_disk_fails(
     found = by_check(rows)
     assert found["knowledge"].mark is Mark.FAIL
     assert any(d.startswith("kb.yaml:1") for d in found["knowledge"].finding.details), found["knowledge"]
-    assert found["disk"].mark is Mark.FAIL and "HEALTH_MIN_FREE_MB" in found["disk"].finding.fix
+    assert found["disk"].mark is Mark.FAIL
+    assert "HEALTH_MIN_FREE_MB" in found["disk"].finding.fix
     assert found["postgres"].finding.summary.startswith("임베디드 사용")
     assert exit_code(rows) == 2
 
@@ -188,7 +195,8 @@ async def test_knowledge_problems_have_file_and_line_and_low_disk_fails(
 async def test_a_hanging_check_is_bounded(healthy: Callable[..., Settings], slack: FakeSlack) -> None:
     slack.slow_next("auth.test", 3)
     found = by_check(await diagnose(healthy(), bound=0.5))
-    assert found["token"].mark is Mark.FAIL and "0.5초 안에" in found["token"].finding.summary
+    assert found["token"].mark is Mark.FAIL
+    assert "0.5초 안에" in found["token"].finding.summary
 
 
 def test_the_command_lists_every_settings_problem_without_a_traceback(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from handlers import texts
 from tests.conftest import HOST_ENV
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack
-from tests.handlers.conftest import free_port
+from tests.helpers import eventually, free_port
 from tests.leaks import kill_leftovers, leftovers
 
 pytestmark = pytest.mark.timeout(180)
@@ -117,18 +116,21 @@ async def until(
 ) -> None:
     """Poll `check()` (sync or async) until truthy, at most `bound` seconds, while the process is running
     (or until it exits, with `exit_ok`)."""
-    deadline = time.monotonic() + bound
-    while True:
+
+    async def done() -> bool:
         result = check()
         if asyncio.iscoroutine(result):
             result = await result
         if result or (exit_ok and run.proc.returncode is not None):
-            return
+            return True
         if run.proc.returncode is not None:
             raise AssertionError(f"endy exited ({run.proc.returncode}) before {what}:\n{run.output()[-3000:]}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {bound}s:\n{run.output()[-3000:]}")
-        await asyncio.sleep(0.02)
+        return False
+
+    try:
+        await eventually(done, what, bound)
+    except TimeoutError:
+        raise AssertionError(f"no {what} within {bound}s:\n{run.output()[-3000:]}") from None
 
 
 async def alive(url: str) -> bool:
@@ -188,10 +190,12 @@ async def test_an_unreachable_slack_never_leaves_servers_behind(root: Path) -> N
 async def test_a_signal_while_serving_stops_gracefully_and_stops_the_servers(root: Path, sig: signal.Signals) -> None:
     async with FakeSlack() as slack, endy(root, endy_env(root, slack.api_url), "serve") as run:
         await slack.wait_for_connections(1, timeout=START_BOUND)
-        assert run.servers("postgres") and run.servers("redis-server")
+        assert run.servers("postgres")
+        assert run.servers("redis-server")
         run.proc.send_signal(sig)
         assert await run.exits() == 0
-    assert "in-flight answers drained" in run.log() and "Traceback" not in run.output()
+    assert "in-flight answers drained" in run.log()
+    assert "Traceback" not in run.output()
 
 
 @pytest.mark.parametrize(
@@ -221,12 +225,14 @@ async def test_servers_left_by_a_sigkilled_run_are_adopted_and_stopped_by_the_ne
         await slack.wait_for_connections(1, timeout=START_BOUND)
         run.proc.kill()  # no handler runs: both daemons are orphaned, the registries keep a dead pid
         await run.proc.wait()
-        assert run.servers("postgres") and run.servers("redis-server")
+        assert run.servers("postgres")
+        assert run.servers("redis-server")
         assert str(run.proc.pid) in (run.data_dir / "postgres" / ".handle_pids.json").read_text()
     async with endy(root, endy_env(root), "ask", QUESTION) as ask:
         assert await ask.exits() == 0, ask.output()  # and, as with every run, nothing is left afterwards
     assert "e-HR" in ask.output()
-    assert "a postgres server is already running" in ask.log() and "adopted the embedded Redis" in ask.log()
+    assert "a postgres server is already running" in ask.log()
+    assert "adopted the embedded Redis" in ask.log()
 
 
 async def test_endy_ask_interrupted_while_starting_stops_the_servers(root: Path) -> None:

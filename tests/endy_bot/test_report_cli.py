@@ -34,19 +34,27 @@ def test_plain_lines_are_what_was_typed_and_slack_lines_stay_escaped(sample_kb: 
     plain = "\n".join(report_lines(report, sample_kb, plain=True))
     for typed in ("A&B <팀> 연차?", "<!channel> 틀렸어요 & 오래됨", "guide > 근태", "P&C팀 #ask-pnc", "연차 신청 방법"):
         assert typed in plain
-    assert "&amp;" not in plain and "&gt;" not in plain and "&lt;" not in plain and "*" not in plain
+    assert "&amp;" not in plain
+    assert "&gt;" not in plain
+    assert "&lt;" not in plain
+    assert "*" not in plain
     assert plain.splitlines()[0] == "엔디 피드백 리포트 — 최근 7일"
     assert "질문 3개 · 질문한 사람 2명" in plain
     slack = "\n".join(report_lines(report, sample_kb))
-    assert "A&amp;B &lt;팀&gt;" in slack and "&lt;!channel&gt;" in slack and "guide &gt; 근태" in slack
-    assert "P&amp;C팀" in slack and "*질문* 3개" in slack and "<!channel>" not in slack
+    assert "A&amp;B &lt;팀&gt;" in slack
+    assert "&lt;!channel&gt;" in slack
+    assert "guide &gt; 근태" in slack
+    assert "P&amp;C팀" in slack
+    assert "*질문* 3개" in slack
+    assert "<!channel>" not in slack
     assert dashboard_lines(report, sample_kb)[-1].startswith("• 2회")  # the Slack dashboard still finds its gaps
 
 
 @pytest.mark.parametrize("value", ["0", "366", "-1", "abc", "7d"])
 def test_bad_days_is_one_korean_line(value: str, tmp_path: Path) -> None:
     result = run(tmp_path, "report", "--days", value)
-    assert result.returncode == 2 and result.stdout == ""
+    assert result.returncode == 2
+    assert result.stdout == ""
     errors = [line for line in result.stderr.splitlines() if not line.startswith("usage:")]
     assert errors == [
         f"endy report: error: argument --days: 기간은 1~365 사이의 일수로 적어 주세요 (받은 값: {value}). "
@@ -56,9 +64,12 @@ def test_bad_days_is_one_korean_line(value: str, tmp_path: Path) -> None:
 
 def test_report_after_a_question_prints_it_as_asked(tmp_path: Path) -> None:
     asked = run(tmp_path, "ask", "사내 어린이집 & 놀이방 신청은 어떻게 해요?")
-    assert asked.returncode == 0 and "찾지 못했어요" in asked.stdout, asked.stderr
+    assert asked.returncode == 0, asked.stderr
+    assert "찾지 못했어요" in asked.stdout, asked.stderr
     result = run(tmp_path, "report", "--days", "1")
     assert result.returncode == 0, result.stderr
     assert "• 1회 — “사내 어린이집 & 놀이방 신청은 어떻게 해요?” → P&C팀 #ask-pnc" in result.stdout
     assert "찾지 못함 1개" in result.stdout
-    assert "&amp;" not in result.stdout and "*" not in result.stdout and "Traceback" not in result.stderr
+    assert "&amp;" not in result.stdout
+    assert "*" not in result.stdout
+    assert "Traceback" not in result.stderr

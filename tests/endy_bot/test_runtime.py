@@ -18,7 +18,7 @@ from config.settings import ConfigError, Settings
 from endy_bot.runtime import check_serve_settings
 from tests.conftest import HOST_ENV
 from tests.fakes.slack import FakeSlack
-from tests.handlers.conftest import free_port
+from tests.helpers import free_port
 from tests.leaks import kill_leftovers, leftovers
 
 pytestmark = pytest.mark.timeout(180)
@@ -78,10 +78,14 @@ async def test_a_refused_token_is_one_line_exit_2_and_nothing_left_running(
         code, out, err = await serve(root, env_for(root, SLACK_MODE="socket", SLACK_API_URL=slack.api_url, **tokens))
     assert code == 2, err
     about = [line for line in err.splitlines() if variable in line]
-    assert len(about) == 1 and about[0].startswith("❌") and error in about[0], err
-    assert "Traceback" not in err and out == ""
+    assert len(about) == 1, err
+    assert about[0].startswith("❌"), err
+    assert error in about[0], err
+    assert "Traceback" not in err
+    assert out == ""
     log = (root / "logs" / "endy.log").read_text(encoding="utf-8")
-    assert "using embedded PostgreSQL" in log and "embedded" in log  # they were started …
+    assert "using embedded PostgreSQL" in log
+    assert "embedded" in log  # they were started …
     assert leftovers(root / "data") == []  # … and stopped
     assert slack.connects == 0
 
@@ -98,9 +102,12 @@ async def test_production_lists_every_problem_in_one_round(root: Path) -> None:
         *("SECRET_KEY is 5", "SLACK_BOT_TOKEN is missing", "SLACK_APP_TOKEN is missing", "DATABASE_URL must look"),
         *("REDIS_URL is unset", "ALLOWED_ORIGINS", "RELOAD"),
     )
-    assert len(problems) == len(expected) and all(any(e in p for p in problems) for e in expected), err
-    assert "secret@" not in err and "Traceback" not in err
-    assert not (root / "data").exists() and leftovers(root / "data") == []  # refused before anything started
+    assert len(problems) == len(expected), err
+    assert all(any(e in p for p in problems) for e in expected), err
+    assert "secret@" not in err
+    assert "Traceback" not in err
+    assert not (root / "data").exists()
+    assert leftovers(root / "data") == []  # refused before anything started
 
 
 def test_serve_names_every_missing_or_malformed_setting_at_once(make_settings: Callable[..., Settings]) -> None:

@@ -7,8 +7,7 @@ import json
 import os
 import signal
 import sys
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from tests.conftest import HOST_ENV
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack
-from tests.handlers.conftest import free_port
+from tests.helpers import eventually, free_port
 
 pytestmark = pytest.mark.timeout(120)
 USER = "U0ALICE"
@@ -47,20 +46,6 @@ async def probe(session: aiohttp.ClientSession, url: str) -> int | None:
             return resp.status
     except aiohttp.ClientError:
         return None
-
-
-async def poll(check: Callable[[], object], bound: float, what: str) -> None:
-    """Await ``check()`` (sync or async) until it is truthy, at most ``bound`` seconds."""
-    deadline = time.monotonic() + bound
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no {what} within {bound}s")
-        await asyncio.sleep(0.05)
 
 
 @asynccontextmanager
@@ -114,23 +99,24 @@ async def test_sigterm_lets_the_in_flight_answer_finish_then_exits_0(
                 assert endy.proc.returncode is None, f"endy serve exited early:\n{endy.tail()}"
                 return await probe(http, readiness) == 200
 
-            await poll(ready, START_BOUND, "readiness")
+            await eventually(ready, "readiness", START_BOUND)
             llm.slow_next(1, LLM_DELAY, path="/chat/completions")
             event = slack.event_message_im(USER, "연차는 어떻게 신청하나요?")
             await slack.send_event(event)
-            await poll(llm.chat_requests, 10, "LLM request")  # the answer is now in flight
+            await eventually(llm.chat_requests, "LLM request", 10)  # the answer is now in flight
 
             async def draining() -> bool:
                 return await probe(http, readiness) == 503
 
             endy.proc.send_signal(signal.SIGTERM)
-            await poll(draining, LLM_DELAY, "503 from /readiness while draining")
+            await eventually(draining, "503 from /readiness while draining", LLM_DELAY)
             await slack.wait_until(lambda: slack.connections == 0, LLM_DELAY, "Socket Mode disconnect")
             assert (await probe(http, f"{endy.sidecar}/liveness")) == 200  # the probes outlive the drain
             (reply,) = await slack.wait_for_messages(1, timeout=EXIT_BOUND)
             assert await asyncio.wait_for(endy.proc.wait(), EXIT_BOUND) == 0, endy.tail()
 
-    assert reply.thread_ts == event["event"]["ts"] and "e-HR" in reply.text
+    assert reply.thread_ts == event["event"]["ts"]
+    assert "e-HR" in reply.text
     assert "Traceback" not in endy.tail()
     conn = await asyncpg.connect(pg_url)
     try:

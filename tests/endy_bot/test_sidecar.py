@@ -1,4 +1,3 @@
-# ruff: noqa: F811 -- `start_endy` is imported from tests/handlers/conftest.py to be used as a fixture parameter
 """The sidecar as an operator and Prometheus see it: /health, /readiness, /liveness, /metrics on a running Endy.
 
 Health semantics (what these tests pin down):
@@ -30,8 +29,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from endy_bot import __version__
 from services.answer_types import Asker
+from tests.endy import Endy, StartEndy
 from tests.fakes.redis_process import RedisProcess
-from tests.handlers.conftest import Endy, StartEndy, start_endy  # noqa: F401 -- the fixture, shared with handlers
 
 pytestmark = pytest.mark.timeout(90)
 USER = "U0ALICE"
@@ -76,10 +75,13 @@ async def test_health_with_everything_up_is_healthy(start_endy: StartEndy) -> No
     endy = await start_endy(llm=True)
     reply = await get(endy, "/health")
     body = reply.json()
-    assert reply.status == 200 and reply.headers["Content-Type"].startswith("application/json")
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("application/json")
     assert set(body) == {"status", "timestamp", "version", "checks"}
-    assert body["status"] == "healthy" and body["version"] == __version__
-    assert set(body["checks"]) == CHECKS and checks_off(body) == set()
+    assert body["status"] == "healthy"
+    assert body["version"] == __version__
+    assert set(body["checks"]) == CHECKS
+    assert checks_off(body) == set()
     assert datetime.fromisoformat(body["timestamp"]).tzinfo is not None
 
 
@@ -132,7 +134,9 @@ async def test_a_frozen_redis_cannot_hang_the_probes(redis_server: RedisProcess,
         health_task = asyncio.create_task(get(endy, "/health"))
         ready, live = await get(endy, "/readiness"), await get(endy, "/liveness")
         # readiness does not depend on Redis, so it must not wait for it (kubelet's default probe timeout is 1 s)
-        assert ready.status == 200 and live.status == 200 and not health_task.done()
+        assert ready.status == 200
+        assert live.status == 200
+        assert not health_task.done()
         health = await health_task  # bounded: it comes back, with Redis marked down
     finally:
         redis_server.resume()
@@ -164,7 +168,8 @@ async def test_database_down_is_degraded_and_still_ready(throwaway_pg: Any, star
     assert (health.status, health.json()["status"], checks_off(health.json())) == (200, "degraded", {"database"})
     assert (await get(endy, "/readiness")).status == 200
     live = await get(endy, "/liveness")  # a dead database must not restart every pod
-    assert live.status == 200 and live.json()["alive"] is True
+    assert live.status == 200
+    assert live.json()["alive"] is True
 
 
 # --------------------------------------------------------------------------------------- /readiness
@@ -180,7 +185,8 @@ async def test_readiness_follows_shutdown_and_migrations(start_endy: StartEndy) 
     endy.server.state.shutting_down = True
     draining = await get(endy, "/readiness")
     assert (draining.status, draining.json()) == (503, {"ready": False, "shutting_down": True})
-    assert (await get(endy, "/liveness")).status == 200 and (await get(endy, "/health")).status == 200
+    assert (await get(endy, "/liveness")).status == 200
+    assert (await get(endy, "/health")).status == 200
 
 
 async def test_not_ready_until_the_schema_is_migrated(start_endy: StartEndy) -> None:
@@ -196,7 +202,8 @@ async def test_not_ready_while_the_slack_socket_is_down(start_endy: StartEndy) -
     await endy.slack.disconnect_all()
     await endy.slack.wait_for("apps.connections.open", 2)
     ready, health = await get(endy, "/readiness"), await get(endy, "/health")
-    assert ready.status == 503 and ready.json()["ready"] is False
+    assert ready.status == 503
+    assert ready.json()["ready"] is False
     assert (health.status, checks_off(health.json())) == (200, {"slack"})
     await endy.slack.wait_for_connections(1, timeout=30)  # … the client's monitor retries (every 5 s) and succeeds
     assert (await get(endy, "/readiness")).status == 200
@@ -219,14 +226,17 @@ async def test_security_headers_on_every_response(start_endy: StartEndy, path: s
 async def test_unknown_paths_get_json_404_without_internals(start_endy: StartEndy) -> None:
     endy = await start_endy()
     reply = await get(endy, "/admin/../../etc/passwd")
-    assert reply.status == 404 and reply.json() == {"error": "Not Found"}
-    assert "Traceback" not in reply.text and "aiohttp" not in reply.text
+    assert reply.status == 404
+    assert reply.json() == {"error": "Not Found"}
+    assert "Traceback" not in reply.text
+    assert "aiohttp" not in reply.text
 
 
 async def test_cors_only_for_allowed_origins(start_endy: StartEndy) -> None:
     endy = await start_endy(allowed_origins=[ORIGIN])
     allowed = await get(endy, "/health", Origin=ORIGIN)
-    assert allowed.headers["Access-Control-Allow-Origin"] == ORIGIN and "Origin" in allowed.headers["Vary"]
+    assert allowed.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "Origin" in allowed.headers["Vary"]
     for origin in ("https://evil.example.com", "https://ops.example.com.evil.io", "null"):
         assert "Access-Control-Allow-Origin" not in (await get(endy, "/health", Origin=origin)).headers
     nobody = await start_endy()  # ALLOWED_ORIGINS unset: no cross-origin access at all
@@ -261,7 +271,8 @@ async def test_metrics_after_a_conversation_use_the_guide_names_and_no_user_ids(
     endy = await start_endy()
     await _scripted_conversation(endy)
     reply = await get(endy, "/metrics")
-    assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/plain; version=")
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("text/plain; version=")
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(reply.text)
@@ -276,8 +287,10 @@ async def test_metrics_after_a_conversation_use_the_guide_names_and_no_user_ids(
     assert value("api_requests_total", **dm, status="rate_limited") == 1
     assert value("api_requests_total", method="action", endpoint="feedback", status="ok") == 1
     assert value("api_response_seconds_bucket", **dm, le="30.0") == value("api_response_seconds_count", **dm) == 10
-    assert value("feedback_total", rating="up", via="button") == 1 and value("rate_limited_total") == 1
-    assert value("cache_operations_total", operation="miss") == 1 and value("cache_operations_total", operation="hit")
+    assert value("feedback_total", rating="up", via="button") == 1
+    assert value("rate_limited_total") == 1
+    assert value("cache_operations_total", operation="miss") == 1
+    assert value("cache_operations_total", operation="hit")
     assert (value("process_resident_memory_bytes") or 0) > 0
     for declared in ("llm_requests_total counter", "errors_total counter", "llm_tokens_total counter"):
         assert f"# TYPE {declared}" in reply.text  # exported even before the first increment
@@ -286,4 +299,5 @@ async def test_metrics_after_a_conversation_use_the_guide_names_and_no_user_ids(
         ("endpoint", "method", "status")
     }
     label_values = {v for _, key in samples for _, v in key}
-    assert not [v for v in label_values if re.fullmatch(r"[UW][A-Z0-9]{6,}", v)] and USER not in reply.text
+    assert not [v for v in label_values if re.fullmatch(r"[UW][A-Z0-9]{6,}", v)]
+    assert USER not in reply.text

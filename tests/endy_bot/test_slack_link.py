@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
@@ -20,9 +19,10 @@ from loguru import logger
 
 from config.settings import Settings
 from endy_bot.slack_link import Backoff, SlackTokenError
+from tests.endy import Endy, TokenizerPool, run_endy
 from tests.endy_bot.test_sidecar import get
 from tests.fakes.slack import FakeSlack
-from tests.handlers.conftest import Endy, free_port, run_endy
+from tests.helpers import eventually, free_port
 
 if TYPE_CHECKING:
     from loguru import Record
@@ -46,7 +46,11 @@ def warnings_logged() -> Iterator[list[Record]]:
 
 @pytest.fixture
 async def launch(
-    make_settings: Callable[..., Settings], pg_url: str, redis_url: str, key_prefix: str
+    make_settings: Callable[..., Settings],
+    pg_url: str,
+    redis_url: str,
+    key_prefix: str,
+    tokenizers: TokenizerPool,
 ) -> AsyncIterator[Launch]:
     """Start Endy against a given fake Slack without waiting for Slack (ready=False), fast backoff."""
     async with AsyncExitStack() as stack:
@@ -54,18 +58,11 @@ async def launch(
         async def start(slack: FakeSlack | None, **overrides: Any) -> Endy:
             fake = slack if slack is not None else await stack.enter_async_context(FakeSlack())
             values = {"database_url": pg_url, "redis_url": redis_url, "key_prefix": key_prefix}
-            return await run_endy(stack, make_settings, fake, ready=False, backoff=FAST, **(values | overrides))
+            return await run_endy(
+                stack, make_settings, fake, tokenizers=tokenizers, ready=False, backoff=FAST, **(values | overrides)
+            )
 
         yield start
-
-
-async def until(check: Callable[[], bool], what: str, bound: float = BOUND) -> None:
-    """Poll a condition with a bound (log records have no event to await)."""
-    deadline = time.monotonic() + bound
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no {what} within {bound}s")
-        await asyncio.sleep(0.02)
 
 
 async def slack_signals(endy: Endy) -> tuple[object, object, int]:
@@ -82,7 +79,8 @@ def assert_short_lines_with_growing_pauses(lines: list[Record]) -> None:
     assert all(r["exception"] is None and "\n" not in r["message"] and len(r["message"]) < 300 for r in lines)
     assert [r["extra"]["attempt"] for r in lines] == list(range(1, len(lines) + 1))
     pauses = [r["extra"]["retry_in"] for r in lines]
-    assert pauses == sorted(pauses) and pauses[0] < pauses[-1]
+    assert pauses == sorted(pauses)
+    assert pauses[0] < pauses[-1]
 
 
 async def test_socket_mode_is_neither_healthy_nor_ready_until_the_first_connection_opens(
@@ -99,7 +97,8 @@ async def test_socket_mode_is_neither_healthy_nor_ready_until_the_first_connecti
         await asyncio.wait_for(endy.server.link.until_ready(), BOUND)
         assert await slack_signals(endy) == ("healthy", True, 200)
     lines = attempts(warnings_logged, "Slack Socket Mode connection")
-    assert len(lines) == refused_attempts and all("internal_error" in r["message"] for r in lines)
+    assert len(lines) == refused_attempts
+    assert all("internal_error" in r["message"] for r in lines)
     assert_short_lines_with_growing_pauses(lines)
     assert [r for r in caplog.records if r.exc_info or "Failed to connect" in r.getMessage()] == []
     assert slack.connects == 1
@@ -110,7 +109,11 @@ async def test_an_unreachable_slack_is_retried_and_never_reported_connected(
 ) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
     endy = await launch(None, slack_api_url=nowhere)
-    await until(lambda: len(attempts(warnings_logged, "Slack auth.test")) >= 3, "three failed auth.test attempts")
+
+    def three_failed() -> bool:
+        return len(attempts(warnings_logged, "Slack auth.test")) >= 3
+
+    await eventually(three_failed, "three failed auth.test attempts", BOUND)
     assert await slack_signals(endy) == ("degraded", False, 503)
     lines = attempts(warnings_logged, "Slack auth.test")[:3]
     assert_short_lines_with_growing_pauses(lines)
@@ -126,7 +129,8 @@ async def test_http_mode_is_ready_once_the_listener_is_bound_and_auth_test_succe
         assert endy.server.link is not None
         await asyncio.wait_for(endy.server.link.until_ready(), BOUND)
         assert await slack_signals(endy) == ("healthy", True, 200)
-        assert len(slack.calls_to("auth.test")) == CALLS_PER_ATTEMPT + 1 and slack.connects == 0
+        assert len(slack.calls_to("auth.test")) == CALLS_PER_ATTEMPT + 1
+        assert slack.connects == 0
 
 
 @pytest.mark.parametrize(
@@ -154,8 +158,12 @@ async def test_a_token_slack_refuses_is_fatal_and_named(
     method = "auth.test" if variable == "SLACK_BOT_TOKEN" else "apps.connections.open"
     assert (refused.value.variable, refused.value.method, refused.value.error) == (variable, method, error)
     line = refused.value.line
-    assert "\n" not in line and variable in line and error in line and hint in line
-    assert len(slack.calls_to(method)) == 1 and slack.connects == 0  # refused once: never retried
+    assert "\n" not in line
+    assert variable in line
+    assert error in line
+    assert hint in line
+    assert len(slack.calls_to(method)) == 1
+    assert slack.connects == 0  # refused once: never retried
 
 
 async def test_an_app_token_revoked_while_serving_stops_the_reconnects(launch: Launch) -> None:
@@ -169,4 +177,5 @@ async def test_an_app_token_revoked_while_serving_stops_the_reconnects(launch: L
         assert (refused.variable, refused.error) == ("SLACK_APP_TOKEN", "token_revoked")
         assert await slack_signals(endy) == ("degraded", False, 503)
         calls = len(slack.calls_to("apps.connections.open"))
-    assert calls == 2 and slack.connects == 1
+    assert calls == 2
+    assert slack.connects == 1

@@ -21,7 +21,8 @@ async def test_settling_waits_for_work_spawned_by_work_in_flight() -> None:
 
     tasks.spawn(check_then_answer())
     assert await tasks.settle(10)
-    assert answered.is_set() and len(tasks) == 0
+    assert answered.is_set()
+    assert len(tasks) == 0
 
 
 async def test_settling_reports_work_that_outlives_the_grace() -> None:

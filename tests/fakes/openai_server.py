@@ -111,6 +111,8 @@ class FakeOpenAI:
         self.embedding_model = embedding_model
         self.embedding_dim = embedding_dim
         self.chunk_size = chunk_size
+        # Slow answers and cut streams the fake served to their end: 0 while no client waited a fault out.
+        self.faults_completed = 0
         self.requests: list[RecordedRequest] = []
         self._queue: list[_Behaviour] = []
         self._runner: web.AppRunner | None = None
@@ -212,6 +214,7 @@ class FakeOpenAI:
             return body, None, None
         if behaviour.kind == "slow":
             await asyncio.sleep(behaviour.delay)  # cancelled on disconnect/shutdown
+            self.faults_completed += 1
         elif behaviour.kind == "disconnect":
             await self._hang_up(request)
         elif behaviour.kind == "fail":
@@ -309,6 +312,7 @@ class FakeOpenAI:
             await self._hang_up(request)
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()
+        self.faults_completed += cut is not None
         return resp
 
     async def _handle_embeddings(self, request: web.Request) -> web.StreamResponse:

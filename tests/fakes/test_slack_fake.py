@@ -81,14 +81,20 @@ async def test_auth_test_and_post_message(slack: FakeSlack) -> None:
     client = web(slack)
     auth = await client.auth_test()
     assert (auth["user_id"], auth["bot_id"], auth["team_id"]) == ("UBOT", slack.bot_id, "T0001")
-    assert auth["url"].startswith("https://") and auth["team"] and auth["user"]
+    assert auth["url"].startswith("https://")
+    assert auth["team"]
+    assert auth["user"]
     first = await client.chat_postMessage(channel="C0GENERAL", text="안녕하세요", blocks=[FEEDBACK_BLOCK])
     second = await client.chat_postMessage(channel="U0001", text="DM")  # a user id opens the DM
-    assert first["ts"] == "1700000000.000100" and float(second["ts"]) > float(first["ts"])
-    assert first["message"]["bot_id"] == slack.bot_id and first["message"]["blocks"] == [FEEDBACK_BLOCK]
+    assert first["ts"] == "1700000000.000100"
+    assert float(second["ts"]) > float(first["ts"])
+    assert first["message"]["bot_id"] == slack.bot_id
+    assert first["message"]["blocks"] == [FEEDBACK_BLOCK]
     assert second["channel"] == "D0001"
     [call, _] = slack.calls_to("chat.postMessage")
-    assert call.token == "xoxb-test" and call.body["blocks"] == [FEEDBACK_BLOCK] and "token" not in call.body
+    assert call.token == "xoxb-test"
+    assert call.body["blocks"] == [FEEDBACK_BLOCK]
+    assert "token" not in call.body
     assert [(m.channel, m.text) for m in slack.messages()] == [("C0GENERAL", "안녕하세요"), ("D0001", "DM")]
 
 
@@ -112,7 +118,8 @@ async def test_form_and_query_encodings_are_parsed(slack: FakeSlack) -> None:
         "name": "eyes",
     }
     form_call = slack.calls_to("chat.postMessage")[-1]
-    assert form_call.token == "xoxb-form" and form_call.body["blocks"] == [{"type": "divider"}]
+    assert form_call.token == "xoxb-form"
+    assert form_call.body["blocks"] == [{"type": "divider"}]
     with pytest.raises(SlackApiError) as again:
         await web(slack).reactions_add(channel="C0GENERAL", timestamp=posted["ts"], name="eyes")
     assert again.value.response["error"] == "already_reacted"
@@ -129,7 +136,8 @@ async def test_chat_stream_helper_assembles_one_message(slack: FakeSlack) -> Non
     for part in parts:
         await streamer.append(markdown_text=part)
     await streamer.stop(blocks=[FEEDBACK_BLOCK])
-    assert slack.calls_to("chat.startStream") and slack.calls_to("chat.stopStream")
+    assert slack.calls_to("chat.startStream")
+    assert slack.calls_to("chat.stopStream")
     [msg] = slack.messages("D0001")
     assert (msg.kind, msg.text, msg.blocks, msg.thread_ts) == (
         "stream",
@@ -137,7 +145,8 @@ async def test_chat_stream_helper_assembles_one_message(slack: FakeSlack) -> Non
         [FEEDBACK_BLOCK],
         question["ts"],
     )
-    assert msg.stream_state == "completed" and msg.ts == streamer.ts
+    assert msg.stream_state == "completed"
+    assert msg.ts == streamer.ts
     with pytest.raises(SlackApiError) as late:
         await client.chat_appendStream(channel="D0001", ts=msg.ts, markdown_text="more")
     assert late.value.response["error"] == "message_not_in_streaming_state"
@@ -151,11 +160,13 @@ async def test_message_lifecycle_and_lookups(slack: FakeSlack) -> None:
     client = web(slack)
     posted = await client.chat_postMessage(channel="C0GENERAL", text="초안")
     updated = await client.chat_update(channel="C0GENERAL", ts=posted["ts"], text="수정본")
-    assert updated["message"]["text"] == "수정본" and "edited" in updated["message"]
+    assert updated["message"]["text"] == "수정본"
+    assert "edited" in updated["message"]
     link = await client.chat_getPermalink(channel="C0GENERAL", message_ts=posted["ts"])
     assert link["permalink"].endswith("/archives/C0GENERAL/p" + posted["ts"].replace(".", ""))
     eph = await client.chat_postEphemeral(channel="C0GENERAL", user="U0001", text="나만 보여요")
-    assert eph["message_ts"] and slack.messages()[-1].ephemeral_to == "U0001"
+    assert eph["message_ts"]
+    assert slack.messages()[-1].ephemeral_to == "U0001"
     await client.chat_delete(channel="C0GENERAL", ts=posted["ts"])
     assert [m.text for m in slack.messages()] == ["나만 보여요"]
     with pytest.raises(SlackApiError) as gone:
@@ -164,7 +175,8 @@ async def test_message_lifecycle_and_lookups(slack: FakeSlack) -> None:
     slack.add_user("U0001", "kim.minsu", real_name="김민수", email="minsu@encar.example", is_admin=True)
     user = (await client.users_info(user="U0001"))["user"]
     assert (user["real_name"], user["tz"], user["tz_offset"], user["is_bot"]) == ("김민수", "Asia/Seoul", 32400, False)
-    assert user["profile"]["email"] == "minsu@encar.example" and user["is_admin"] is True
+    assert user["profile"]["email"] == "minsu@encar.example"
+    assert user["is_admin"] is True
     assert (await client.conversations_info(channel="D0001"))["channel"]["is_im"] is True
     await client.assistant_threads_setStatus(channel_id="D0001", thread_ts=posted["ts"], status="찾아보는 중…")
     await client.assistant_threads_setSuggestedPrompts(
@@ -184,8 +196,10 @@ async def test_conversations_replies_returns_seeded_and_posted_thread(slack: Fak
     replies = await client.conversations_replies(channel="C0GENERAL", ts=root)
     texts = [m["text"] for m in replies["messages"]]
     assert texts == ["출장비 정산은?", "A", "추가 답변", "감사합니다"]
-    assert replies["messages"][0]["reply_count"] == 3 and replies["messages"][-1]["ts"] == follow_up["ts"]
-    assert replies["messages"][1]["bot_id"] == slack.bot_id and follow_up["parent_user_id"] == "U0001"
+    assert replies["messages"][0]["reply_count"] == 3
+    assert replies["messages"][-1]["ts"] == follow_up["ts"]
+    assert replies["messages"][1]["bot_id"] == slack.bot_id
+    assert follow_up["parent_user_id"] == "U0001"
     assert [m.text for m in slack.messages()] == ["추가 답변"]  # seeds and user messages are not the app's output
     with pytest.raises(SlackApiError) as missing:
         await client.conversations_replies(channel="C0GENERAL", ts="1600000000.000001")
@@ -202,7 +216,8 @@ async def test_files_upload_v2_end_to_end(slack: FakeSlack) -> None:
         initial_comment="첨부",
     )
     file_id = resp["file"]["id"]
-    assert slack.files[file_id].content == b"id,score\n1,5\n" and resp["file"]["title"] == "주간 리포트"
+    assert slack.files[file_id].content == b"id,score\n1,5\n"
+    assert resp["file"]["title"] == "주간 리포트"
     [msg] = slack.messages("C0GENERAL")
     assert (msg.kind, msg.text, msg.files[0]["id"]) == ("file", "첨부", file_id)
     assert slack.calls_to("files.completeUploadExternal")[0].body["files"] == [{"id": file_id, "title": "주간 리포트"}]
@@ -216,11 +231,13 @@ async def test_rate_limit_is_retried_by_the_sdk_handler(slack: FakeSlack) -> Non
     slack.fail_next("chat.postMessage")
     with pytest.raises(SlackApiError) as limited:
         await web(slack).chat_postMessage(channel="C0GENERAL", text="x")
-    assert limited.value.response.status_code == 429 and limited.value.response.headers["Retry-After"] == "1"
+    assert limited.value.response.status_code == 429
+    assert limited.value.response.headers["Retry-After"] == "1"
     slack.fail_next("chat.postMessage", retry_after=1)
     retrying = web(slack, retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)])
     resp = await retrying.chat_postMessage(channel="C0GENERAL", text="다시")
-    assert resp["ok"] and len(slack.calls_to("chat.postMessage")) == 3
+    assert resp["ok"]
+    assert len(slack.calls_to("chat.postMessage")) == 3
     assert [m.text for m in slack.messages()] == ["다시"]
 
 
@@ -254,7 +271,8 @@ async def test_slow_and_dropped_calls(slack: FakeSlack) -> None:
     slack.slow_next("auth.test", 0.2)
     task = asyncio.create_task(web(slack).auth_test())
     [call] = await slack.wait_for("auth.test")
-    assert call.token == "xoxb-test" and (await task)["ok"]
+    assert call.token == "xoxb-test"
+    assert (await task)["ok"]
     slack.drop_next("auth.test")
     assert (await web(slack).auth_test())["ok"]  # the SDK's default handler retries a dropped connection
     assert len(slack.calls_to("auth.test")) == 3
@@ -308,7 +326,8 @@ async def test_slash_command_ack_payload_and_response_url(slack: FakeSlack) -> N
         command = slack.slash_command("/endy", "경조사 휴가", "U0001", channel="C0GENERAL")
         envelope_id = await slack.send_slash_command(command)
         assert await slack.wait_for_ack(envelope_id) == {"text": "접수했어요"}
-        assert received[0].type == "slash_commands" and received[0].accepts_response_payload is True
+        assert received[0].type == "slash_commands"
+        assert received[0].accepts_response_payload is True
         assert all(isinstance(v, str) for v in received[0].payload.values())
     await AsyncWebhookClient(command["response_url"]).send(text="답변", response_type="ephemeral")
     [post] = await slack.wait_for_responses()
@@ -323,7 +342,8 @@ async def test_payload_builders_reference_what_the_fake_knows(slack: FakeSlack) 
     client = web(slack)
     posted = await client.chat_postMessage(channel="D0001", text="답변", blocks=[FEEDBACK_BLOCK])
     action = slack.block_actions("U0001", "feedback", "bad", "D0001", posted["ts"], action_type="feedback_buttons")
-    assert action["message"]["blocks"] == [FEEDBACK_BLOCK] and action["actions"][0]["block_id"] == "fb"
+    assert action["message"]["blocks"] == [FEEDBACK_BLOCK]
+    assert action["actions"][0]["block_id"] == "fb"
     assert action["container"] == {
         "type": "message",
         "message_ts": posted["ts"],
@@ -339,13 +359,15 @@ async def test_payload_builders_reference_what_the_fake_knows(slack: FakeSlack) 
     opened = (await client.views_open(trigger_id=action["trigger_id"], view=view))["view"]
     values = {"reason": {"reason": {"type": "plain_text_input", "value": "출처가 틀렸어요"}}}
     submission = slack.view_submission("U0001", "feedback_modal", state_values=values)
-    assert submission["view"]["id"] == opened["id"] and submission["view"]["private_metadata"] == posted["ts"]
+    assert submission["view"]["id"] == opened["id"]
+    assert submission["view"]["private_metadata"] == posted["ts"]
     assert submission["view"]["state"]["values"] == values
     await client.views_publish(user_id="U0001", view={"type": "home", "blocks": []})
     assert slack.event_app_home_opened("U0001", tab="home")["event"]["view"]["type"] == "home"
     assert "view" not in slack.event_app_home_opened("U0001", tab="messages")["event"]
     reaction = slack.event_reaction_added("U0001", "-1", "D0001", posted["ts"])
-    assert reaction["event"]["item_user"] == "UBOT" and reaction["authorizations"][0]["user_id"] == "UBOT"
+    assert reaction["event"]["item_user"] == "UBOT"
+    assert reaction["authorizations"][0]["user_id"] == "UBOT"
 
 
 def test_sign_matches_slack_sdk_signature_verifier() -> None:

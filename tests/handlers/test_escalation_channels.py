@@ -5,8 +5,6 @@ Real Bolt app against the fake Slack, real PostgreSQL and Redis."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -19,9 +17,10 @@ from config.settings import Settings
 from handlers import texts
 from services.knowledge import Department
 from services.output_policy import WITHOUT_LINKS
+from tests.endy import Endy, TokenizerPool, run_endy
 from tests.fakes.slack import FakeSlack, Message
 from tests.fakes.slack_channels import SAMPLE_TEAM_CHANNELS
-from tests.handlers.conftest import Endy, run_endy
+from tests.helpers import eventually
 
 if TYPE_CHECKING:
     from loguru import Record
@@ -45,25 +44,20 @@ def warnings_logged() -> Iterator[list[Record]]:
 
 @pytest.fixture
 async def launch(
-    make_settings: Callable[..., Settings], pg_url: str, redis_url: str, key_prefix: str
+    make_settings: Callable[..., Settings],
+    pg_url: str,
+    redis_url: str,
+    key_prefix: str,
+    tokenizers: TokenizerPool,
 ) -> AsyncIterator[Launch]:
     """Start Endy against a fake Slack the test has set up (its channels exist before Endy starts)."""
     async with AsyncExitStack() as stack:
 
         async def start(slack: FakeSlack, **overrides: Any) -> Endy:
             values = {"database_url": pg_url, "redis_url": redis_url, "key_prefix": key_prefix}
-            return await run_endy(stack, make_settings, slack, **(values | overrides))
+            return await run_endy(stack, make_settings, slack, tokenizers=tokenizers, **(values | overrides))
 
         yield start
-
-
-async def until(check: Callable[[], bool], what: str, bound: float = 15.0) -> None:
-    """Poll a condition with a bound (log records have no event to await)."""
-    deadline = time.monotonic() + bound
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no {what} within {bound}s")
-        await asyncio.sleep(0.02)
 
 
 async def not_found_reply(endy: Endy) -> Message:
@@ -103,7 +97,8 @@ async def test_channel_names_are_resolved_once_over_every_page_and_linked_by_id(
         (posted,) = [m for m in slack.messages() if m.channel in team]
         department = department_of(endy, team[posted.channel])
         assert f"<#{posted.channel}>" in reply.text  # the not-found reply links the team channel by id
-        assert "어린이집" in posted.text and slack.calls_to("chat.postMessage")[-1].body["channel"] == posted.channel
+        assert "어린이집" in posted.text
+        assert slack.calls_to("chat.postMessage")[-1].body["channel"] == posted.channel
         assert note == texts.ESCALATED.format(team=WITHOUT_LINKS.text(department.name), channel=f"<#{posted.channel}>")
         listed = slack.calls_to("conversations.list")
     assert len(listed) == 3  # at start only: the escalation used the cache
@@ -117,13 +112,14 @@ async def test_a_channel_endy_is_not_in_gets_a_kind_note_and_an_invite_line(
     async with FakeSlack(channels=()) as slack:
         team = {slack.add_channel(name, member=False).id: name for name in SAMPLE_TEAM_CHANNELS}
         endy = await launch(slack)
-        await until(lambda: len(invites(warnings_logged)) == len(team), "an invite line per team channel at start")
+        await eventually(lambda: len(invites(warnings_logged)) == len(team), "an invite line per team channel at start")
         reply = await not_found_reply(endy)
         note = await press_escalate(endy, reply)
         channel_id = str(slack.calls_to("chat.postMessage")[-1].body["channel"])
         department = department_of(endy, team[channel_id])
         kind = texts.ESCALATION_NOT_MEMBER.format(team=WITHOUT_LINKS.text(department.name), channel=f"<#{channel_id}>")
-        assert note == kind and [m for m in slack.messages() if m.channel in team] == []
+        assert note == kind
+        assert [m for m in slack.messages() if m.channel in team] == []
         refused = [r for r in warnings_logged if r["message"].startswith(INVITE) and "not_in_channel" in r["message"]]
         assert [r["message"].split(":")[0] for r in refused] == [f"{INVITE}#{team[channel_id]}"]
         slack.channel(team[channel_id]).is_member = True  # the admin invites @엔디; the asker presses again
@@ -145,7 +141,7 @@ async def test_a_private_channel_by_id_that_endy_is_not_in(
     async with FakeSlack(channels=()) as slack:
         slack.add_channel("security", private=True, member=False, channel_id="G0SECURITY1")
         endy = await launch(slack, knowledge_dir=kb)
-        await until(lambda: len(invites(warnings_logged)) == 1, "the invite line at start")
+        await eventually(lambda: len(invites(warnings_logged)) == 1, "the invite line at start")
         note = await press_escalate(endy, await not_found_reply(endy))
         assert note == texts.ESCALATION_NOT_MEMBER.format(team="보안팀", channel="<#G0SECURITY1>")
         assert [c.body["channel"] for c in slack.calls_to("chat.postMessage")[-1:]] == ["G0SECURITY1"]

@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 
 from handlers import texts
 from services.prompts import NOT_IN_HANDBOOK
+from tests.endy import Endy, StartEndy
 from tests.fakes.hostile_llm import KB_LINK, has_kb_link, hostile_completion, inspect, shown_texts
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import Message
-from tests.handlers.conftest import Endy, StartEndy
 
 pytestmark = pytest.mark.timeout(600)
 PER_DOOR = settings(
@@ -169,4 +169,5 @@ async def test_hostile_completions_through_every_door_end_to_end(start_endy: Sta
         await asyncio.to_thread(door_case(doors, endy.llm, door, route))
     for door in routes:
         print(f"[trust] hostile completions end to end, {door}: {doors.tried[door]} tried, {doors.leaks[door]} leaks")
-    assert min(doors.tried.values()) >= PER_DOOR.max_examples and sum(doors.leaks.values()) == 0
+    assert min(doors.tried.values()) >= PER_DOOR.max_examples
+    assert sum(doors.leaks.values()) == 0

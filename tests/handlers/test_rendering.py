@@ -45,15 +45,20 @@ def answer(text: str, link: str | None = WIKI, *, llm_failed: bool = False) -> A
 def test_answer_body_is_mrkdwn_not_raw_markdown() -> None:
     md = "#### 복지포인트\n**연 200만 원**을 드려요.\n\n---\n\n| 항목 | 금액 |\n|---|---|\n| 포인트 | 200만 원 |"
     body = answer_body(answer(md), LINKS)
-    assert "####" not in body and "**" not in body and "---" not in body.split("\n") and "|---|" not in body
-    assert body.startswith("*복지포인트*\n*연 200만 원*") and "```\n항목   | 금액" in body
+    assert "####" not in body
+    assert "**" not in body
+    assert "---" not in body.split("\n")
+    assert "|---|" not in body
+    assert body.startswith("*복지포인트*\n*연 200만 원*")
+    assert "```\n항목   | 금액" in body
 
 
 def test_answer_body_keeps_only_knowledge_base_links_and_pings_nothing() -> None:
     md = f"[안내]({WIKI}) [피싱](https://evil.example) <!channel> <@U1> https://evil.example/x"
     body = answer_body(answer(md), LINKS)
     assert [t.split("|")[0] for t in SLACK_TOKEN.findall(body)] == [WIKI]
-    assert "&lt;!channel&gt; &lt;@U1&gt;" in body and "evil" not in body
+    assert "&lt;!channel&gt; &lt;@U1&gt;" in body
+    assert "evil" not in body
 
 
 LONG = "\n".join(f"- {i}번째 안내 문장이에요. 복지포인트는 이렇게 써요." for i in range(80))
@@ -67,7 +72,8 @@ LONG = "\n".join(f"- {i}번째 안내 문장이에요. 복지포인트는 이렇
 def test_long_answer_is_cut_at_a_line_end_with_a_way_to_read_on(link: str | None, more: str) -> None:
     body = answer_body(answer(LONG, link), LINKS)
     head, last = body.rsplit("\n", 1)
-    assert last == more and len(head) <= PREVIEW_CHARS
+    assert last == more
+    assert len(head) <= PREVIEW_CHARS
     assert head.endswith("써요."), "cut after a whole line"
     assert len(answer_blocks(answer(LONG, link), body, LINKS, seal=SEAL)[0]["text"]["text"]) <= SECTION_LIMIT
 
@@ -104,12 +110,15 @@ def test_stream_holds_a_table_until_it_ends() -> None:
 def test_stream_sends_a_rule_whole(chunks: list[str]) -> None:
     pieces = feed_all(chunks)
     rule = "".join(chunks).split("\n")[1]
-    assert any(rule in p for p in pieces) and all(p.strip("\n") != rule[:2] for p in pieces)
+    assert any(rule in p for p in pieces)
+    assert all(p.strip("\n") != rule[:2] for p in pieces)
 
 
 def test_stream_still_escapes_and_drops_foreign_links() -> None:
     out = "".join(feed_all(["<!chan", "nel> | a | b |\n", "자세한 건 https://evil.exam", "ple/x 참고"]))
-    assert "&lt;!channel&gt;" in out and "evil" not in out and "자세한 건 참고" in out
+    assert "&lt;!channel&gt;" in out
+    assert "evil" not in out
+    assert "자세한 건 참고" in out
 
 
 HOSTILE = "<!channel> 공지 https://evil.example/x www.evil-hr.example [클릭](https://evil.example)"
@@ -125,7 +134,9 @@ def test_sources_cite_only_validated_knowledge_links_with_inert_titles() -> None
     block = sources_block(sources, LINKS)
     assert block is not None
     (line,) = shown_texts(block)
-    assert f"<{WIKI}|연차 &lt;!channel&gt; 공지" in line and line.endswith(" · 가짜") and _leaks(line) == []
+    assert f"<{WIKI}|연차 &lt;!channel&gt; 공지" in line
+    assert line.endswith(" · 가짜")
+    assert _leaks(line) == []
 
 
 @pytest.mark.parametrize(
@@ -141,7 +152,8 @@ def test_sources_cite_only_validated_knowledge_links_with_inert_titles() -> None
 )
 def test_every_surface_renders_foreign_words_inert(shown: Callable[[], list[str]]) -> None:
     texts_shown = shown()
-    assert texts_shown and all("연차" in t or "인사" in t or "엔디" in t for t in texts_shown[:1])
+    assert texts_shown
+    assert all("연차" in t or "인사" in t or "엔디" in t for t in texts_shown[:1])
     assert [leak for leak in _leaks(*texts_shown) if "t.slack.com" not in leak] == []
 
 
@@ -159,8 +171,11 @@ def test_share_renders_the_stored_text_again_never_trusting_it() -> None:
     )
     text, blocks = shared_message(stored, "U0ASKER", LINKS, SEAL)
     shown = [text, *shown_texts(blocks)]
-    assert shown[1].startswith("<@U0ASKER>님이") and "연차는 e-HR에서 신청해요." in text
-    assert _leaks(*shown) == [] and "인사팀 공식 공지" not in "".join(shown) and f"<{WIKI}|근태>" in "".join(shown)
+    assert shown[1].startswith("<@U0ASKER>님이")
+    assert "연차는 e-HR에서 신청해요." in text
+    assert _leaks(*shown) == []
+    assert "인사팀 공식 공지" not in "".join(shown)
+    assert f"<{WIKI}|근태>" in "".join(shown)
 
 
 def test_an_answer_whose_every_word_was_a_link_still_says_something() -> None:

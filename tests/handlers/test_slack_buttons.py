@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from handlers import texts
+from tests.endy import Endy, StartEndy
 from tests.fakes.slack import Message
-from tests.handlers.conftest import Endy, StartEndy
 
 pytestmark = pytest.mark.timeout(120)
 USER, OTHER, ADMIN, CHANNEL = "U0BOB", "U0CAROL", "U0ADMIN", "C0GENERAL"
@@ -72,7 +72,8 @@ async def test_forged_button_values_are_refused_with_a_kind_note(start_endy: Sta
     count = sum(len(v) for v in forged.values())
     await endy.slack.wait_until(lambda: len(notes_to(endy, USER)) >= count, what="a note per forged press")
     assert notes_to(endy, USER) == [texts.BUTTON_REFUSED] * count
-    assert team_posts(endy) == [] and len(endy.slack.messages()) == 1 + count  # the reply and the notes only
+    assert team_posts(endy) == []
+    assert len(endy.slack.messages()) == 1 + count  # the reply and the notes only
     assert await endy.rows("SELECT id FROM feedback") == []
     assert errors(endy, "button_forged") == count
 
@@ -91,7 +92,8 @@ async def test_escalation_is_posted_once_however_often_and_wherever_it_is_presse
     (posted,) = team_posts(first)
     assert "어린이집" in posted.text
     department = posted.channel
-    assert department in notes_to(first, USER)[0] and "전달했어요" in notes_to(first, USER)[0]
+    assert department in notes_to(first, USER)[0]
+    assert "전달했어요" in notes_to(first, USER)[0]
     assert all("이미" in note and department in note for note in notes_to(first, USER)[1:])
     assert {e.connection_id for e in first.slack.envelopes[-5:]} == {1, 2}
     assert errors(first, "escalation_repeated") + errors(second, "escalation_repeated") == 4
@@ -103,11 +105,13 @@ async def test_only_the_asker_or_an_admin_escalates(start_endy: StartEndy) -> No
     value = button(reply, "escalate")["value"]
     await press(endy, OTHER, "escalate", value, reply)
     await endy.slack.wait_until(lambda: bool(notes_to(endy, OTHER)), what="the refusal")
-    assert notes_to(endy, OTHER) == [texts.NOT_YOUR_QUESTION] and team_posts(endy) == []
+    assert notes_to(endy, OTHER) == [texts.NOT_YOUR_QUESTION]
+    assert team_posts(endy) == []
     assert errors(endy, "button_not_owner") == 1
     await press(endy, ADMIN, "escalate", value, reply)
     await endy.slack.wait_until(lambda: bool(notes_to(endy, ADMIN)), what="the admin's note")
-    assert len(team_posts(endy)) == 1 and "전달했어요" in notes_to(endy, ADMIN)[0]
+    assert len(team_posts(endy)) == 1
+    assert "전달했어요" in notes_to(endy, ADMIN)[0]
 
 
 async def test_only_the_asker_shares_a_private_answer(start_endy: StartEndy) -> None:
@@ -124,10 +128,12 @@ async def test_only_the_asker_shares_a_private_answer(start_endy: StartEndy) -> 
 
     await share_as(OTHER)
     await endy.slack.wait_for_responses(2)
-    assert endy.slack.responses[1].body["text"] == texts.NOT_YOUR_QUESTION and endy.slack.messages(CHANNEL) == []
+    assert endy.slack.responses[1].body["text"] == texts.NOT_YOUR_QUESTION
+    assert endy.slack.messages(CHANNEL) == []
     await share_as(USER)
     (shared,) = await endy.slack.wait_for_messages(1, channel=CHANNEL)
-    assert f"<@{USER}>" in str(shared.blocks) and "와이파이" in shared.text
+    assert f"<@{USER}>" in str(shared.blocks)
+    assert "와이파이" in shared.text
 
 
 def _reasons(*values: str) -> dict[str, Any]:
@@ -149,7 +155,8 @@ async def test_feedback_reasons_off_the_list_and_forged_modals_are_refused(start
     refused = await submit(_reasons("outdated", '=HYPERLINK("https://evil.example")'))
     assert refused == {"response_action": "errors", "errors": {"reasons": texts.FEEDBACK_BAD_REASON}}
     forged = await submit(_reasons("outdated"), json.dumps({"r": str(reply.ts), "c": CHANNEL, "t": None}))
-    assert forged["response_action"] == "errors" and forged["errors"] == {"comment": texts.BUTTON_REFUSED}
+    assert forged["response_action"] == "errors"
+    assert forged["errors"] == {"comment": texts.BUTTON_REFUSED}
     rows = await endy.rows("SELECT rating, reasons FROM feedback")
     assert [(r["rating"], list(r["reasons"] or [])) for r in rows] == [(-1, [])]  # the 👎 alone
     assert (errors(endy, "feedback_bad_reason"), errors(endy, "feedback_forged")) == (1, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.handlers.conftest import Endy, StartEndy
+from tests.endy import Endy, StartEndy
 
 pytestmark = pytest.mark.timeout(90)
 USER = "U0ALICE"
@@ -19,13 +19,17 @@ async def test_dm_question_gets_a_threaded_answer_with_sources_and_feedback(star
     event = endy.slack.event_message_im(USER, "연차는 어떻게 신청하나요? 제 번호는 010-1234-5678이에요")
     await endy.slack.send_event(event)
     (reply,) = await endy.slack.wait_for_messages(1)
-    assert reply.thread_ts == event["event"]["ts"] and reply.channel == event["event"]["channel"]
-    assert "e-HR" in reply.text and "010-1234-5678" not in reply.text
+    assert reply.thread_ts == event["event"]["ts"]
+    assert reply.channel == event["event"]["channel"]
+    assert "e-HR" in reply.text
+    assert "010-1234-5678" not in reply.text
     assert _types(reply.blocks)[-1] == "context_actions"
-    assert "출처" in str(reply.blocks) and "연차" in str(reply.blocks)
+    assert "출처" in str(reply.blocks)
+    assert "연차" in str(reply.blocks)
     rows = await endy.rows("SELECT question, reply_ts, kind FROM messages")
     assert [(r["reply_ts"], r["kind"]) for r in rows] == [(reply.ts, "answer")]
-    assert "[전화번호]" in rows[0]["question"] and "010-1234-5678" not in rows[0]["question"]
+    assert "[전화번호]" in rows[0]["question"]
+    assert "010-1234-5678" not in rows[0]["question"]
     assert (
         endy.deps.metrics.registry.get_sample_value(
             "api_requests_total", {"method": "event", "endpoint": "message.im", "status": "ok"}
@@ -43,9 +47,12 @@ async def test_dm_answer_streams_when_an_llm_is_configured(start_endy: StartEndy
     await endy.slack.send_event(endy.slack.event_message_im(USER, "연차 신청 방법 알려줘"))
     await endy.slack.wait_for("chat.stopStream")
     (reply,) = await endy.slack.wait_for_messages(1)
-    assert reply.kind == "stream" and "e-HR" in reply.text
-    assert "<!channel>" not in reply.text and "&lt;!channel&gt;" in reply.text
-    assert "evil.example.com" not in reply.text and "참고하세요 [1]" in reply.text
+    assert reply.kind == "stream"
+    assert "e-HR" in reply.text
+    assert "<!channel>" not in reply.text
+    assert "&lt;!channel&gt;" in reply.text
+    assert "evil.example.com" not in reply.text
+    assert "참고하세요 [1]" in reply.text
     stop = endy.slack.calls_to("chat.stopStream")[0].body
     assert _types(stop.get("blocks"))[-1] == "context_actions"
     assert endy.slack.calls_to("assistant.threads.setStatus")
@@ -55,10 +62,12 @@ async def test_slash_command_help_and_private_answer(start_endy: StartEndy) -> N
     endy: Endy = await start_endy()
     envelope = await endy.slack.send_slash_command(endy.slack.slash_command("/endy", "", USER))
     ack = await endy.slack.wait_for_ack(envelope)
-    assert "무엇이든 편하게 물어보세요" in str(ack) and ack.get("response_type") == "ephemeral"
+    assert "무엇이든 편하게 물어보세요" in str(ack)
+    assert ack.get("response_type") == "ephemeral"
     await endy.slack.send_slash_command(endy.slack.slash_command("/endy", "재직증명서 어디서 떼요?", USER))
     (response,) = await endy.slack.wait_for_responses(1)
-    assert response.body["response_type"] == "ephemeral" and "재직증명서" in str(response.body["blocks"])
+    assert response.body["response_type"] == "ephemeral"
+    assert "재직증명서" in str(response.body["blocks"])
     assert "share_answer" in str(response.body["blocks"])
     assert endy.slack.calls_to("chat.postMessage") == []  # nothing public
 
@@ -69,7 +78,8 @@ async def test_the_eleventh_question_in_a_minute_gets_the_limit_message(start_en
         await endy.slack.send_event(endy.slack.event_message_im(USER, "와이파이 비번 뭐야?"))
     messages = await endy.slack.wait_for_messages(11)
     limited = [m for m in messages if "질문이 너무 많이 들어왔어요" in m.text]
-    assert len(limited) == 1 and len(messages) == 11
+    assert len(limited) == 1
+    assert len(messages) == 11
 
 
 async def test_a_retried_event_is_answered_once(start_endy: StartEndy) -> None:
@@ -80,7 +90,8 @@ async def test_a_retried_event_is_answered_once(start_endy: StartEndy) -> None:
     await endy.slack.wait_for_messages(1)
     await endy.slack.send_event(endy.slack.event_message_im(USER, "노트북 교체"))  # a marker after the retry
     messages = await endy.slack.wait_for_messages(2)
-    assert len(messages) == 2 and "노트북" in messages[1].text
+    assert len(messages) == 2
+    assert "노트북" in messages[1].text
 
 
 async def test_a_slack_429_is_retried_and_the_answer_still_arrives(start_endy: StartEndy) -> None:
@@ -88,14 +99,16 @@ async def test_a_slack_429_is_retried_and_the_answer_still_arrives(start_endy: S
     endy.slack.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=1)
     await endy.slack.send_event(endy.slack.event_message_im(USER, "법카 잃어버렸어요"))
     (reply,) = await endy.slack.wait_for_messages(1, timeout=20)
-    assert "법인카드" in reply.text and len(endy.slack.calls_to("chat.postMessage")) == 2
+    assert "법인카드" in reply.text
+    assert len(endy.slack.calls_to("chat.postMessage")) == 2
 
 
 async def test_empty_and_too_long_questions_get_kind_messages(start_endy: StartEndy) -> None:
     endy: Endy = await start_endy()
     await endy.slack.send_event(endy.slack.event_message_im(USER, "가" * 600))
     (reply,) = await endy.slack.wait_for_messages(1)
-    assert "500자 이내" in reply.text and "600자" in reply.text
+    assert "500자 이내" in reply.text
+    assert "600자" in reply.text
 
 
 async def test_bot_messages_and_edits_are_ignored(start_endy: StartEndy) -> None:
@@ -108,4 +121,5 @@ async def test_bot_messages_and_edits_are_ignored(start_endy: StartEndy) -> None
     await endy.slack.send_event(edit)
     await endy.slack.send_event(endy.slack.event_message_im(USER, "급여일이 언제예요?"))
     messages = await endy.slack.wait_for_messages(1)
-    assert len(messages) == 1 and "25일" in messages[0].text
+    assert len(messages) == 1
+    assert "25일" in messages[0].text

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import aiohttp
 import pytest
 
 from handlers import texts
 from handlers.buttons import Seal, share_value
+from tests.endy import SIGNING_SECRET, Endy, StartEndy
 from tests.fakes.slack_payloads import http_body, sign
-from tests.handlers.conftest import SIGNING_SECRET, Endy, StartEndy
 
 pytestmark = pytest.mark.timeout(120)
 USER = "U0DAVE"
@@ -18,7 +19,7 @@ USER = "U0DAVE"
 
 async def _post(
     endy: Endy,
-    payload: dict[str, object],
+    payload: dict[str, Any],
     *,
     secret: str = SIGNING_SECRET,
     timestamp: int | None = None,
@@ -51,13 +52,15 @@ async def test_app_home_tab_and_one_greeting(start_endy: StartEndy) -> None:
     endy: Endy = await start_endy()
     await endy.slack.send_event(endy.slack.event_app_home_opened(USER, tab="home"))
     (call,) = await endy.slack.wait_for("views.publish")
-    assert "엔디 사용법" in str(call.body["view"]) and "근태·휴가" in str(call.body["view"])
+    assert texts.HOME_TITLE in str(call.body["view"])
+    assert "근태·휴가" in str(call.body["view"])
     for _ in range(2):
         await endy.slack.send_event(endy.slack.event_app_home_opened(USER, tab="messages"))
     await endy.slack.send_event(endy.slack.event_message_im(USER, "VPN 접속 방법"))
     messages = await endy.slack.wait_for_messages(2)
     greetings = [m for m in messages if "엔디예요" in m.text]
-    assert len(greetings) == 1 and "VPN" in messages[-1].text
+    assert len(greetings) == 1
+    assert "VPN" in messages[-1].text
 
 
 async def test_private_answer_can_be_shared_to_the_channel(start_endy: StartEndy) -> None:
@@ -77,14 +80,16 @@ async def test_private_answer_can_be_shared_to_the_channel(start_endy: StartEndy
     action["response_url"] = endy.slack.response_url()
     await endy.slack.send_interactive(action)
     (shared,) = await endy.slack.wait_for_messages(1, channel="C0TEAM")
-    assert f"<@{USER}>" in str(shared.blocks) and "와이파이" in shared.text
+    assert f"<@{USER}>" in str(shared.blocks)
+    assert "와이파이" in shared.text
 
 
 async def test_a_not_found_answer_offers_nothing_to_share(start_endy: StartEndy) -> None:
     endy: Endy = await start_endy()
     await endy.slack.send_slash_command(endy.slack.slash_command("/endy", "화성 이주 지원금 있어요?", USER, "C0TEAM"))
     (response,) = await endy.slack.wait_for_responses(1)
-    assert "찾지 못했어요" in str(response.body) and "share_answer" not in str(response.body["blocks"])
+    assert "찾지 못했어요" in str(response.body)
+    assert "share_answer" not in str(response.body["blocks"])
     (row,) = await endy.rows("SELECT request_id FROM messages WHERE kind = 'not_found'")
     signed = share_value(Seal(endy.deps.keys, USER), row["request_id"])  # as if Endy had offered it
     for value in (str(row["request_id"]), signed):  # a forged button, then a signed one
@@ -111,7 +116,7 @@ async def test_two_replicas_answer_every_event_exactly_once(start_endy: StartEnd
         await first.slack.send_event(event, retry_attempt=1, retry_reason="timeout")
     await first.slack.wait_for_messages(len(events), timeout=60)
     replies = [m.thread_ts for m in first.slack.messages()]
-    assert sorted(replies) == sorted(e["event"]["ts"] for e in events)  # every event once, none twice
+    assert sorted(replies, key=str) == sorted(e["event"]["ts"] for e in events)  # every event once, none twice
     handled = {env.connection_id for env in first.slack.envelopes}  # both sockets received events
     assert len(handled) == 2
     await second.deps.recorder.flush(10)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
+from tests.endy import SIGNING_SECRET, Endy, StartEndy
 from tests.fakes.slack_payloads import http_body, sign
-from tests.handlers.conftest import SIGNING_SECRET, Endy, StartEndy
 
 pytestmark = pytest.mark.timeout(120)
 USER = "U0EVE"
@@ -34,8 +34,10 @@ async def test_a_replayed_signed_slash_command_runs_once_across_replicas(start_e
     assert [await post(endy, body, headers) for endy in (first, second, first)] == [200, 200, 200]
     (answer,) = await first.slack.wait_for_responses(1)
     assert "e-HR" in str(answer.body)
-    assert await first.server.tasks.settle(10) and await second.server.tasks.settle(10)
-    assert len(first.slack.responses) == 1 and replays(first) + replays(second) == 2
+    assert await first.server.tasks.settle(10)
+    assert await second.server.tasks.settle(10)
+    assert len(first.slack.responses) == 1
+    assert replays(first) + replays(second) == 2
     rows = await first.rows("SELECT count(*) AS n FROM messages")
     assert rows[0]["n"] == 1
     again = http_body("slash_commands", first.slack.slash_command("/endy", "연차는 어떻게 신청하나요?", USER))[0]
@@ -53,4 +55,5 @@ async def test_a_redelivered_socket_mode_envelope_runs_once(start_endy: StartEnd
     await endy.slack.send_event(command, "slash_commands", envelope_id=envelope)
     assert await endy.slack.wait_for_ack(envelope) == {}  # acked, so Slack stops redelivering
     assert await endy.server.tasks.settle(10)
-    assert len(endy.slack.responses) == 1 and replays(endy) == 1
+    assert len(endy.slack.responses) == 1
+    assert replays(endy) == 1

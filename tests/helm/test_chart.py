@@ -220,7 +220,8 @@ def test_probes_and_scrapes_hit_the_sidecar_routes(objects: list[Obj]) -> None:
     assert (endpoint["port"], endpoint["path"], endpoint["interval"]) == ("sidecar", "/metrics", "15s")
     assert endpoint["path"] in routes
     service_ports = {p["name"]: p for p in find(objects, "Service")["spec"]["ports"]}
-    assert service_ports["sidecar"]["port"] == settings.port and set(service_ports) == {"sidecar"}
+    assert service_ports["sidecar"]["port"] == settings.port
+    assert set(service_ports) == {"sidecar"}
 
 
 # --- configuration and secrets -------------------------------------------------------------------------------
@@ -256,10 +257,14 @@ def test_the_rendered_configuration_is_a_valid_production_configuration(
         monkeypatch.setenv(name, value)
     settings = Settings(_env_file=None)
     assert settings.production_problems() == []
-    assert settings.is_production and settings.log_level == "warning" and not settings.reload
+    assert settings.is_production
+    assert settings.log_level == "warning"
+    assert not settings.reload
     assert (settings.rate_limit_per_minute, settings.rate_limit_per_hour) == (20, 200)  # the guide's example
-    assert settings.log_max_bytes == 10 * 1024 * 1024 and settings.migrate_on_start
-    assert settings.llm_enabled and settings.knowledge_dir is None
+    assert settings.log_max_bytes == 10 * 1024 * 1024
+    assert settings.migrate_on_start
+    assert settings.llm_enabled
+    assert settings.knowledge_dir is None
 
 
 def test_existing_secret_replaces_the_charts_secret_everywhere() -> None:
@@ -267,9 +272,11 @@ def test_existing_secret_replaces_the_charts_secret_everywhere() -> None:
     assert [o for o in objects if o["kind"] == "Secret"] == []
     refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in container(objects)["env"]}
     (db,) = [e for e in container(objects, "Job", f"{RELEASE}-migrate")["env"] if e["name"] == "DATABASE_URL"]
-    assert refs == {"endy-prod"} and db["valueFrom"]["secretKeyRef"] == {"name": "endy-prod", "key": "DATABASE_URL"}
+    assert refs == {"endy-prod"}
+    assert db["valueFrom"]["secretKeyRef"] == {"name": "endy-prod", "key": "DATABASE_URL"}
     annotations = find(objects, "Deployment")["spec"]["template"]["metadata"]["annotations"]
-    assert "checksum/config" in annotations and "checksum/secret" not in annotations
+    assert "checksum/config" in annotations
+    assert "checksum/secret" not in annotations
 
 
 # --- pod hardening, resources, shutdown ----------------------------------------------------------------------
@@ -279,10 +286,12 @@ def test_security_context_resources_and_writable_paths(objects: list[Obj]) -> No
     deployment = find(objects, "Deployment")
     pod = deployment["spec"]["template"]["spec"]
     endy = container(objects)
-    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 1000
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 1000
     assert pod["automountServiceAccountToken"] is False
     hardening = endy["securityContext"]
-    assert hardening["readOnlyRootFilesystem"] is True and hardening["allowPrivilegeEscalation"] is False
+    assert hardening["readOnlyRootFilesystem"] is True
+    assert hardening["allowPrivilegeEscalation"] is False
     assert hardening["capabilities"]["drop"] == ["ALL"]
     guide = {"requests": {"memory": "512Mi", "cpu": "500m"}, "limits": {"memory": "1Gi", "cpu": "1000m"}}
     assert endy["resources"] == guide
@@ -292,7 +301,8 @@ def test_security_context_resources_and_writable_paths(objects: list[Obj]) -> No
     assert {mounts["/tmp"], mounts["/app/logs"]} == {"tmp", "logs"}
     assert all("emptyDir" in volumes[name] for name in ("tmp", "logs"))
     config = find(objects, "ConfigMap")["data"]
-    assert config["LOG_DIR"] == "/app/logs" and config["DATA_DIR"].startswith("/tmp/")
+    assert config["LOG_DIR"] == "/app/logs"
+    assert config["DATA_DIR"].startswith("/tmp/")
     migrate = find(objects, "Job", f"{RELEASE}-migrate")["spec"]["template"]["spec"]
     assert migrate["containers"][0]["securityContext"] == hardening
     assert {m["mountPath"] for m in migrate["containers"][0]["volumeMounts"]} == {"/tmp", "/app/logs"}
@@ -333,7 +343,8 @@ def test_ingress_exposes_only_slack_events_in_http_mode(objects: list[Obj]) -> N
     http = render(HTTP_MODE, {"ingress": {"enabled": True, "host": "endy.example.com"}})
     (rule,) = find(http, "Ingress")["spec"]["rules"]
     (path,) = rule["http"]["paths"]
-    assert path["path"] == "/slack/events" and path["backend"]["service"]["port"] == {"name": "slack-http"}
+    assert path["path"] == "/slack/events"
+    assert path["backend"]["service"]["port"] == {"name": "slack-http"}
     ports = {p["name"]: p["containerPort"] for p in container(http)["ports"]}
     assert ports["slack-http"] == Settings(_env_file=None).slack_http_port == 3000
     assert find(http, "ConfigMap")["data"]["SLACK_MODE"] == "http"
@@ -371,7 +382,8 @@ def test_migrations_run_as_a_pre_install_and_pre_upgrade_hook(objects: list[Obj]
     hooks = job["metadata"]["annotations"]
     assert set(hooks["helm.sh/hook"].split(",")) == {"pre-install", "pre-upgrade"}
     migrate = container(objects, "Job", f"{RELEASE}-migrate")
-    assert migrate["args"] == ["migrate"] and migrate["image"] == container(objects)["image"]
+    assert migrate["args"] == ["migrate"]
+    assert migrate["image"] == container(objects)["image"]
     env = {e["name"]: e for e in migrate["env"]}
     assert env["ENVIRONMENT"]["value"] == "production"  # never an embedded database
     # The release's Secret does not exist yet during pre-install: DATABASE_URL comes from an earlier hook.
@@ -381,7 +393,8 @@ def test_migrations_run_as_a_pre_install_and_pre_upgrade_hook(objects: list[Obj]
     weight = int(hook_secret["metadata"]["annotations"]["helm.sh/hook-weight"])
     assert weight < int(hooks["helm.sh/hook-weight"])
     pod = job["spec"]["template"]
-    assert pod["spec"]["restartPolicy"] == "Never" and "serviceAccountName" not in pod["spec"]
+    assert pod["spec"]["restartPolicy"] == "Never"
+    assert "serviceAccountName" not in pod["spec"]
     bot = find(objects, "Service")["spec"]["selector"]
     assert not bot.items() <= pod["metadata"]["labels"].items()  # the Service never routes to it
     assert "Job" not in kinds(render({"migration": {"enabled": False}}))
@@ -421,17 +434,22 @@ def test_the_guides_four_alerts_use_exported_metrics_and_link_runbooks(objects: 
         unknown = promql_metric_names(rule["expr"]) - exported - set(NOT_FROM_ENDY)
         assert not unknown, f"{name} uses metrics nobody exports: {unknown}"
         page, _, anchor = rule["annotations"]["runbook_url"].partition("#")
-        assert page.endswith("docs/operations.md") and anchor == name.lower() and anchor in anchors
+        assert page.endswith("docs/operations.md")
+        assert anchor == name.lower()
+        assert anchor in anchors
         assert rule["labels"]["severity"] in {"critical", "warning"}
 
     selector = f'job="{RELEASE}", namespace="{NAMESPACE}"'
     health = rules["EndyHealthCheckFailing"]["expr"]
-    assert f"up{{{selector}}}[45s]" in health and health.rstrip().endswith("== 0")  # 3 scrapes × 15 s
+    assert f"up{{{selector}}}[45s]" in health
+    assert health.rstrip().endswith("== 0")  # 3 scrapes × 15 s
     errors = rules["EndyHighErrorRate"]["expr"]
-    assert {"errors_total", "api_requests_total"} == promql_metric_names(errors) and "[5m]" in errors
+    assert {"errors_total", "api_requests_total"} == promql_metric_names(errors)
+    assert "[5m]" in errors
     assert errors.rstrip().endswith("> 0.1")
     latency = rules["EndySlowResponses"]["expr"]
-    assert latency.startswith("histogram_quantile(0.95,") and "api_response_seconds_bucket" in latency
+    assert latency.startswith("histogram_quantile(0.95,")
+    assert "api_response_seconds_bucket" in latency
     assert latency.rstrip().endswith("> 10")
     disk = rules["EndyLowDiskSpace"]["expr"]
     assert f"< {MIN_FREE_BYTES}" in disk  # the sidecar's own disk_space threshold
@@ -448,7 +466,8 @@ def test_dashboard_plots_the_guides_five_metrics(objects: list[Obj], exported: s
     used = set().union(*(promql_metric_names(q) for q in queries))
     assert used - exported <= {"up"}, used - exported
     guide = {"api_requests_total", "llm_requests_total", "cache_operations_total", "errors_total"}
-    assert guide <= used and "api_response_seconds_bucket" in used
+    assert guide <= used
+    assert "api_response_seconds_bucket" in used
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
     no_dashboard = render({"metrics": {"dashboard": {"enabled": False}}})
     assert not [o for o in no_dashboard if o["metadata"]["name"] == f"{RELEASE}-dashboard"]

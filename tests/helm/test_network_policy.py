@@ -19,7 +19,8 @@ def test_off_by_default_and_valid_when_on() -> None:
     assert "NetworkPolicy" not in kinds(render())
     for values in (ON, _merge(HTTP_MODE, _merge(ON, {"ingress": {"enabled": True, "host": "endy.example.com"}}))):
         report = helm.lint(CHART, _merge({"secrets": SECRETS}, values), strict=True, kube_version="v1.30.0")
-        assert report["errors"] == [] and [m for m in report["messages"] if m["severity"] >= 2] == []
+        assert report["errors"] == []
+        assert [m for m in report["messages"] if m["severity"] >= 2] == []
 
 
 def test_socket_mode_lets_in_only_prometheus_and_out_only_what_endy_uses() -> None:
@@ -41,14 +42,17 @@ def test_socket_mode_lets_in_only_prometheus_and_out_only_what_endy_uses() -> No
     assert dns["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
     assert _ports(dns) == {(53, "UDP"), (53, "TCP")}
     assert (_ports(postgres), _ports(redis)) == ({(5432, "TCP")}, {(6379, "TCP")})
-    assert "to" not in postgres and "to" not in redis  # their port anywhere, until the operator names the peers
-    assert https["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": PRIVATE}}] and _ports(https) == {(443, "TCP")}
+    assert "to" not in postgres
+    assert "to" not in redis  # their port anywhere, until the operator names the peers
+    assert https["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": PRIVATE}}]
+    assert _ports(https) == {(443, "TCP")}
 
 
 def test_http_mode_also_lets_the_ingress_controller_reach_the_slack_port_only() -> None:
     objects = render(HTTP_MODE, ON, {"ingress": {"enabled": True, "host": "endy.example.com"}})
     scrape, slack = find(objects, "NetworkPolicy")["spec"]["ingress"]
-    assert _ports(scrape) == {("sidecar", "TCP")} and _ports(slack) == {("slack-http", "TCP")}
+    assert _ports(scrape) == {("sidecar", "TCP")}
+    assert _ports(slack) == {("slack-http", "TCP")}
     assert slack["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "ingress-nginx"}
     assert {p["name"] for p in container(objects)["ports"]} == {"sidecar", "slack-http"}
     backend = find(objects, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]
@@ -68,7 +72,8 @@ def test_peers_can_be_narrowed_and_rules_added() -> None:
     }
     _, postgres, redis, _, extra = find(render(values), "NetworkPolicy")["spec"]["egress"]
     assert postgres == {"ports": [{"port": 6432, "protocol": "TCP"}], "to": db}
-    assert redis["to"] == [{"ipBlock": {"cidr": "10.1.2.3/32"}}] and _ports(redis) == {(6380, "TCP")}
+    assert redis["to"] == [{"ipBlock": {"cidr": "10.1.2.3/32"}}]
+    assert _ports(redis) == {(6380, "TCP")}
     assert extra == llm
 
 

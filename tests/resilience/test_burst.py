@@ -16,10 +16,10 @@ import aiohttp
 import psutil
 import pytest
 
+from tests.endy import SIGNING_SECRET, Endy
 from tests.fakes.slack import FakeSlack
 from tests.fakes.slack_payloads import http_body, sign
-from tests.handlers.conftest import SIGNING_SECRET, Endy
-from tests.resilience.conftest import (
+from tests.resilience.helpers import (
     HIGH_LIMIT,
     QUESTIONS,
     LaunchEndy,

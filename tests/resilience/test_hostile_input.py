@@ -24,15 +24,14 @@ from hypothesis import strategies as st
 from loguru import logger
 
 from handlers import texts
+from handlers.commands import _HELP_WORDS as HELP_WORDS  # /endy shows help for these
 from handlers.common import mentions, strip_mentions
 from services.errors import InvalidQuestion, InvalidReason
 from services.slack_safety import escape
-from tests.handlers import conftest as handlers_conftest
-from tests.handlers.conftest import Endy, StartEndy
-from tests.resilience.conftest import HIGH_LIMIT, report, settle
+from tests.endy import Endy, StartEndy
+from tests.resilience.helpers import HIGH_LIMIT, report, settle
 
 pytestmark = [pytest.mark.resilience, pytest.mark.timeout(420)]
-start_endy = handlers_conftest.start_endy  # the fixture, shared with tests/handlers
 FUZZ = settings(
     max_examples=100,
     deadline=None,
@@ -41,7 +40,6 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 BOT, CHANNEL = "UBOT", "C0FUZZ"
-HELP_WORDS = {"", "help", "도움말", "도움", "?"}  # /endy shows help for these (handlers/commands.py)
 APOLOGY = texts.GENERIC_ERROR.split("(")[0]
 SLACK_TOKEN = re.compile(r"<([^<>]*)>")  # anything Slack would turn into a ping, a link or a mention
 OWN_CODE = tuple(str(Path(__file__).resolve().parents[2] / pkg) + "/" for pkg in ("handlers", "services", "endy_bot"))
@@ -224,7 +222,8 @@ class Fuzzer:
             target = token.split("|", 1)[0]
             assert target in self.links or target in channels, f"Slack would act on <{token}>"
         due = {"help": "무엇이든 편하게 물어보세요", "too_long": "자 이내로 줄여서"}
-        assert due.get(expected, "") in joined and ("context_actions" in str(blocks)) == (expected == "answer")
+        assert due.get(expected, "") in joined
+        assert ("context_actions" in str(blocks)) == (expected == "answer")
         for block in blocks or []:
             for element in block.get("elements", []) if block.get("type") == "context" else []:
                 line = str(element.get("text", ""))
@@ -257,7 +256,8 @@ class Fuzzer:
         spill = self.endy.deps.settings.data_dir / "spill"
         assert not spill.exists() or not any(p.stat().st_size for p in spill.iterdir()), "writes were spilled"
         shown = "\n".join(m.text for m in self.slack.messages())
-        assert "&lt;!channel&gt;" in shown and "evil.example" not in shown.lower(), "the obedient LLM, defused"
+        assert "&lt;!channel&gt;" in shown, "the obedient LLM, defused"
+        assert "evil.example" not in shown.lower(), "the obedient LLM, defused"
 
 
 async def test_fuzzed_text_through_dm_mention_and_slash(start_endy: StartEndy, crashes: Crashes) -> None:
@@ -279,6 +279,7 @@ async def test_fuzzed_text_through_dm_mention_and_slash(start_endy: StartEndy, c
 
     await asyncio.to_thread(case)
     await fuzzer.verify_totals()
-    assert errors_total(endy) == 0 and crashes.ours == [], crashes.ours
+    assert errors_total(endy) == 0, crashes.ours
+    assert crashes.ours == [], crashes.ours
     assert fuzzer.cases >= FUZZ.max_examples // 2
     report(f"hostile text: {fuzzer.cases} fuzz cases, {fuzzer.answered} answered, 0 pings, 0 foreign sources")

@@ -22,12 +22,11 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from config.settings import Settings
 from endy_bot.slack_http import MAX_SKEW_SECONDS, ReadTimeouts
 from services.logging import LOG_FILE_NAME, configure_logging
+from tests.endy import SIGNING_SECRET, Endy, StartEndy
 from tests.fakes.slack_payloads import http_body, sign
-from tests.handlers import conftest as handlers_conftest
-from tests.handlers.conftest import SIGNING_SECRET, Endy, StartEndy
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.timeout(120)
-start_endy = handlers_conftest.start_endy  # the fixture, shared with tests/handlers
 USER, CHANNEL = "U0MALLORY1", "C0TARGET"
 ENDPOINTS = ("/health", "/readiness", "/liveness", "/metrics")
 CANARY = "canary.kim@example.com"  # in refused requests: it must never reach the log
@@ -97,11 +96,7 @@ def mention(endy: Endy, text: str = "연차 신청 방법 알려줘") -> bytes:
 
 async def settle(endy: Endy) -> None:
     """Bounded poll until no answer is in flight (finishing a task changes nothing the fake could signal)."""
-    for _ in range(200):
-        if len(endy.server.tasks) == 0:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{len(endy.server.tasks)} answers still in flight after 10 s")
+    await eventually(lambda: len(endy.server.tasks) == 0, "an end to the answers in flight", 10)
 
 
 def errors_total(endy: Endy) -> dict[str, float]:
@@ -194,7 +189,8 @@ async def test_the_slack_listener_exposes_only_its_post_endpoint(start_endy: Sta
         assert reply.status == 404, f"GET {path}: {reply.status}"
         assert_clean(reply, f"GET {path}")
     reply = await raw_http(port, "GET", "/slack/events")
-    assert reply.status == 405 and "POST" in reply.headers.get("allow", "")
+    assert reply.status == 405
+    assert "POST" in reply.headers.get("allow", "")
     assert_clean(reply, "GET /slack/events")
     too_big = b'{"type": "event_callback", "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
     reply = await slack_post(endy, too_big, sign(too_big, SIGNING_SECRET))
@@ -216,7 +212,8 @@ async def test_sidecar_serves_only_its_documented_endpoints(start_endy: StartEnd
         assert reply.headers.get("x-content-type-options") == "nosniff"
         assert "access-control-allow-origin" not in reply.headers  # not an allowed origin
     metrics = (await raw_http(port, "GET", "/metrics")).body
-    assert "api_requests_total" in metrics and "U0SECRETUSER" not in metrics  # no user ids in labels
+    assert "api_requests_total" in metrics
+    assert "U0SECRETUSER" not in metrics  # no user ids in labels
     health = json.loads((await raw_http(port, "GET", "/health")).body)
     assert set(health) == {"status", "timestamp", "version", "checks"}
     unknown = [
@@ -244,7 +241,8 @@ async def test_sidecar_serves_only_its_documented_endpoints(start_endy: StartEnd
     for path in ENDPOINTS:
         for method in ("POST", "PUT", "DELETE", "PATCH", "TRACE", "OPTIONS"):
             reply = await raw_http(port, method, path, body=b'{"x": 1}' if method in ("POST", "PUT", "PATCH") else b"")
-            assert reply.status == 405 and "GET" in reply.headers.get("allow", ""), f"{method} {path}: {reply.status}"
+            assert reply.status == 405, f"{method} {path}: {reply.status}"
+            assert "GET" in reply.headers.get("allow", ""), f"{method} {path}: {reply.status}"
             assert_clean(reply, f"{method} {path}")
             assert '{"x": 1}' not in reply.body  # TRACE must not echo the request
 
@@ -267,7 +265,8 @@ async def test_garbage_on_the_wire_gets_a_bare_400(endy_log: LogFile, start_endy
             written = endy_log.size() - before
             assert written <= LOG_BYTES_PER_REFUSAL, f"{data[:40]!r}: {written} bytes of log"
     text = endy_log.text()
-    assert "Traceback" not in text and CANARY not in text  # one short line each, not the parser's traceback
+    assert "Traceback" not in text
+    assert CANARY not in text  # one short line each, not the parser's traceback
     assert errors_total(endy) == {"http_malformed_request": 2 * len(garbage)}
     assert (await raw_http(endy.deps.settings.port, "GET", "/liveness")).status == 200  # still serving
 
@@ -324,7 +323,9 @@ async def test_a_body_is_never_parsed_nor_logged_before_its_signature_is_verifie
             refused_quietly(endy_log, f"{name}, {forgery}", reply, before)
             assert reply.status == 401
     text = endy_log.text()
-    assert CANARY not in text and "Traceback" not in text and "010-1234-5678" not in text
+    assert CANARY not in text
+    assert "Traceback" not in text
+    assert "010-1234-5678" not in text
     n = len(BAD_BODIES | UNSIGNED_ONLY)
     assert errors_total(endy) == {"http_unsigned": n, "http_bad_signature": n, "http_bad_timestamp": n}
     marker = mention(endy, "급여일이 언제예요?")  # honest users are still answered
@@ -340,7 +341,8 @@ async def test_a_signed_but_malformed_body_is_a_clean_400(endy_log: LogFile, sta
         refused_quietly(endy_log, name, reply, before)
         assert reply.status == 400
     text = endy_log.text()
-    assert CANARY not in text and "Traceback" not in text
+    assert CANARY not in text
+    assert "Traceback" not in text
     assert errors_total(endy) == {"http_malformed_body": len(BAD_BODIES)}
 
 
@@ -353,7 +355,8 @@ async def test_bolts_own_verifier_behind_the_door_never_logs_a_body(endy_log: Lo
     before = endy_log.size()
     response = await endy.server.app.async_dispatch(AsyncBoltRequest(body=body.decode(), headers=headers))
     assert response.status == 401
-    assert "BODY-MARKER" not in endy_log.text() and endy_log.size() - before <= LOG_BYTES_PER_REFUSAL
+    assert "BODY-MARKER" not in endy_log.text()
+    assert endy_log.size() - before <= LOG_BYTES_PER_REFUSAL
 
 
 async def closed_within(reader: asyncio.StreamReader, bound: float) -> bytes:

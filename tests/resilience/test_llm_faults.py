@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -28,9 +27,7 @@ QUESTION = "연차는 어떻게 신청하나요?"
 ASKER = Asker(user_id="U123", surface="cli")
 MESSAGES = [{"role": "user", "content": "연차 신청 방법 알려줘"}]
 STATUSES = ("success", "error", "timeout", "rate_limited", "connection_error", "circuit_open", "empty")
-HANG_SECONDS = 45.0
-# Generous on purpose (no tight timing asserts): it proves nobody waited for the hang, not how fast we were.
-MARGIN_SECONDS = 10.0
+HANG_SECONDS = 45.0  # far past every timeout: a client that waited for it would be seen finishing it
 LONG_REPLY = "연차 신청은 e-HR에서 할 수 있고, 팀장 결재가 필요합니다. 자세한 건 [1]을 보세요."
 
 
@@ -121,7 +118,8 @@ async def extractive(make_settings: Callable[..., Settings], sample_kb: Knowledg
     """The handbook answer to QUESTION, as the service gives it with no LLM at all."""
     service = AnswerService(sample_kb, retriever, None, min_confidence=make_settings().answer_min_confidence)
     answer = await service.answer(QUESTION, ASKER)
-    assert answer.kind is AnswerKind.ANSWER and "e-HR" in answer.text
+    assert answer.kind is AnswerKind.ANSWER
+    assert "e-HR" in answer.text
     return answer.text
 
 
@@ -161,19 +159,19 @@ async def test_each_fault_is_bounded_labelled_and_falls_back(
 ) -> None:
     rig = await rigs()
     inject(rig.fake)
-    started = time.monotonic()
     shown, answer = await rig.ask()
-    elapsed = time.monotonic() - started
+    assert rig.fake.faults_completed == 0  # answered before the fake finished its fault: nobody waited it out
     assert rig.chats() == requests
     if requests == 2:  # the second one is the client's own bounded retry, not another question
         assert _retry_count(rig, 1) == "1"
     assert rig.counts() == {status: 1}
-    assert answer.used_llm is llm_answered and answer.llm_failed is not llm_answered
+    assert answer.used_llm is llm_answered
+    assert answer.llm_failed is not llm_answered
     if llm_answered:
         assert shown == answer.text == rig.fake.reply
     else:
-        assert answer.text == extractive and shown.endswith(extractive)
-    assert elapsed < rig.settings.llm_timeout_seconds + MARGIN_SECONDS < HANG_SECONDS
+        assert answer.text == extractive
+        assert shown.endswith(extractive)
 
 
 @pytest.mark.parametrize(
@@ -187,16 +185,18 @@ async def test_stream_that_stops_halfway_keeps_the_partial_text_then_the_handboo
     rig = await rigs(fake_cls, llm_max_retries=0)  # the read timeout is then the whole deadline: the budget must act
     rig.fake.reply = LONG_REPLY
     rig.fake.stream_cut_next(1, after_chunks=3)  # the role chunk and two text chunks, then the fault
-    started = time.monotonic()
     shown, answer = await rig.ask()
-    elapsed = time.monotonic() - started
+    assert rig.fake.faults_completed == 0  # the stall (or the slow drip) was not waited out
     partial, separator, rest = shown.partition(FALLBACK_SEPARATOR)
-    assert separator and rest == extractive
-    assert LONG_REPLY.startswith(partial) and 2 * rig.fake.chunk_size <= len(partial) < len(LONG_REPLY)
-    assert answer.text == extractive and answer.llm_failed and not answer.used_llm
+    assert separator
+    assert rest == extractive
+    assert LONG_REPLY.startswith(partial)
+    assert 2 * rig.fake.chunk_size <= len(partial) < len(LONG_REPLY)
+    assert answer.text == extractive
+    assert answer.llm_failed
+    assert not answer.used_llm
     assert rig.chats() == 1  # text was already shown: no retry once the stream started
     assert rig.counts() == {status: 1}
-    assert elapsed < rig.settings.llm_timeout_seconds + MARGIN_SECONDS < HANG_SECONDS
 
 
 async def test_breaker_opens_skips_the_llm_then_one_probe_closes_it(
@@ -207,26 +207,32 @@ async def test_breaker_opens_skips_the_llm_then_one_probe_closes_it(
     for _ in range(3):
         _, answer = await rig.ask()
         assert answer.llm_failed
-    assert rig.chats() == 3 and rig.circuit() == "open"
+    assert rig.chats() == 3
+    assert rig.circuit() == "open"
     assert rig.counts() == {"error": 3}
 
     for step in (0.0, 29.9):  # open: answered from the handbook without touching the LLM
         rig.clock.advance(step)
         shown, answer = await rig.ask()
-        assert shown == answer.text == extractive and answer.llm_failed
+        assert shown == answer.text == extractive
+        assert answer.llm_failed
     assert rig.chats() == 3
     assert rig.counts() == {"error": 3, "circuit_open": 2}
 
     rig.clock.advance(0.2)
     assert rig.circuit() == "half_open"
     _, answer = await rig.ask()  # the probe
-    assert rig.chats() == 4 and answer.used_llm and rig.circuit() == "closed"
+    assert rig.chats() == 4
+    assert answer.used_llm
+    assert rig.circuit() == "closed"
     _, answer = await rig.ask()
-    assert rig.chats() == 5 and answer.used_llm
+    assert rig.chats() == 5
+    assert answer.used_llm
     assert rig.counts() == {"error": 3, "circuit_open": 2, "success": 2}
     opened = [m for m in circuit_logs if m.startswith("LLM circuit opened")]
     closed = [m for m in circuit_logs if m == "LLM circuit closed"]
-    assert len(opened) == 1 and len(closed) == 1
+    assert len(opened) == 1
+    assert len(closed) == 1
 
 
 async def test_a_failed_probe_opens_the_circuit_again(rigs: MakeRig, extractive: str) -> None:
@@ -236,26 +242,33 @@ async def test_a_failed_probe_opens_the_circuit_again(rigs: MakeRig, extractive:
         await rig.ask()
     rig.clock.advance(31)
     _, answer = await rig.ask()  # the probe fails
-    assert rig.chats() == 3 and answer.text == extractive and rig.circuit() == "open"
+    assert rig.chats() == 3
+    assert answer.text == extractive
+    assert rig.circuit() == "open"
     _, answer = await rig.ask()
-    assert rig.chats() == 3 and rig.count("circuit_open") == 1
+    assert rig.chats() == 3
+    assert rig.count("circuit_open") == 1
     rig.clock.advance(31)
     _, answer = await rig.ask()
-    assert rig.chats() == 4 and answer.used_llm and rig.circuit() == "closed"
+    assert rig.chats() == 4
+    assert answer.used_llm
+    assert rig.circuit() == "closed"
 
 
 async def test_breaker_counts_calls_not_retries_and_a_success_resets_it(rigs: MakeRig) -> None:
     rig = await rigs(llm_circuit_failures=2, llm_max_retries=1)
     rig.fake.fail_next(2, status=500)  # one call: a request and its retry
     await rig.ask()
-    assert rig.chats() == 2 and rig.circuit() == "closed"
+    assert rig.chats() == 2
+    assert rig.circuit() == "closed"
     await rig.ask()  # success: the consecutive count starts again
     rig.fake.fail_next(2, status=500)
     await rig.ask()
     assert rig.circuit() == "closed"
     rig.fake.fail_next(2, status=500)
     await rig.ask()
-    assert rig.chats() == 7 and rig.circuit() == "open"
+    assert rig.chats() == 7
+    assert rig.circuit() == "open"
 
 
 async def test_one_probe_at_a_time_and_an_abandoned_probe_frees_the_slot(rigs: MakeRig) -> None:
@@ -268,11 +281,14 @@ async def test_one_probe_at_a_time_and_an_abandoned_probe_frees_the_slot(rigs: M
     assert await anext(probe) == LONG_REPLY[: rig.fake.chunk_size]
     with pytest.raises(LlmUnavailable, match="circuit open"):  # a second caller while the probe runs
         await rig.llm.complete(MESSAGES)
-    assert rig.chats() == 2 and rig.count("circuit_open") == 1
+    assert rig.chats() == 2
+    assert rig.count("circuit_open") == 1
     await probe.aclose()  # the user went away mid-answer: no verdict, the next call probes
     assert rig.circuit() == "half_open"
     result = await rig.llm.complete(MESSAGES)
-    assert result.text == LONG_REPLY and rig.chats() == 3 and rig.circuit() == "closed"
+    assert result.text == LONG_REPLY
+    assert rig.chats() == 3
+    assert rig.circuit() == "closed"
 
 
 async def test_embeddings_trip_their_own_circuit(rigs: MakeRig) -> None:
@@ -281,9 +297,12 @@ async def test_embeddings_trip_their_own_circuit(rigs: MakeRig) -> None:
     for _ in range(2):
         with pytest.raises(LlmUnavailable):
             await rig.llm.embed(["연차 신청"])
-    assert len(rig.fake.embedding_requests()) == 1 and rig.counts() == {"error": 1, "circuit_open": 1}
+    assert len(rig.fake.embedding_requests()) == 1
+    assert rig.counts() == {"error": 1, "circuit_open": 1}
     _, answer = await rig.ask()  # chat is healthy and unaffected
-    assert answer.used_llm and rig.circuit() == "closed"
+    assert answer.used_llm
+    assert rig.circuit() == "closed"
     rig.clock.advance(31)
     (vector,) = await rig.llm.embed(["연차 신청"])
-    assert len(vector) == rig.fake.embedding_dim and rig.circuit("embeddings") == "closed"
+    assert len(vector) == rig.fake.embedding_dim
+    assert rig.circuit("embeddings") == "closed"

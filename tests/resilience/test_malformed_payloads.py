@@ -18,14 +18,13 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from handlers import texts
-from tests.handlers import conftest as handlers_conftest
-from tests.handlers.conftest import Endy, StartEndy
+from tests.endy import Endy, StartEndy
+from tests.helpers import eventually
 from tests.resilience import test_hostile_input as hostile
-from tests.resilience.conftest import HIGH_LIMIT, eventually, report, settle
+from tests.resilience.helpers import HIGH_LIMIT, report, settle
 from tests.resilience.test_hostile_input import APOLOGY, BOT, CHANNEL, FUZZ, Crashes
 
 pytestmark = [pytest.mark.resilience, pytest.mark.timeout(300)]
-start_endy = handlers_conftest.start_endy  # the fixture, shared with tests/handlers
 crashes = hostile.crashes  # the fixture: every ERROR logged while a test runs, split by whose code raised
 
 
@@ -80,7 +79,7 @@ class Survivor:
         await self.slack.send_event(marker)
         ts = marker["event"]["ts"]
         await self.slack.wait_until(lambda: bool(self.slack.messages(thread_ts=ts)), 30, f"the marker after {what}")
-        await eventually(lambda: len(self.endy.server.tasks) == 0, 20, f"idle answer tasks after {what}")
+        await eventually(lambda: len(self.endy.server.tasks) == 0, f"idle answer tasks after {what}", 20)
         new = self.crashes.ours[crashes:]
         assert not new, f"{what}: {new}"
         if len(self.crashes.library) == rejected:  # Bolt's own failures reach the error hook, which apologises

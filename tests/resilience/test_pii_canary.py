@@ -30,13 +30,11 @@ from config.settings import Settings
 from services.logging import LOG_FILE_NAME, configure_logging
 from services.privacy import PLACEHOLDERS, mask_pii
 from tests.conftest import HOST_ENV
+from tests.endy import Endy, StartEndy
 from tests.fakes.openai_server import FakeOpenAI
-from tests.handlers import conftest as handlers_conftest
-from tests.handlers.conftest import Endy, StartEndy
-from tests.resilience.conftest import HIGH_LIMIT, report, settle
+from tests.resilience.helpers import HIGH_LIMIT, report, settle
 
 pytestmark = [pytest.mark.resilience, pytest.mark.timeout(300)]
-start_endy = handlers_conftest.start_endy  # the fixture, shared with tests/handlers
 USER, ADMIN, CHANNEL = "U0PIIUSER", "U0PIIADMIN", "C0PIICANARY"
 MARKS = frozenset(PLACEHOLDERS.values())
 NOT_FOUND = "찾지 못했어요"
@@ -322,8 +320,10 @@ async def test_no_canary_leaks_from_any_slack_door(
     places |= {f"file {name}": data for name, data in files_under(tmp_path).items()}
     assert leaks(places) == {}
     logs = [p for p in places if p.startswith(f"file {file_logging.name}/")]
-    assert f"file {file_logging.name}/{LOG_FILE_NAME}" in logs and "answered" in str(places[logs[0]])
-    assert escalated >= 2 and any(str(c.body.get("channel")) in endy.slack.workspace.by_id for c in endy.slack.calls)
+    assert f"file {file_logging.name}/{LOG_FILE_NAME}" in logs
+    assert "answered" in str(places[logs[0]])
+    assert escalated >= 2
+    assert any(str(c.body.get("channel")) in endy.slack.workspace.by_id for c in endy.slack.calls)
     assert len([m for m in endy.slack.messages(CHANNEL) if m.thread_ts is None]) == sum(shared) >= n // 2
     assert marks_in(database) == MARKS, "every kind reached the database, masked"
     assert marks_in(llm_bodies(endy.llm)) == MARKS, "every kind reached the model, masked"
@@ -388,7 +388,8 @@ async def test_no_canary_leaks_from_the_terminal(tmp_path: Path) -> None:
             consoles[f"stderr of endy ask #{i}"] = err
         chat = "\n".join(text for text, _ in CORPUS) + "\n종료\n"
         code, out, err = await endy_cli(cwd, "chat", stdin=chat, **env)
-        assert code == 0 and out.count("질문> ") == len(CORPUS) + 1, err
+        assert code == 0, err
+        assert out.count("질문> ") == len(CORPUS) + 1, err
         consoles["stderr of endy chat"] = err
         files = {f"file {name}": data for name, data in files_under(cwd).items()}
         async with embedded_postgres(cwd / ".endy" / "postgres") as url:
@@ -396,8 +397,10 @@ async def test_no_canary_leaks_from_the_terminal(tmp_path: Path) -> None:
         bodies = llm_bodies(llm)
     places: dict[str, str | bytes] = {**consoles, **files, **database, **bodies}
     assert leaks(places) == {}
-    assert f"file logs/{LOG_FILE_NAME}" in files and b"answered" in files[f"file logs/{LOG_FILE_NAME}"]
-    assert marks_in(database) == MARKS and marks_in(bodies) == MARKS
+    assert f"file logs/{LOG_FILE_NAME}" in files
+    assert b"answered" in files[f"file logs/{LOG_FILE_NAME}"]
+    assert marks_in(database) == MARKS
+    assert marks_in(bodies) == MARKS
     rows = database["db messages.question"].count("\n") + 1
     assert rows == len(CORPUS) + 2, "every terminal question was stored (masked)"
     report(

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.handlers.conftest import Endy
-from tests.resilience.conftest import (
+from tests.endy import Endy
+from tests.resilience.helpers import (
     HIGH_LIMIT,
     QUESTIONS,
     LaunchEndy,
@@ -94,7 +94,8 @@ async def _assert_streams_whole(endy: Endy, payloads: list[dict[str, Any]]) -> N
     await wait_answered(endy.slack, [repeat], within=30)
     assert metric(endy, "cache_operations_total", {"operation": "hit"}) == hits + 1
     texts = {answer_of(endy.slack, p).text for p in [*payloads, repeat]}
-    assert len(texts) == 1 and next(iter(texts)).rstrip().endswith("끝.")
+    assert len(texts) == 1
+    assert next(iter(texts)).rstrip().endswith("끝.")
     assert next(iter(texts)).count("팀장 승인") == REPEATS
 
 

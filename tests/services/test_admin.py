@@ -87,28 +87,38 @@ async def test_report_figures_are_exact(admin: AdminService) -> None:
     report = await admin.report(7, now=NOW)
     s = report.summary
     assert (s.questions, s.unique_askers, s.answered, s.not_found, s.up, s.down) == (7, 3, 4, 3, 3, 1)
-    assert s.helpful_pct == pytest.approx(75.0) and report.previous.helpful_pct == pytest.approx(50.0)
+    assert s.helpful_pct == pytest.approx(75.0)
+    assert report.previous.helpful_pct == pytest.approx(50.0)
     assert report.helpful_change == pytest.approx(25.0)
     assert {(c.category, c.up, c.down) for c in report.by_category} == {("attendance", 3, 0), ("it", 0, 1)}
     (worst,) = report.worst
-    assert worst.question == "VPN 접속" and worst.down == 1 and worst.reasons == ["outdated"]
+    assert worst.question == "VPN 접속"
+    assert worst.down == 1
+    assert worst.reasons == ["outdated"]
     assert worst.comments == ["틀렸어요 [전화번호]"]  # stored masked
     # not-found questions grouped by similarity, most frequent first; a 👎'd answer is a gap too
     assert [(g.count, g.negative) for g in report.gaps] == [(2, 0), (1, 0), (1, 1)]
-    assert "어린이집" in report.gaps[0].example and report.gaps[0].department == "pnc"
+    assert "어린이집" in report.gaps[0].example
+    assert report.gaps[0].department == "pnc"
     assert report.gaps[1].example == "주차 요금 정산"
-    assert report.gaps[2].example == "VPN 접속" and report.gaps[2].section == "근태·휴가 가이드 > 연차 신청 방법"
-    assert len(report.daily) == 7 and sum(d.questions for d in report.daily) == 7
+    assert report.gaps[2].example == "VPN 접속"
+    assert report.gaps[2].section == "근태·휴가 가이드 > 연차 신청 방법"
+    assert len(report.daily) == 7
+    assert sum(d.questions for d in report.daily) == 7
 
 
 async def test_an_empty_period_is_a_report_without_division(admin: AdminService) -> None:
     report = await admin.report(30, now=NOW)
-    assert report.empty and report.summary.helpful_pct is None and report.helpful_change is None
-    assert report.gaps == [] and report.worst == []
+    assert report.empty
+    assert report.summary.helpful_pct is None
+    assert report.helpful_change is None
+    assert report.gaps == []
+    assert report.worst == []
 
 
 async def test_roles_grant_revoke_and_env_admins(admin: AdminService) -> None:
-    assert await admin.is_admin("T1", "UENV") and not await admin.is_admin("T1", "U9")
+    assert await admin.is_admin("T1", "UENV")
+    assert not await admin.is_admin("T1", "U9")
     with pytest.raises(PermissionDenied):
         await admin.set_role("T1", "U9", "U8", "admin")
     assert await admin.set_role("T1", "UENV", "U9", "admin") == "user"
@@ -125,11 +135,14 @@ async def test_csv_export_rows_and_masking(admin: AdminService) -> None:
     await ask(admin, "U1", "제 메일 kim@example.com 연차 신청", votes=(("U2", -1),))
     await ask(admin, "U2", "어린이집", kind="not_found")
     data, rows = await admin.export_csv(7, now=NOW)
-    assert rows == 2 and data.startswith("\ufeff".encode())
+    assert rows == 2
+    assert data.startswith("\ufeff".encode())
     parsed = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert [r["kind"] for r in parsed] == ["answer", "not_found"]
-    assert "kim@example.com" not in data.decode() and parsed[0]["down"] == "1"
-    assert parsed[0]["reasons"] == "outdated" and "[전화번호]" in parsed[0]["comments"]
+    assert "kim@example.com" not in data.decode()
+    assert parsed[0]["down"] == "1"
+    assert parsed[0]["reasons"] == "outdated"
+    assert "[전화번호]" in parsed[0]["comments"]
 
 
 @pytest.mark.parametrize(
@@ -163,8 +176,10 @@ async def test_csv_export_neutralises_formulas_in_text_cells_only(admin: AdminSe
     data, rows = await admin.export_csv(7, now=NOW)
     (row,) = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert row["question"] == '\'=HYPERLINK("https://evil.example/sso","연차 신청")'
-    assert row["comments"] == "'=cmd|' /C calc'!A0" and row["category"] == "'-attendance"
-    assert row["confidence"] == "-0.500" and row["down"] == "1"  # numbers Endy wrote itself stay numbers
+    assert row["comments"] == "'=cmd|' /C calc'!A0"
+    assert row["category"] == "'-attendance"
+    assert row["confidence"] == "-0.500"
+    assert row["down"] == "1"  # numbers Endy wrote itself stay numbers
     formulas = [cell for line in csv.reader(io.StringIO(data.decode("utf-8-sig"))) for cell in line[1:]]
     assert not [c for c in formulas if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and c != "-0.500")]
 
@@ -192,7 +207,8 @@ async def test_csv_export_neutralises_formulas_in_text_cells_only(admin: AdminSe
 )
 def test_parse_admin(text: str, action: AdminAction, attrs: dict[str, object]) -> None:
     cmd = parse_admin(text)
-    assert cmd.action is action and all(getattr(cmd, k) == v for k, v in attrs.items())
+    assert cmd.action is action
+    assert all(getattr(cmd, k) == v for k, v in attrs.items())
 
 
 @pytest.mark.parametrize(

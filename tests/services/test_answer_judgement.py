@@ -74,10 +74,12 @@ async def test_follow_up_carries_the_previous_subject(service: AnswerService) ->
 async def test_grey_zone_answers_with_a_hedge_and_other_candidates(service: AnswerService) -> None:
     # Two FAQ entries and a handbook section all fit "와이파이 비번": none is clearly ahead.
     answer = await service.answer("와이파이 비번 뭐야?", ASKER)
-    assert answer.kind is AnswerKind.ANSWER and answer.hedged
+    assert answer.kind is AnswerKind.ANSWER
+    assert answer.hedged
     body = answer_body(answer, policy_for(service.kb_links))
     assert body.startswith(f"_{texts.HEDGE_INTRO}_")
-    assert texts.HEDGE_OTHERS in body and answer.suggestions
+    assert texts.HEDGE_OTHERS in body
+    assert answer.suggestions
 
 
 async def test_a_single_incidental_word_is_not_evidence(service: AnswerService) -> None:
@@ -100,7 +102,8 @@ async def test_llm_that_finds_no_answer_in_the_sections_turns_into_not_found(
     stream = await service.stream("연차는 어떻게 신청하나요?", ASKER)
     chunks = [c async for c in stream]
     assert chunks == []  # the refusal marker is never shown
-    assert stream.result.kind is AnswerKind.NOT_FOUND and stream.result.department is not None
+    assert stream.result.kind is AnswerKind.NOT_FOUND
+    assert stream.result.department is not None
 
 
 async def test_llm_rewrites_a_follow_up_before_retrieval(llm_service: tuple[AnswerService, FakeOpenAI]) -> None:
@@ -116,7 +119,8 @@ async def test_llm_rewrites_a_follow_up_before_retrieval(llm_service: tuple[Answ
     rewrite, grounded = fake.chat_requests()
     assert "그거 어디서 신청해요?" in rewrite.json["messages"][-1]["content"]
     assert "재택" in grounded.json["messages"][-1]["content"]
-    assert answer.used_llm and "재택" in answer.sources[0].title
+    assert answer.used_llm
+    assert "재택" in answer.sources[0].title
 
 
 def test_handbook_compounds_stay_whole() -> None:
@@ -153,7 +157,8 @@ async def test_odd_questions_get_an_answer_or_a_clear_refusal(service: AnswerSer
     answer = await service.answer(question[:500], ASKER)
     assert answer.kind in {AnswerKind.ANSWER, AnswerKind.NOT_FOUND}
     if answer.kind is AnswerKind.NOT_FOUND:
-        assert answer.text == "" and answer.department is not None
+        assert answer.text == ""
+        assert answer.department is not None
 
 
 def test_urls_the_handbook_writes_itself_are_knowledge_links(tmp_path: Any) -> None:

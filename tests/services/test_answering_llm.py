@@ -57,19 +57,27 @@ async def _streamed(service: AnswerService, question: str = QUESTION) -> tuple[l
 async def test_streamed_answer_is_grounded_and_masked(fake: FakeOpenAI, make_service: Callable[..., Any]) -> None:
     fake.reply = "e-HR > 근태 > 휴가 신청에서 연차를 신청하고 팀장 결재를 받으면 돼요. [1]"
     chunks, answer = await _streamed(make_service())
-    assert len(chunks) > 1 and "".join(chunks) == fake.reply == answer.text
-    assert answer.used_llm and not answer.llm_failed and answer.kind is AnswerKind.ANSWER
+    assert len(chunks) > 1
+    assert "".join(chunks) == fake.reply == answer.text
+    assert answer.used_llm
+    assert not answer.llm_failed
+    assert answer.kind is AnswerKind.ANSWER
     assert _about_leave_requests(answer.sources[0].title)
-    assert answer.completion_tokens > 0 and answer.model
+    assert answer.completion_tokens > 0
+    assert answer.model
     (request,) = fake.chat_requests()
     body = request.json
-    assert body["stream"] is True and body["messages"][0]["role"] == "system"
+    assert body["stream"] is True
+    assert body["messages"][0]["role"] == "system"
     user = body["messages"][-1]["content"]
     # Titles are escaped inside the prompt's attributes.
-    assert "<sections>" in user and '근태·휴가 가이드 &gt; 연차 신청 방법"' in user
+    assert "<sections>" in user
+    assert '근태·휴가 가이드 &gt; 연차 신청 방법"' in user
     assert "e-HR > 근태 > 휴가 신청" in user  # the section text itself is the grounding
-    assert "[전화번호]" in user and "[이메일]" in user
-    assert "010-1234-5678" not in str(body) and "hong@example.com" not in str(body)
+    assert "[전화번호]" in user
+    assert "[이메일]" in user
+    assert "010-1234-5678" not in str(body)
+    assert "hong@example.com" not in str(body)
     assert "Answer ONLY from the handbook sections" in body["messages"][0]["content"]
 
 
@@ -79,7 +87,8 @@ async def test_plain_completion_masks_input(fake: FakeOpenAI, make_settings: Cal
         result = await llm.complete([{"role": "user", "content": "사번 E12345 연차 알려줘"}])
     finally:
         await llm.aclose()
-    assert result.text == fake.reply and result.prompt_tokens > 0
+    assert result.text == fake.reply
+    assert result.prompt_tokens > 0
     assert fake.chat_requests()[0].json["messages"][0]["content"] == "사번 [사번] 연차 알려줘"
     assert "stream" not in fake.chat_requests()[0].json or not fake.chat_requests()[0].json["stream"]
 
@@ -89,8 +98,10 @@ async def test_server_errors_fall_back_to_the_extractive_answer(
 ) -> None:
     fake.fail_next(2, status=500)
     chunks, answer = await _streamed(make_service(llm_max_retries=1))
-    assert answer.llm_failed and not answer.used_llm
-    assert _about_leave_requests(answer.text.split("**")[1]) and "e-HR" in answer.text
+    assert answer.llm_failed
+    assert not answer.used_llm
+    assert _about_leave_requests(answer.text.split("**")[1])
+    assert "e-HR" in answer.text
     assert "".join(chunks) == answer.text
     assert len(fake.chat_requests()) == 2  # one retry, then the fallback
 
@@ -98,14 +109,16 @@ async def test_server_errors_fall_back_to_the_extractive_answer(
 async def test_rate_limit_with_retry_after_is_retried(fake: FakeOpenAI, make_service: Callable[..., Any]) -> None:
     fake.fail_next(1, status=429, retry_after=0.1)
     _, answer = await _streamed(make_service(llm_max_retries=1))
-    assert answer.used_llm and answer.text == fake.reply
+    assert answer.used_llm
+    assert answer.text == fake.reply
     assert len(fake.chat_requests()) == 2
 
 
 async def test_slow_llm_times_out_retries_then_falls_back(fake: FakeOpenAI, make_service: Callable[..., Any]) -> None:
     fake.slow_next(2, delay_seconds=30)
     _, answer = await _streamed(make_service(llm_timeout_seconds=2.0, llm_max_retries=1))
-    assert answer.llm_failed and _about_leave_requests(answer.text.split("**")[1])
+    assert answer.llm_failed
+    assert _about_leave_requests(answer.text.split("**")[1])
     assert len(fake.chat_requests()) == 2
 
 
@@ -117,13 +130,18 @@ async def test_stream_cut_midway_keeps_the_partial_text_then_the_handbook(
     chunks, answer = await _streamed(make_service(llm_max_retries=0))
     shown = "".join(chunks)
     partial, _, rest = shown.partition("\n\n---\n")
-    assert partial and fake.reply.startswith(partial) and partial != fake.reply
-    assert rest == answer.text and answer.llm_failed and _about_leave_requests(answer.text.split("**")[1])
+    assert partial
+    assert fake.reply.startswith(partial)
+    assert partial != fake.reply
+    assert rest == answer.text
+    assert answer.llm_failed
+    assert _about_leave_requests(answer.text.split("**")[1])
 
 
 async def test_no_llm_call_when_the_handbook_has_no_answer(fake: FakeOpenAI, make_service: Callable[..., Any]) -> None:
     _, answer = await _streamed(make_service(), "비트코인 시세 좀 알려줘")
-    assert answer.kind is AnswerKind.NOT_FOUND and answer.department is not None
+    assert answer.kind is AnswerKind.NOT_FOUND
+    assert answer.department is not None
     assert fake.chat_requests() == []
 
 
@@ -136,7 +154,8 @@ async def test_dense_embeddings_are_fused_and_cached_on_disk(
         first_inputs = sum(len(r.json["input"]) for r in fake.embedding_requests())
         assert first_inputs == len(deps.kb.sections)
         answer = await deps.answers.answer("연차는 어떻게 신청하나요? 제 메일은 kim@example.com", ASKER)
-    assert answer.used_llm and answer.sources
+    assert answer.used_llm
+    assert answer.sources
     assert "kim@example.com" not in str([r.json for r in fake.requests])
     embedded_before = len(fake.embedding_requests())
     async with open_deps(settings) as deps:  # a restart: section vectors come from the disk cache

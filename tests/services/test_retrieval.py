@@ -40,14 +40,17 @@ async def test_dev_set(service: AnswerService) -> None:
     report = await evaluate(service, cases, _out_of_scope("out_of_scope.txt"))
     assert report.hit_at_3 >= DEV_HIT_AT_3, report.misses
     assert report.answered_correctly >= DEV_ANSWERED, report.misses
-    assert report.false_accept_rate is not None and report.false_accept_rate <= MAX_FALSE_ACCEPT, report.false_accepts
-    assert report.hit_at_1 <= report.hit_at_3 and report.mrr >= report.hit_at_1
+    assert report.false_accept_rate is not None, report.false_accepts
+    assert report.false_accept_rate <= MAX_FALSE_ACCEPT, report.false_accepts
+    assert report.hit_at_1 <= report.hit_at_3
+    assert report.mrr >= report.hit_at_1
 
 
 async def test_heldout_set(service: AnswerService) -> None:
     report = await evaluate(service, load_devset(DATA / "heldout.jsonl"), _out_of_scope("heldout_out_of_scope.txt"))
     assert report.hit_at_3 >= HELDOUT_HIT_AT_3, report.misses
-    assert report.false_accept_rate is not None and report.false_accept_rate <= MAX_FALSE_ACCEPT, report.false_accepts
+    assert report.false_accept_rate is not None, report.false_accepts
+    assert report.false_accept_rate <= MAX_FALSE_ACCEPT, report.false_accepts
 
 
 def test_eval_report_keeps_its_json_contract() -> None:
@@ -77,14 +80,17 @@ def test_colloquial_paraphrases_find_their_section(retriever: Retriever, questio
 def test_hits_carry_title_source_and_link(retriever: Retriever) -> None:
     best = retriever.search_lexical("VPN 접속 방법").best
     assert best is not None
-    assert best.section.link and best.section.link.startswith("https://")
-    assert best.section.source.endswith((".md", ".yaml")) and " > " in best.section.title
+    assert best.section.link
+    assert best.section.link.startswith("https://")
+    assert best.section.source.endswith((".md", ".yaml"))
+    assert " > " in best.section.title
     assert 0.0 < best.coverage <= 1.0
 
 
 def test_question_without_content_words_finds_nothing(retriever: Retriever) -> None:
     result = retriever.search_lexical("?? !!! ...")
-    assert result.hits == [] and result.confidence == 0.0
+    assert result.hits == []
+    assert result.confidence == 0.0
 
 
 class CountingTokenizer(KoreanTokenizer):

@@ -13,7 +13,8 @@ SEALED = SIGNER.seal('{"q": "연차 신청"}', context="ctx")
 
 def test_a_sealed_text_opens_in_its_own_context() -> None:
     assert SIGNER.unseal(SEALED, context="ctx") == '{"q": "연차 신청"}'
-    assert SEALED.startswith("s1.") and SIGNER.verify('{"q": "연차 신청"}', SEALED[3:46], context="ctx")
+    assert SEALED.startswith("s1.")
+    assert SIGNER.verify('{"q": "연차 신청"}', SEALED[3:46], context="ctx")
 
 
 @pytest.mark.parametrize(
@@ -53,5 +54,6 @@ def test_anything_else_does_not_open(value: str, signer: object, context: str) -
 
 def test_keys_differ_per_purpose_and_per_secret() -> None:
     keys = {derive_key(b"s" * 32, p) for p in ("answer-cache", "kb-reload", "button:share")}
-    assert len(keys) == 3 and derive_key(b"t" * 32, "kb-reload") not in keys
+    assert len(keys) == 3
+    assert derive_key(b"t" * 32, "kb-reload") not in keys
     assert KEYS.signer("kb-reload") is KEYS.signer("kb-reload")

@@ -208,23 +208,33 @@ async def test_oversized_text_is_truncated_with_a_marker(storage: Storage, pool:
     m = await storage.record_exchange(ex)
     row = await pool.fetchrow("SELECT question, answer, model, sources FROM messages WHERE id = $1", m)
     assert row is not None
-    assert len(row["question"]) == 4_000 and row["question"].endswith(TRUNCATED) and row["question"][0] == "질"
-    assert len(row["answer"]) == 20_000 and row["answer"].endswith(TRUNCATED)
-    assert len(row["model"]) == 500 and row["model"].endswith(TRUNCATED)
+    assert len(row["question"]) == 4_000
+    assert row["question"].endswith(TRUNCATED)
+    assert row["question"][0] == "질"
+    assert len(row["answer"]) == 20_000
+    assert row["answer"].endswith(TRUNCATED)
+    assert len(row["model"]) == 500
+    assert row["model"].endswith(TRUNCATED)
     sources = json.loads(row["sources"])
-    assert len(sources) == 20 and sources[-1] == {"title": TRUNCATED} and len(sources[0]["title"]) == 500
+    assert len(sources) == 20
+    assert sources[-1] == {"title": TRUNCATED}
+    assert len(sources[0]["title"]) == 500
 
     await storage.record_feedback(m, "T1", "U1", -1, "button", reasons=["r" * 150] * 12, comment="c" * 4_000)
     reasons, comment = (await votes(pool))[0][4:]
-    assert len(reasons) == 10 and reasons[-1] == TRUNCATED
-    assert len(reasons[0]) == 100 and reasons[0].endswith(TRUNCATED)
-    assert len(comment) == 3_000 and comment.endswith(TRUNCATED)
+    assert len(reasons) == 10
+    assert reasons[-1] == TRUNCATED
+    assert len(reasons[0]) == 100
+    assert reasons[0].endswith(TRUNCATED)
+    assert len(comment) == 3_000
+    assert comment.endswith(TRUNCATED)
 
 
 async def test_text_at_the_limit_or_unstorable_is_kept(storage: Storage, pool: asyncpg.Pool) -> None:
     m = await storage.record_exchange(exchange(question="q" * 4_000, answer="NUL\x00 and \ud800 lone surrogate"))
     row = await pool.fetchrow("SELECT question, answer FROM messages WHERE id = $1", m)
-    assert row is not None and row["question"] == "q" * 4_000
+    assert row is not None
+    assert row["question"] == "q" * 4_000
     assert row["answer"] == "NUL\ufffd and \ufffd lone surrogate"
 
 
@@ -286,9 +296,12 @@ async def test_low_confidence_lists_not_found_and_weak_answers_newest_first(stor
     until = T0 + timedelta(days=3)
     found = await storage.low_confidence(T0, until)
     assert [(x.message_id, x.kind) for x in found] == [(m3, "answer"), (m2, "not_found")]
-    assert found[0].top_source == SOURCE["title"] and found[1].top_source is None
-    assert found[0].question == "재택 신청은?" and found[0].confidence == pytest.approx(0.45)
-    assert found[1].created_at == T0 + timedelta(hours=10) and found[1].department == "hr"
+    assert found[0].top_source == SOURCE["title"]
+    assert found[1].top_source is None
+    assert found[0].question == "재택 신청은?"
+    assert found[0].confidence == pytest.approx(0.45)
+    assert found[1].created_at == T0 + timedelta(hours=10)
+    assert found[1].department == "hr"
     assert [x.message_id for x in await storage.low_confidence(T0, until, threshold=0.3)] == [m2]
     assert [x.message_id for x in await storage.low_confidence(T0, until, threshold=0.7)] == [m4, m3, m2]
     assert [x.message_id for x in await storage.low_confidence(T0, until, limit=1)] == [m3]
@@ -305,8 +318,11 @@ async def test_negative_feedback_with_reasons_and_the_exchange(storage: Storage)
         "다시요",
         "재택 신청은?",
     )
-    assert latest.answer_snippet == "가" * 200 + "…" and latest.asked_at == T0 + timedelta(hours=11)
-    assert found[1].reasons == [] and found[1].comment is None and found[1].answer_snippet == "e-HR에서 신청하세요."
+    assert latest.answer_snippet == "가" * 200 + "…"
+    assert latest.asked_at == T0 + timedelta(hours=11)
+    assert found[1].reasons == []
+    assert found[1].comment is None
+    assert found[1].answer_snippet == "e-HR에서 신청하세요."
     assert len(await storage.negative_feedback(T0, T0 + timedelta(days=3), limit=1)) == 1
 
 

@@ -1,0 +1,44 @@
+"""Small helpers every test package shares: a free TCP port, the one bounded poll, a PNG's size."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import socket
+import struct
+import time
+from collections.abc import Awaitable, Callable
+
+POLL_INTERVAL = 0.02
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def eventually(
+    check: Callable[[], object | Awaitable[object]], what: str, bound: float = 15.0, *, interval: float = POLL_INTERVAL
+) -> None:
+    """Poll `check()` (sync or async) until it is truthy, for state nothing signals (log records, Endy's task set,
+    a row in the database); TimeoutError naming `what` after `bound` seconds. Prefer awaiting an event."""
+    deadline = time.monotonic() + bound
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {what} within {bound}s")
+        await asyncio.sleep(interval)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of PNG bytes; AssertionError when they are no PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG signature"
+    assert data[12:16] == b"IHDR", "no IHDR chunk first"
+    width, height = struct.unpack(">II", data[16:24])
+    return int(width), int(height)
