@@ -455,8 +455,8 @@ def serve_child(config: str) -> None:
 
     async def main() -> None:
         quiet: dict[str, Any] = {"log_dir": values["log_dir"], "log_level": "warning"}
-        configure_logging(Settings(_env_file=None, **quiet), console_level="WARNING")  # type: ignore[call-arg]
-        async with open_deps(Settings(_env_file=None, **values)) as deps:  # type: ignore[call-arg]
+        configure_logging(Settings(_env_file=None, **quiet), console_level="WARNING")
+        async with open_deps(Settings(_env_file=None, **values)) as deps:
             server = Server(deps, grace_seconds=10)
             await server.start()
             gc.collect()
