@@ -100,6 +100,7 @@ def _measure(size: int, cache: Path) -> dict[str, object]:
         "index_warm_s": warm,
         "p50_ms": statistics.median(times),
         "p95_ms": q95,
+        "max_ms": max(times),  # the longest single call (what holds the event loop, or a worker, longest)
         "naive_p50_ms": statistics.median(naive_times),
         "naive_p95_ms": statistics.quantiles(naive_times, n=20)[-1],
         "rss_mb": _rss_mb(),

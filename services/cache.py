@@ -1,4 +1,5 @@
-"""Answer cache in Redis: keyed by the normalised (masked) question and the knowledge-base version.
+"""Answer cache in Redis: keyed by the normalised (masked) question, the knowledge-base version and the engine
+version (derived from the answer pipeline's code and the settings that shape an answer: services/versions.py).
 
 Entries are signed with SECRET_KEY (services/signing.py), bound to their own key: anyone who can write to Redis
 can plant or copy an entry, and an entry Endy did not write for that key is a miss (counted as "tampered")."""
@@ -20,6 +21,7 @@ from redis.exceptions import RedisError
 from services.metrics import Metrics
 from services.redis_watch import RedisSlow, RedisWatch
 from services.signing import Signer
+from services.versions import engine_version
 
 _TRAILING = re.compile(r"[\s?!.~…。？！]+$")
 
@@ -45,7 +47,9 @@ class AnswerCache:
         probe_interval: float = 1.0,
         watch: RedisWatch | None = None,
         clock: Callable[[], float] = time.monotonic,
+        engine: str | None = None,
     ) -> None:
+        """`engine` is `versions.engine_version(versions.answer_shaping(settings))`; without it, the code's alone."""
         self._redis = redis
         self._prefix = key_prefix
         self._ttl = ttl_seconds
@@ -56,6 +60,7 @@ class AnswerCache:
         self._watch = watch or RedisWatch(redis)
         self._clock = clock
         self._skip_until = 0.0
+        self._engine = engine if engine is not None else engine_version()
 
     @property
     def enabled(self) -> bool:
@@ -63,9 +68,9 @@ class AnswerCache:
         return self._ttl > 0
 
     def key(self, question: str, kb_version: str) -> str:
-        """The Redis key for a question under one knowledge-base version."""
+        """The Redis key for a question under one knowledge-base version (and this cache's engine version)."""
         digest = hashlib.sha256(normalise_question(question).encode()).hexdigest()[:32]
-        return f"{self._prefix}answer:{kb_version}:{digest}"
+        return f"{self._prefix}answer:{kb_version}:{self._engine}:{digest}"
 
     async def get(self, question: str, kb_version: str) -> dict[str, Any] | None:
         """The cached payload, or None on a miss (or when Redis is unreachable)."""

@@ -10,18 +10,17 @@ from services.answer_types import Answer, AnswerKind, Source, Turn
 from services.extract import extract_answer
 from services.knowledge import KnowledgeBase, Section, SectionKind
 from services.privacy import PLACEHOLDERS
+from services.ranking import (
+    CLOSE_SCORE,
+    MIN_MARGIN,
+    RELATED,
+    SINGLE_TERM_CONFIDENCE,
+    SUGGEST_COVERAGE,
+)
+from services.ranking import GROUNDING_SECTIONS as GROUNDING_SECTIONS  # re-exported: answering reads it here
 from services.retrieval import Retrieval, Retriever
 from services.retrieval import token_factor as _token_factor
 
-GROUNDING_SECTIONS = 3
-_RELATED = 3
-_SUGGEST_COVERAGE = 0.25
-_CLOSE_SCORE = 0.8
-# The top hit must be this much ahead of the runner-up (score ratio − 1) to be a clear answer.
-_MIN_MARGIN = 0.05
-# Calibrated on the dev sets of two knowledge bases (bench/quality.py): with several topic words in the question,
-# a section matching only one of them needs this much coverage to count.
-_SINGLE_TERM_CONFIDENCE = 0.7
 # Words that point back to the previous turn ("그거", "거기", "그럼 반차는요?"): the follow-up carries its subject.
 _ANAPHORA = re.compile(
     r"(^|\s)(그거|그걸|그건|그게|그것|거기|그럼|그러면|그렇다면|그때|그 때|그 ?다음|그 ?사람|그 ?팀|저거|이거|그쪽|"
@@ -103,9 +102,9 @@ class Composer:
         if best is None or result.confidence < self.hedge_confidence:
             return Verdict.NONE
         # One matched word out of several (서울, 카드, 추천) is incidental, not evidence, unless it carries the weight.
-        if result.concepts >= 2 and best.matched < 2 and result.confidence < _SINGLE_TERM_CONFIDENCE:
+        if result.concepts >= 2 and best.matched < 2 and result.confidence < SINGLE_TERM_CONFIDENCE:
             return Verdict.NONE
-        if result.confidence >= self.min_confidence and result.margin >= _MIN_MARGIN:
+        if result.confidence >= self.min_confidence and result.margin >= MIN_MARGIN:
             return Verdict.CLEAR
         return Verdict.GREY
 
@@ -128,7 +127,7 @@ class Composer:
             department=self.kb.department(best.department),
             category=best.category,
             hedged=verdict is Verdict.GREY,
-            suggestions=[source_of(h.section) for h in result.hits[1:_RELATED] if verdict is Verdict.GREY],
+            suggestions=[source_of(h.section) for h in result.hits[1:RELATED] if verdict is Verdict.GREY],
             language="en" if is_english(masked) else "ko",
         )
 
@@ -139,12 +138,12 @@ class Composer:
     def not_found(self, masked: str, result: Retrieval) -> Answer:
         """The honest "not in the handbook" answer, naming the team to ask."""
         best = result.best
-        dep_key = best.section.department if best and best.coverage >= _SUGGEST_COVERAGE else None
+        dep_key = best.section.department if best and best.coverage >= SUGGEST_COVERAGE else None
         # Partial matches are offered as "maybe this helps" links, never presented as the answer.
         near = [
             h.section
-            for h in result.hits[:_RELATED]
-            if best and h.coverage >= _SUGGEST_COVERAGE and h.score >= _CLOSE_SCORE * best.score
+            for h in result.hits[:RELATED]
+            if best and h.coverage >= SUGGEST_COVERAGE and h.score >= CLOSE_SCORE * best.score
         ]
         return Answer(
             AnswerKind.NOT_FOUND,
@@ -165,7 +164,7 @@ class Composer:
             for h in result.hits[:GROUNDING_SECTIONS]
             if h is top
             or h.section.heading == top.section.related_heading
-            or (h.score >= _CLOSE_SCORE * top.score and h.coverage >= self.min_confidence)
+            or (h.score >= CLOSE_SCORE * top.score and h.coverage >= self.min_confidence)
         ]
         return [source_of(s) for s in chosen]
 
@@ -178,4 +177,4 @@ class Composer:
             related = hit.coverage >= self.min_confidence and hit.matched >= 1
             if related and hit.section.kind is SectionKind.FAQ and q and q != best.question and q not in out:
                 out.append(q)
-        return out[:_RELATED]
+        return out[:RELATED]

@@ -1,15 +1,24 @@
-"""The built-in Korean workplace lexicon (package data), merged under a company's own synonym groups."""
+"""The built-in Korean workplace lexicon (package data), merged under a company's own synonym groups, and the
+expander that fires those groups on a question."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
+from typing import Protocol
 
 import yaml
 from loguru import logger
 
 Group = tuple[str, ...]
+
+
+class Terms(Protocol):
+    """What the expander needs of the tokenizer: the morphemes of a lexicon term."""
+
+    def term(self, word: str) -> list[str]:
+        """Content morphemes of a lexicon or synonym term."""
 
 
 def _key(word: str) -> str:
@@ -39,3 +48,76 @@ def merge_synonyms(builtin: Sequence[Group], company: Sequence[Group]) -> list[G
     """Company groups first; a built-in group sharing any word with a company group is replaced by it."""
     taken = {_key(w) for group in company for w in group}
     return [*company, *(g for g in builtin if not any(_key(w) in taken for w in g))]
+
+
+class SynonymExpander:
+    """Fires synonym groups on the question (morpheme phrases, or literal words) and expands them.
+
+    Read-only after construction (safe to share between threads); each `expand` call works on its own sets.
+    """
+
+    def __init__(self, groups: Sequence[Sequence[str]], tokenizer: Terms) -> None:
+        self._groups: list[list[tuple[tuple[str, ...], str]]] = []
+        self._by_first: dict[str, list[int]] = {}
+        # Literal words by their first two letters: one pass over the question finds every word it contains.
+        self._by_bigram: dict[str, list[tuple[str, int]]] = {}
+        self._longest = 1
+        for group in groups:
+            members = [(tuple(tokenizer.term(word)), _literal(word)) for word in group]
+            # A member the analyser gets wrong (우리사주 → 사, 품의 → 품) would fire on every such letter.
+            members = [m for m, word in zip(members, group, strict=True) if m[0] and _analysed_whole(word, m[0])]
+            if len(members) < 2:
+                continue
+            index = len(self._groups)
+            self._groups.append(members)
+            for phrase, word in members:
+                self._by_first.setdefault(phrase[0], []).append(index)
+                self._longest = max(self._longest, len(phrase))
+                if word:
+                    self._by_bigram.setdefault(word[:2], []).append((word, index))
+
+    def expand(self, tokens: Sequence[str], text: str = "") -> dict[str, set[tuple[str, ...]]]:
+        """Per distinct question token: the token itself and the members of every group it fired."""
+        concepts: dict[str, set[tuple[str, ...]]] = {t: {(t,)} for t in tokens}
+        literal = "".join(text.split()).lower()
+        words = self._literals_in(literal)
+        grams = {tuple(tokens[i : i + n]) for n in range(1, self._longest + 1) for i in range(len(tokens) - n + 1)}
+        candidates = {g for t in set(tokens) for g in self._by_first.get(t, ())}
+        candidates |= {g for _, g in words}
+        present = {word for word, _ in words}
+        for g in sorted(candidates):
+            members = self._groups[g]
+            fired = [(m, word) for m, word in members if m in grams or word in present]
+            phrases = {m for m, _ in members}
+            for member, word in fired:
+                # Literal hits may be split differently in the question: expand the tokens inside the word.
+                for t in concepts:
+                    if t in member or (word and t in word):
+                        concepts[t] |= phrases
+        return concepts
+
+    def phrases(self) -> set[tuple[str, ...]]:
+        """Every member phrase of every group (what `expand` can add to a question)."""
+        return {m for members in self._groups for m, _ in members}
+
+    def _literals_in(self, literal: str) -> set[tuple[str, int]]:
+        """The (literal word, group) pairs whose word occurs in the spaceless question."""
+        found: set[tuple[str, int]] = set()
+        for i in range(len(literal) - 1):
+            for word, g in self._by_bigram.get(literal[i : i + 2], ()):
+                if literal.startswith(word, i):
+                    found.add((word, g))
+        return found
+
+
+def _analysed_whole(word: str, tokens: tuple[str, ...]) -> bool:
+    """Whether the morphemes account for the word (allowing an ending or a particle on longer words)."""
+    core = "".join(word.split()).lower().removesuffix("다")
+    return len("".join(tokens)) >= len(core) - (1 if len(core) >= 4 else 0)
+
+
+def _literal(word: str) -> str:
+    """The spaceless form used for literal matching; verbs (…다) and one-letter words only match as morphemes,
+    since Kiwi splits words like 복포 or 손님 differently depending on context."""
+    compact = "".join(word.split()).lower()
+    return "" if len(compact) < 2 or compact.endswith("다") else compact

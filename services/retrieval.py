@@ -1,4 +1,9 @@
-"""Korean retrieval: morpheme BM25 (bm25s) with synonym expansion, FAQ links and optional dense fusion."""
+"""Korean retrieval: morpheme BM25 (bm25s) with synonym expansion, FAQ links and optional dense fusion.
+
+Cost per question: one Kiwi analysis; every term of the question and its synonyms read from the BM25 index in one
+gather per field (`_FieldIndex.rows`), not one bm25s call per term; idf weights and the coverage of all re-ranked
+candidates computed once per question (`_Evidence`). Ranking constants live in services/ranking.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import gzip
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -16,32 +21,34 @@ import numpy as np
 from loguru import logger
 
 from services.knowledge import KnowledgeBase, Section, SectionKind
-from services.lexicon import builtin_lexicon, merge_synonyms
-from services.tokenizer import GENERIC_FORMS, TIME_FORMS, TOKENIZER_VERSION, KoreanTokenizer
+from services.lexicon import SynonymExpander, builtin_lexicon, merge_synonyms
+from services.ranking import (
+    CHILD_LOOKAHEAD,
+    CHILD_SCORE,
+    COVERAGE_BONUS,
+    DENSE_POOL,
+    DENSE_WEIGHT,
+    FAQ_LINK_DEPTH,
+    FAQ_LINK_WEIGHT,
+    GENERIC_FACTOR,
+    LEXICAL_POOL,
+    NEIGHBOUR_POOL,
+    NEIGHBOUR_WEIGHT,
+    NEIGHBOURS,
+    RERANK_DEPTH,
+    RRF_K,
+    SHORT_FACTOR,
+    SYNONYM_WEIGHT,
+    TITLE_WEIGHT,
+    UNKNOWN_FACTOR,
+    VERB_FACTOR,
+)
+from services.tokenizer import GENERIC_FORMS, TIME_FORMS, KoreanTokenizer
 from services.transliterate import Transliterator
+from services.versions import function_digest, token_cache_version
 
-_SYNONYM_WEIGHT = 0.8
-_COVERAGE_BONUS = 1.0
-_RERANK_DEPTH = 30
-_FAQ_LINK_WEIGHT = 0.9
-_RRF_K = 60
-_DENSE_WEIGHT = 0.7
-_TITLE_WEIGHT = 1.0
-# Evidence weight of a question word relative to its idf: verbs and generic workplace nouns (회사, 신청, 시간)
-# say less about the topic than a specific noun; a one-letter word or a bare number even less.
-_VERB_FACTOR = 0.4
-_GENERIC_FACTOR = 0.3
-_SHORT_FACTOR = 0.5
-# A word the handbook never uses counts against confidence, but at most this fraction of the rarest word's idf.
-_UNKNOWN_FACTOR = 0.75
 _BOLD = re.compile(r"\*\*([^*\n]{2,30})\*\*")
-_NEIGHBOUR_WEIGHT = 0.5
-# A child section within this share of its parent's score is preferred to it (see _prefer_children).
-_CHILD_SCORE = 0.8
-_NEIGHBOUR_POOL, _NEIGHBOURS = 10, 3
 _HANGUL_WORD = re.compile(r"[가-힣]+")
-# Part of the token-cache key: bump when section_index_text changes.
-_INDEX_FORMAT = "f2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +65,7 @@ class Concept:
     def rank_weight(self) -> float:
         """Weight in ranking: a verb ranks in full (BM25's idf already discounts common ones; FAQ questions
         share them: "며칠 생기나요?"), but is weak evidence of the topic in the confidence."""
-        return 1.0 if self.factor == _VERB_FACTOR else self.factor
+        return 1.0 if self.factor == VERB_FACTOR else self.factor
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,62 +112,6 @@ class DenseScorer(Protocol):
         """Cosine similarity per section (None when unavailable right now)."""
 
 
-class SynonymExpander:
-    """Fires synonym groups on the question (morpheme phrases, or literal words) and expands them."""
-
-    def __init__(self, groups: Sequence[Sequence[str]], tokenizer: KoreanTokenizer) -> None:
-        self._groups: list[list[tuple[tuple[str, ...], str]]] = []
-        self._by_first: dict[str, list[int]] = {}
-        self._by_literal: list[tuple[str, int]] = []
-        for group in groups:
-            members = [(tuple(tokenizer.term(word)), _literal(word)) for word in group]
-            # A member the analyser gets wrong (우리사주 → 사, 품의 → 품) would fire on every such letter.
-            members = [m for m, word in zip(members, group, strict=True) if m[0] and _analysed_whole(word, m[0])]
-            if len(members) < 2:
-                continue
-            index = len(self._groups)
-            self._groups.append(members)
-            for phrase, word in members:
-                self._by_first.setdefault(phrase[0], []).append(index)
-                if word:
-                    self._by_literal.append((word, index))
-
-    def expand(self, tokens: Sequence[str], text: str = "") -> dict[str, set[tuple[str, ...]]]:
-        """Per distinct question token: the token itself and the members of every group it fired."""
-        concepts: dict[str, set[tuple[str, ...]]] = {t: {(t,)} for t in tokens}
-        literal = "".join(text.split()).lower()
-        candidates = {g for t in set(tokens) for g in self._by_first.get(t, ())}
-        candidates |= {g for word, g in self._by_literal if word in literal}
-        for g in sorted(candidates):
-            members = self._groups[g]
-            fired = [(m, word) for m, word in members if _contains(tokens, m) or (word and word in literal)]
-            phrases = {m for m, _ in members}
-            for member, word in fired:
-                # Literal hits may be split differently in the question: expand the tokens inside the word.
-                for t in concepts:
-                    if t in member or (word and t in word):
-                        concepts[t] |= phrases
-        return concepts
-
-
-def _analysed_whole(word: str, tokens: tuple[str, ...]) -> bool:
-    """Whether the morphemes account for the word (allowing an ending or a particle on longer words)."""
-    core = "".join(word.split()).lower().removesuffix("다")
-    return len("".join(tokens)) >= len(core) - (1 if len(core) >= 4 else 0)
-
-
-def _literal(word: str) -> str:
-    """The spaceless form used for literal matching; verbs (…다) and one-letter words only match as morphemes,
-    since Kiwi splits words like 복포 or 손님 differently depending on context."""
-    compact = "".join(word.split()).lower()
-    return "" if len(compact) < 2 or compact.endswith("다") else compact
-
-
-def _contains(tokens: Sequence[str], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    return any(tuple(tokens[i : i + n]) == phrase for i in range(len(tokens) - n + 1))
-
-
 def section_fields(section: Section) -> tuple[str, str]:
     """The two indexed fields of a section: its title (own heading, or FAQ question + keywords) and body."""
     if section.kind is SectionKind.FAQ:
@@ -174,7 +125,11 @@ def section_index_text(section: Section) -> str:
 
 
 class Retriever:
-    """Ranks knowledge-base sections for a question; build once per knowledge-base version."""
+    """Ranks knowledge-base sections for a question; build once per knowledge-base version.
+
+    Thread-safe once built: nothing it holds is changed by a search (each call works on its own arrays), and the
+    tokenizer serialises Kiwi behind its own lock, so `search_lexical` / `search` may run in worker threads.
+    """
 
     def __init__(
         self,
@@ -198,13 +153,17 @@ class Retriever:
         for tokens in self._token_sets:
             for t in tokens:
                 self._df[t] = self._df.get(t, 0) + 1
-        self._bm25 = _bm25([t + b for t, b in zip(title_tokens, body_tokens, strict=True)])
-        self._title_bm25 = _bm25(title_tokens)
+        self._idf = {t: self.idf(t) for t in self._df}
+        self._body = _FieldIndex(_bm25([t + b for t, b in zip(title_tokens, body_tokens, strict=True)]))
+        self._title = _FieldIndex(_bm25(title_tokens))
         self._expander = SynonymExpander(synonyms, tokenizer)
+        # Every lexicon phrase's highest idf (None: not in the handbook), looked up rather than recomputed per question.
+        self._lexicon_idf: dict[tuple[str, ...], float | None] = {}
+        self._lexicon_idf = {p: self._phrase_idf(p) for p in self._expander.phrases()}
         self._translit = Transliterator(self._df)
         self._by_heading = {s.heading: i for i, s in enumerate(self.sections) if s.kind is SectionKind.DOC}
         self._position = {id(s): i for i, s in enumerate(self.sections)}
-        self._unknown_idf = _UNKNOWN_FACTOR * self.idf("\0unknown")
+        self._unknown_idf = UNKNOWN_FACTOR * self.idf("\0unknown")
         self._word_vectors = word_vectors
 
     def idf(self, token: str) -> float:
@@ -215,14 +174,13 @@ class Retriever:
 
     def concepts(self, question: str) -> list[Concept]:
         """The question's words with their synonyms, transliterations and evidence factors."""
-        tokens = self.tokenizer.tokenize(question)
-        verbs = self.tokenizer.verbs(question) if tokens else set()
+        tokens, verbs = self.tokenizer.analyse(question)
         expanded = self._expander.expand(tokens, question)
         out = []
         for token, members in expanded.items():
             factor = token_factor(token, verbs)
             if token in TIME_FORMS and token not in self._df:
-                factor = min(factor, _GENERIC_FACTOR)
+                factor = min(factor, GENERIC_FACTOR)
             if token not in self._df and factor >= 1.0:  # nouns only: 다녀오 is not "done"
                 members |= {(w,) for w in self._translit.counterparts(token)}
             known = any(all(t in self._df for t in m) for m in members)
@@ -234,30 +192,33 @@ class Retriever:
         """The handbook's words nearest to an unknown question word (월급 → 급여), at most a few."""
         if len(token) < 2 or not _HANGUL_WORD.fullmatch(token):
             return ()
-        return tuple(w for w in self.tokenizer.similar(token, _NEIGHBOUR_POOL) if w in self._df)[:_NEIGHBOURS]
+        return tuple(w for w in self.tokenizer.similar(token, NEIGHBOUR_POOL) if w in self._df)[:NEIGHBOURS]
 
     def search_lexical(self, question: str, k: int = 5) -> Retrieval:
         """BM25 + synonyms + FAQ links; the confidence is the top hit's weighted coverage of the question."""
+        return self._lexical(question, k)[0]
+
+    def _lexical(self, question: str, k: int) -> tuple[Retrieval, _Evidence | None]:
         concepts = self.concepts(question)
         tokens = tuple(c.token for c in concepts)
         if not concepts or not self.sections:
-            return Retrieval([], 0.0, tokens)
-        return self._rank(self._scores(concepts), concepts, tokens, k)
+            return Retrieval([], 0.0, tokens), None
+        evidence = self._evidence(concepts)
+        return self._rank(self._scores(concepts), evidence, tokens, k), evidence
 
     async def search(self, question: str, k: int = 5) -> Retrieval:
         """Lexical search, fused with dense similarity (reciprocal rank fusion) when available."""
-        lexical = self.search_lexical(question, k=max(k, 20))
+        lexical, evidence = self._lexical(question, max(k, LEXICAL_POOL))
         dense = await self.dense.scores(question) if self.dense is not None else None
-        if dense is None or not lexical.query_tokens:
+        if dense is None or evidence is None:
             return Retrieval(lexical.hits[:k], lexical.confidence, lexical.query_tokens, lexical.concepts)
         fused: dict[int, float] = {}
         for rank, hit in enumerate(lexical.hits):
-            fused[self._position[id(hit.section)]] = 1 / (_RRF_K + rank)
-        for rank, i in enumerate(np.argsort(-dense)[:20]):
-            fused[int(i)] = fused.get(int(i), 0.0) + _DENSE_WEIGHT / (_RRF_K + rank)
-        weighted = self._weighted(self.concepts(question))
+            fused[self._position[id(hit.section)]] = 1 / (RRF_K + rank)
+        for rank, i in enumerate(np.argsort(-dense)[:DENSE_POOL]):
+            fused[int(i)] = fused.get(int(i), 0.0) + DENSE_WEIGHT / (RRF_K + rank)
         order = sorted(fused, key=lambda i: -fused[i])[:k]
-        hits = [self._hit(i, fused[i], weighted) for i in order]
+        hits = self._hits(order, [fused[i] for i in order], evidence)
         # Confidence stays lexical (calibrated); dense similarity only reorders what is shown.
         confidence = max(
             [h.coverage for h in hits[:1]]
@@ -265,58 +226,195 @@ class Retriever:
         )
         return Retrieval(hits, confidence, lexical.query_tokens, lexical.concepts)
 
-    def _field_scores(self, tokens: list[str]) -> np.ndarray:
-        body = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
-        return body + _TITLE_WEIGHT * np.asarray(self._title_bm25.get_scores(tokens), dtype=np.float64)
-
     def _scores(self, concepts: list[Concept]) -> np.ndarray:
-        """Sum over concepts of the best-matching member (the question's own word, or a synonym)."""
-        total = np.zeros(len(self.sections), dtype=np.float64)
-        for concept in concepts:
-            token = concept.token
-            best = self._field_scores([token]) if token in self._df else np.zeros_like(total)
-            for member in concept.members - {(token,)}:
-                if all(t in self._df for t in member):
-                    best = np.maximum(best, _SYNONYM_WEIGHT * self._field_scores(list(member)))
-            for word in concept.neighbours:
-                best = np.maximum(best, _NEIGHBOUR_WEIGHT * self._field_scores([word]))
-            total += concept.rank_weight * best
-        scores = total
-        for i in np.argsort(-scores)[:10]:
+        """The term scores, with FAQ entries lending their score to the section they link to."""
+        scores = self._term_scores(concepts)
+        for i in np.argsort(-scores)[:FAQ_LINK_DEPTH]:
             linked = self._by_heading.get(self.sections[i].related_heading or "")
             if linked is not None:
-                scores[linked] = max(scores[linked], _FAQ_LINK_WEIGHT * scores[i])
+                scores[linked] = max(scores[linked], FAQ_LINK_WEIGHT * scores[i])
         return scores
 
-    def _weighted(self, concepts: list[Concept]) -> list[tuple[Concept, float]]:
-        """Each concept's evidence weight, computed once per question (not per candidate)."""
-        out = []
+    def _term_scores(self, concepts: list[Concept]) -> np.ndarray:
+        """Sum over concepts of the best-matching member (the question's own word, or a synonym)."""
+        n = len(self.sections)
+        total = np.zeros(n, dtype=np.float64)
+        plans = [_Plan.of(c, self._phrase_idf) for c in concepts]
+        # Terms are read in chunks of concepts so a long question on a large handbook stays within a memory bound.
+        for chunk in _chunks(plans, max(1, _GATHER_CELLS // max(n, 1))):
+            field = _TermScores(list(dict.fromkeys(t for p in chunk for t in p.terms)), self._body, self._title, n)
+            for plan in chunk:
+                total += plan.concept.rank_weight * field.best(plan, n)
+        return total
+
+    def _evidence(self, concepts: list[Concept]) -> _Evidence:
+        """Each concept's evidence weight (idf × factor), computed once per question, not per candidate."""
+        weights = []
         for concept in concepts:
-            known = [max(self.idf(t) for t in m) for m in concept.members if all(t in self._df for t in m)]
-            out.append((concept, concept.factor * (max(known) if known else self._unknown_idf)))
+            known = [i for i in map(self._phrase_idf, concept.members) if i is not None]
+            weights.append(concept.factor * (max(known) if known else self._unknown_idf))
+        return _Evidence(concepts, weights)
+
+    def _phrase_idf(self, phrase: tuple[str, ...]) -> float | None:
+        """The highest idf among a phrase's terms, or None when the handbook lacks one of them."""
+        if phrase in self._lexicon_idf:
+            return self._lexicon_idf[phrase]
+        idf = self._idf
+        return max(idf[t] for t in phrase) if all(t in idf for t in phrase) else None
+
+    def _hits(self, order: Sequence[int], scores: Sequence[float], evidence: _Evidence) -> list[Hit]:
+        """Hits with their coverage: the share of the question's evidence weight each section contains."""
+        coverage, matched = evidence.coverage([self._token_sets[i] for i in order])
+        return [
+            Hit(self.sections[i], score * (1 + COVERAGE_BONUS * cov), cov, m)
+            for i, score, cov, m in zip(order, scores, coverage, matched, strict=True)
+        ]
+
+    def _rank(self, scores: np.ndarray, evidence: _Evidence, tokens: tuple[str, ...], k: int) -> Retrieval:
+        """Re-rank the best candidates by how much of the question they cover (a soft AND)."""
+        candidates = [int(i) for i in np.argsort(-scores)[:RERANK_DEPTH] if scores[i] > 0]
+        hits = sorted(self._hits(candidates, [float(scores[i]) for i in candidates], evidence), key=lambda h: -h.score)
+        hits = _prefer_children(hits)[:k]
+        return Retrieval(hits, hits[0].coverage if hits else 0.0, tokens, evidence.strong)
+
+
+# Cells (terms × sections) read from the index at once: a 500-character question on 10,000 sections takes a few.
+_GATHER_CELLS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How one concept is scored: its own word, its one-word and longer synonyms, its neighbours (all known)."""
+
+    concept: Concept
+    own: bool
+    singles: tuple[str, ...]
+    phrases: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def of(cls, concept: Concept, phrase_idf: Callable[[tuple[str, ...]], float | None]) -> _Plan:
+        """The plan of a concept; members with a word the handbook never uses cannot score and are left out."""
+        members = [m for m in concept.members - {(concept.token,)} if phrase_idf(m) is not None]
+        own = phrase_idf((concept.token,)) is not None
+        singles = tuple(m[0] for m in members if len(m) == 1)
+        return cls(concept, own, singles, tuple(m for m in members if len(m) > 1))
+
+    @property
+    def terms(self) -> list[str]:
+        """Every term this plan reads from the index."""
+        own = [self.concept.token] if self.own else []
+        return [*own, *self.singles, *self.concept.neighbours, *(t for p in self.phrases for t in p)]
+
+
+def _chunks(plans: list[_Plan], max_terms: int) -> list[list[_Plan]]:
+    """Consecutive plans grouped so each group reads at most max_terms distinct terms (a bigger plan alone)."""
+    chunks: list[list[_Plan]] = []
+    terms: set[str] = set()
+    for plan in plans:
+        new = terms | set(plan.terms)
+        if chunks and len(new) <= max_terms:
+            chunks[-1].append(plan)
+            terms = new
+        else:
+            chunks.append([plan])
+            terms = set(plan.terms)
+    return chunks
+
+
+class _FieldIndex:
+    """One bm25s field read directly: the stored per-term score columns (CSC), without a bm25s call per term."""
+
+    def __init__(self, index: bm25s.BM25) -> None:
+        self.bm25 = index  # kept for reference checks (tests compare against its get_scores)
+        scores = index.scores
+        self._data: np.ndarray = scores["data"]
+        self._indices: np.ndarray = scores["indices"]
+        self._indptr: np.ndarray = scores["indptr"]
+        self._vocab: dict[str, int] = index.vocab_dict
+
+    def rows(self, terms: Sequence[str], n: int) -> np.ndarray:
+        """Dense score rows (float32, one per term; zeros for a term this field never uses), in one gather."""
+        out = np.zeros((len(terms), n), dtype=self._data.dtype)
+        known = [(row, self._vocab[t]) for row, t in enumerate(terms) if t in self._vocab]
+        if not known:
+            return out
+        rows, ids = np.array(known, dtype=np.int64).T
+        starts, ends = self._indptr[ids], self._indptr[ids + 1]
+        lengths = (ends - starts).astype(np.int64)
+        at = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+        out[np.repeat(rows, lengths), self._indices[at]] = self._data[at]
         return out
 
-    def _hit(self, i: int, score: float, weighted: list[tuple[Concept, float]]) -> Hit:
-        """A hit with its coverage: the share of the question's evidence weight the section contains."""
-        doc = self._token_sets[i]
-        total = covered = 0.0
-        matched = 0
-        for concept, weight in weighted:
-            total += weight
-            if any(all(t in doc for t in m) for m in concept.members):
-                covered += weight
-                matched += concept.factor >= 1.0
-        coverage = covered / total if total else 0.0
-        return Hit(self.sections[i], score * (1 + _COVERAGE_BONUS * coverage), coverage, matched)
 
-    def _rank(self, scores: np.ndarray, concepts: list[Concept], tokens: tuple[str, ...], k: int) -> Retrieval:
-        """Re-rank the best candidates by how much of the question they cover (a soft AND)."""
-        candidates = [int(i) for i in np.argsort(-scores)[:_RERANK_DEPTH] if scores[i] > 0]
-        weighted = self._weighted(concepts)
-        hits = sorted((self._hit(i, float(scores[i]), weighted) for i in candidates), key=lambda h: -h.score)
-        hits = _prefer_children(hits)[:k]
-        strong = sum(1 for c, w in weighted if c.factor >= 1.0 and w > 0)
-        return Retrieval(hits, hits[0].coverage if hits else 0.0, tokens, strong)
+class _TermScores:
+    """BM25 scores of terms and phrases over both fields, from rows gathered once per chunk of the question.
+
+    Adds like bm25s does (float32, term by term, then the two fields in float64), so every score is bit-identical
+    to `body.get_scores(phrase) + TITLE_WEIGHT * title.get_scores(phrase)`; a maximum of weighted scores equals
+    the weighted maximum (rounding is monotonic), so synonyms are compared in one array operation.
+    """
+
+    def __init__(self, terms: Sequence[str], body: _FieldIndex, title: _FieldIndex, n: int) -> None:
+        self._row = {t: i for i, t in enumerate(terms)}
+        self._body = body.rows(terms, n)
+        self._title = title.rows(terms, n)
+
+    def best(self, plan: _Plan, n: int) -> np.ndarray:
+        """Per section, the best score of the concept's own word, synonyms (weighted) and neighbours (weighted)."""
+        best = self._words((plan.concept.token,))[0] if plan.own else np.zeros(n, dtype=np.float64)
+        if plan.singles:
+            best = np.maximum(best, SYNONYM_WEIGHT * self._words(plan.singles).max(axis=0))
+        for phrase in plan.phrases:
+            best = np.maximum(best, SYNONYM_WEIGHT * self._phrase(phrase))
+        if plan.concept.neighbours:
+            best = np.maximum(best, NEIGHBOUR_WEIGHT * self._words(plan.concept.neighbours).max(axis=0))
+        return best
+
+    def _words(self, words: Sequence[str]) -> np.ndarray:
+        rows = [self._row[w] for w in words]
+        return self._body[rows].astype(np.float64) + TITLE_WEIGHT * self._title[rows].astype(np.float64)
+
+    def _phrase(self, phrase: tuple[str, ...]) -> np.ndarray:
+        rows = [self._row[t] for t in phrase]
+        body: np.ndarray = self._body[rows[0]].copy()
+        title: np.ndarray = self._title[rows[0]].copy()
+        for r in rows[1:]:
+            body += self._body[r]
+            title += self._title[r]
+        combined: np.ndarray = body.astype(np.float64) + TITLE_WEIGHT * title.astype(np.float64)
+        return combined
+
+
+class _Evidence:
+    """A question's concepts and weights, checked against many sections at once (coverage and matched words)."""
+
+    def __init__(self, concepts: list[Concept], weights: list[float]) -> None:
+        self._weights = np.array(weights, dtype=np.float64)
+        self._strong = np.array([c.factor >= 1.0 for c in concepts])
+        self.strong = sum(1 for c, w in zip(concepts, weights, strict=True) if c.factor >= 1.0 and w > 0)
+        # Every concept's members, term by term, laid end to end: a member is in a section when all its terms
+        # are (minimum over its run), a concept when any member is (maximum over its members' run).
+        members = [frozenset(m) for c in concepts for m in c.members]
+        self._terms = frozenset(t for m in members for t in m)
+        self._column = {t: j for j, t in enumerate(sorted(self._terms))}
+        self._flat = np.array([self._column[t] for m in members for t in sorted(m)], dtype=np.int64)
+        self._member_starts = np.cumsum([0, *(len(m) for m in members[:-1])], dtype=np.int64)
+        self._concept_starts = np.cumsum([0, *(len(c.members) for c in concepts[:-1])], dtype=np.int64)
+
+    def coverage(self, docs: Sequence[frozenset[str]]) -> tuple[list[float], list[int]]:
+        """Per section: the covered share of the evidence weight, and how many strong words it contains."""
+        if not docs:
+            return [], []
+        present = np.zeros((len(docs), len(self._column)), dtype=np.uint8)
+        for row, doc in enumerate(docs):
+            present[row, [self._column[t] for t in doc & self._terms]] = 1
+        member_in = np.minimum.reduceat(present[:, self._flat], self._member_starts, axis=1)
+        covered = np.maximum.reduceat(member_in, self._concept_starts, axis=1).astype(bool)
+        # Running sums add the weights in question order, exactly as a loop over the concepts would.
+        total = float(np.cumsum(self._weights)[-1])
+        sums = np.cumsum(np.where(covered, self._weights, 0.0), axis=1)[:, -1]
+        shares = [float(s) / total if total else 0.0 for s in sums]
+        return shares, [int(m) for m in (covered & self._strong).sum(axis=1)]
 
 
 def _nested(a: Section, b: Section) -> bool:
@@ -330,12 +428,12 @@ def _prefer_children(hits: list[Hit]) -> list[Hit]:
     if len(hits) < 2:
         return hits
     top = hits[0]
-    for i, hit in enumerate(hits[1:4], 1):
+    for i, hit in enumerate(hits[1 : 1 + CHILD_LOOKAHEAD], 1):
         path, parent = hit.section.title_path, top.section.title_path
         is_child = (
             hit.section.source == top.section.source and path[: len(parent)] == parent and len(path) > len(parent)
         )
-        if is_child and hit.coverage >= top.coverage and hit.score >= _CHILD_SCORE * top.score:
+        if is_child and hit.coverage >= top.coverage and hit.score >= CHILD_SCORE * top.score:
             return [hit, *hits[:i], *hits[i + 1 :]]
     return hits
 
@@ -343,10 +441,10 @@ def _prefer_children(hits: list[Hit]) -> list[Hit]:
 def token_factor(token: str, verbs: set[str] | frozenset[str] = frozenset()) -> float:
     """How much a question word says about the topic, relative to its idf."""
     if token in GENERIC_FORMS or token.isdigit():
-        return _GENERIC_FACTOR
+        return GENERIC_FACTOR
     if token in verbs:
-        return _VERB_FACTOR
-    return _SHORT_FACTOR if len(token) == 1 else 1.0
+        return VERB_FACTOR
+    return SHORT_FACTOR if len(token) == 1 else 1.0
 
 
 def _compound_candidates(kb: KnowledgeBase, synonyms: Sequence[Sequence[str]]) -> list[str]:
@@ -355,6 +453,10 @@ def _compound_candidates(kb: KnowledgeBase, synonyms: Sequence[Sequence[str]]) -
     phrases += [m for s in kb.sections for m in _BOLD.findall(s.text)]
     phrases += [w for group in synonyms for w in group if " " not in w.strip()]
     return phrases
+
+
+# Part of the token-cache key: derived from the code of section_fields, so changing it rebuilds the cache.
+_INDEX_FORMAT = function_digest(section_fields)
 
 
 def _bm25(corpus: list[list[str]]) -> bm25s.BM25:
@@ -370,7 +472,7 @@ Fields = tuple[list[list[str]], list[list[str]]]
 def _cached_tokens(kb: KnowledgeBase, tokenizer: KoreanTokenizer, cache_dir: Path | None) -> Fields:
     """Title and body tokens per section, cached on disk by KB version so a restart skips analysis."""
     path = (
-        cache_dir / f"tokens-{kb.version}-{TOKENIZER_VERSION}-{tokenizer.vocabulary}-{_INDEX_FORMAT}.json.gz"
+        cache_dir / f"tokens-{kb.version}-{token_cache_version()}-{tokenizer.vocabulary}-{_INDEX_FORMAT}.json.gz"
         if cache_dir
         else None
     )

@@ -10,9 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from kiwipiepy import Kiwi
 
-# Bump when the token rules change: cached indexes keyed by it are rebuilt.
-TOKENIZER_VERSION = "kiwi-content-v3"
-
+# The token cache's key derives from this module's source (services/versions.py): no version to bump by hand.
 _CONTENT_TAG_PREFIXES = ("NNG", "NNP", "SL", "SN", "SH", "XR", "VV", "VA", "W_HASHTAG")
 # Verbs/adjectives and nouns that carry no topic ("어떻게 하나요", "알려 주세요", "받을 수 있나요") and would
 # only add noise; they are dropped before ranking and confidence.
@@ -133,6 +131,13 @@ class KoreanTokenizer:
             if not self._batched:  # Kiwi only batches with worker threads
                 return [self._content(self._kiwi.tokenize(t)) for t in cleaned]
             return [self._content(tokens) for tokens in self._kiwi.tokenize(cleaned)]
+
+    def analyse(self, text: str) -> tuple[list[str], set[str]]:
+        """`tokenize` and `verbs` of one text from a single analysis (a question is analysed once)."""
+        with self._lock:
+            tokens = self._kiwi.tokenize(clean_text(text))
+            content = self._content(tokens)  # under the lock: add_compounds may be changing the compounds
+        return content, {t.form.lower() for t in tokens if t.tag.startswith(("VV", "VA"))}
 
     def verbs(self, text: str) -> set[str]:
         """The content morphemes of a text that are verbs or adjectives (weaker evidence than nouns)."""
