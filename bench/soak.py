@@ -68,6 +68,7 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.loop_lag import percentile  # noqa: E402
 from bench.slack_load import (  # noqa: E402
     ACK_TIMEOUT,
     HIGH_LIMIT,
@@ -76,7 +77,6 @@ from bench.slack_load import (  # noqa: E402
     _sample,
     endy_settings,
     http_sender,
-    percentile,
     questions,
     redis_prefix,
     socket_sender,
