@@ -1,8 +1,8 @@
 """Korean retrieval: morpheme BM25 (bm25s) with synonym expansion, FAQ links and optional dense fusion.
 
 Cost per question: one Kiwi analysis; every term of the question and its synonyms read from the BM25 index in one
-gather per field (`_FieldIndex.rows`), not one bm25s call per term; idf weights and the coverage of all re-ranked
-candidates computed once per question (`_Evidence`). Ranking constants live in services/ranking.py.
+gather per field (`scoring.FieldIndex.rows`), not one bm25s call per term; idf weights and the coverage of all re-ranked
+candidates computed once per question (`scoring.Evidence`). Ranking constants live in services/ranking.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import gzip
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -33,16 +33,14 @@ from services.ranking import (
     GENERIC_FACTOR,
     LEXICAL_POOL,
     NEIGHBOUR_POOL,
-    NEIGHBOUR_WEIGHT,
     NEIGHBOURS,
     RERANK_DEPTH,
     RRF_K,
     SHORT_FACTOR,
-    SYNONYM_WEIGHT,
-    TITLE_WEIGHT,
     UNKNOWN_FACTOR,
     VERB_FACTOR,
 )
+from services.scoring import GATHER_CELLS, Evidence, FieldIndex, Plan, TermScores, chunks
 from services.tokenizer import GENERIC_FORMS, TIME_FORMS, KoreanTokenizer
 from services.transliterate import Transliterator
 from services.versions import function_digest, token_cache_version
@@ -154,8 +152,8 @@ class Retriever:
             for t in tokens:
                 self._df[t] = self._df.get(t, 0) + 1
         self._idf = {t: self.idf(t) for t in self._df}
-        self._body = _FieldIndex(_bm25([t + b for t, b in zip(title_tokens, body_tokens, strict=True)]))
-        self._title = _FieldIndex(_bm25(title_tokens))
+        self._body = FieldIndex(_bm25([t + b for t, b in zip(title_tokens, body_tokens, strict=True)]))
+        self._title = FieldIndex(_bm25(title_tokens))
         self._expander = SynonymExpander(synonyms, tokenizer)
         # Every lexicon phrase's highest idf (None: not in the handbook), looked up rather than recomputed per question.
         self._lexicon_idf: dict[tuple[str, ...], float | None] = {}
@@ -198,7 +196,7 @@ class Retriever:
         """BM25 + synonyms + FAQ links; the confidence is the top hit's weighted coverage of the question."""
         return self._lexical(question, k)[0]
 
-    def _lexical(self, question: str, k: int) -> tuple[Retrieval, _Evidence | None]:
+    def _lexical(self, question: str, k: int) -> tuple[Retrieval, Evidence | None]:
         concepts = self.concepts(question)
         tokens = tuple(c.token for c in concepts)
         if not concepts or not self.sections:
@@ -239,21 +237,21 @@ class Retriever:
         """Sum over concepts of the best-matching member (the question's own word, or a synonym)."""
         n = len(self.sections)
         total = np.zeros(n, dtype=np.float64)
-        plans = [_Plan.of(c, self._phrase_idf) for c in concepts]
+        plans = [Plan.of(c, self._phrase_idf) for c in concepts]
         # Terms are read in chunks of concepts so a long question on a large handbook stays within a memory bound.
-        for chunk in _chunks(plans, max(1, _GATHER_CELLS // max(n, 1))):
-            field = _TermScores(list(dict.fromkeys(t for p in chunk for t in p.terms)), self._body, self._title, n)
+        for chunk in chunks(plans, max(1, GATHER_CELLS // max(n, 1))):
+            field = TermScores(list(dict.fromkeys(t for p in chunk for t in p.terms)), self._body, self._title, n)
             for plan in chunk:
                 total += plan.concept.rank_weight * field.best(plan, n)
         return total
 
-    def _evidence(self, concepts: list[Concept]) -> _Evidence:
+    def _evidence(self, concepts: list[Concept]) -> Evidence:
         """Each concept's evidence weight (idf × factor), computed once per question, not per candidate."""
         weights = []
         for concept in concepts:
             known = [i for i in map(self._phrase_idf, concept.members) if i is not None]
             weights.append(concept.factor * (max(known) if known else self._unknown_idf))
-        return _Evidence(concepts, weights)
+        return Evidence(concepts, weights)
 
     def _phrase_idf(self, phrase: tuple[str, ...]) -> float | None:
         """The highest idf among a phrase's terms, or None when the handbook lacks one of them."""
@@ -262,7 +260,7 @@ class Retriever:
         idf = self._idf
         return max(idf[t] for t in phrase) if all(t in idf for t in phrase) else None
 
-    def _hits(self, order: Sequence[int], scores: Sequence[float], evidence: _Evidence) -> list[Hit]:
+    def _hits(self, order: Sequence[int], scores: Sequence[float], evidence: Evidence) -> list[Hit]:
         """Hits with their coverage: the share of the question's evidence weight each section contains."""
         coverage, matched = evidence.coverage([self._token_sets[i] for i in order])
         return [
@@ -270,151 +268,12 @@ class Retriever:
             for i, score, cov, m in zip(order, scores, coverage, matched, strict=True)
         ]
 
-    def _rank(self, scores: np.ndarray, evidence: _Evidence, tokens: tuple[str, ...], k: int) -> Retrieval:
+    def _rank(self, scores: np.ndarray, evidence: Evidence, tokens: tuple[str, ...], k: int) -> Retrieval:
         """Re-rank the best candidates by how much of the question they cover (a soft AND)."""
         candidates = [int(i) for i in np.argsort(-scores)[:RERANK_DEPTH] if scores[i] > 0]
         hits = sorted(self._hits(candidates, [float(scores[i]) for i in candidates], evidence), key=lambda h: -h.score)
         hits = _prefer_children(hits)[:k]
         return Retrieval(hits, hits[0].coverage if hits else 0.0, tokens, evidence.strong)
-
-
-# Cells (terms × sections) read from the index at once: a 500-character question on 10,000 sections takes a few.
-_GATHER_CELLS = 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """How one concept is scored: its own word, its one-word and longer synonyms, its neighbours (all known)."""
-
-    concept: Concept
-    own: bool
-    singles: tuple[str, ...]
-    phrases: tuple[tuple[str, ...], ...]
-
-    @classmethod
-    def of(cls, concept: Concept, phrase_idf: Callable[[tuple[str, ...]], float | None]) -> _Plan:
-        """The plan of a concept; members with a word the handbook never uses cannot score and are left out."""
-        members = [m for m in concept.members - {(concept.token,)} if phrase_idf(m) is not None]
-        own = phrase_idf((concept.token,)) is not None
-        singles = tuple(m[0] for m in members if len(m) == 1)
-        return cls(concept, own, singles, tuple(m for m in members if len(m) > 1))
-
-    @property
-    def terms(self) -> list[str]:
-        """Every term this plan reads from the index."""
-        own = [self.concept.token] if self.own else []
-        return [*own, *self.singles, *self.concept.neighbours, *(t for p in self.phrases for t in p)]
-
-
-def _chunks(plans: list[_Plan], max_terms: int) -> list[list[_Plan]]:
-    """Consecutive plans grouped so each group reads at most max_terms distinct terms (a bigger plan alone)."""
-    chunks: list[list[_Plan]] = []
-    terms: set[str] = set()
-    for plan in plans:
-        new = terms | set(plan.terms)
-        if chunks and len(new) <= max_terms:
-            chunks[-1].append(plan)
-            terms = new
-        else:
-            chunks.append([plan])
-            terms = set(plan.terms)
-    return chunks
-
-
-class _FieldIndex:
-    """One bm25s field read directly: the stored per-term score columns (CSC), without a bm25s call per term."""
-
-    def __init__(self, index: bm25s.BM25) -> None:
-        self.bm25 = index  # kept for reference checks (tests compare against its get_scores)
-        scores = index.scores
-        self._data: np.ndarray = scores["data"]
-        self._indices: np.ndarray = scores["indices"]
-        self._indptr: np.ndarray = scores["indptr"]
-        self._vocab: dict[str, int] = index.vocab_dict
-
-    def rows(self, terms: Sequence[str], n: int) -> np.ndarray:
-        """Dense score rows (float32, one per term; zeros for a term this field never uses), in one gather."""
-        out = np.zeros((len(terms), n), dtype=self._data.dtype)
-        known = [(row, self._vocab[t]) for row, t in enumerate(terms) if t in self._vocab]
-        if not known:
-            return out
-        rows, ids = np.array(known, dtype=np.int64).T
-        starts, ends = self._indptr[ids], self._indptr[ids + 1]
-        lengths = (ends - starts).astype(np.int64)
-        at = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-        out[np.repeat(rows, lengths), self._indices[at]] = self._data[at]
-        return out
-
-
-class _TermScores:
-    """BM25 scores of terms and phrases over both fields, from rows gathered once per chunk of the question.
-
-    Adds like bm25s does (float32, term by term, then the two fields in float64), so every score is bit-identical
-    to `body.get_scores(phrase) + TITLE_WEIGHT * title.get_scores(phrase)`; a maximum of weighted scores equals
-    the weighted maximum (rounding is monotonic), so synonyms are compared in one array operation.
-    """
-
-    def __init__(self, terms: Sequence[str], body: _FieldIndex, title: _FieldIndex, n: int) -> None:
-        self._row = {t: i for i, t in enumerate(terms)}
-        self._body = body.rows(terms, n)
-        self._title = title.rows(terms, n)
-
-    def best(self, plan: _Plan, n: int) -> np.ndarray:
-        """Per section, the best score of the concept's own word, synonyms (weighted) and neighbours (weighted)."""
-        best = self._words((plan.concept.token,))[0] if plan.own else np.zeros(n, dtype=np.float64)
-        if plan.singles:
-            best = np.maximum(best, SYNONYM_WEIGHT * self._words(plan.singles).max(axis=0))
-        for phrase in plan.phrases:
-            best = np.maximum(best, SYNONYM_WEIGHT * self._phrase(phrase))
-        if plan.concept.neighbours:
-            best = np.maximum(best, NEIGHBOUR_WEIGHT * self._words(plan.concept.neighbours).max(axis=0))
-        return best
-
-    def _words(self, words: Sequence[str]) -> np.ndarray:
-        rows = [self._row[w] for w in words]
-        return self._body[rows].astype(np.float64) + TITLE_WEIGHT * self._title[rows].astype(np.float64)
-
-    def _phrase(self, phrase: tuple[str, ...]) -> np.ndarray:
-        rows = [self._row[t] for t in phrase]
-        body: np.ndarray = self._body[rows[0]].copy()
-        title: np.ndarray = self._title[rows[0]].copy()
-        for r in rows[1:]:
-            body += self._body[r]
-            title += self._title[r]
-        combined: np.ndarray = body.astype(np.float64) + TITLE_WEIGHT * title.astype(np.float64)
-        return combined
-
-
-class _Evidence:
-    """A question's concepts and weights, checked against many sections at once (coverage and matched words)."""
-
-    def __init__(self, concepts: list[Concept], weights: list[float]) -> None:
-        self._weights = np.array(weights, dtype=np.float64)
-        self._strong = np.array([c.factor >= 1.0 for c in concepts])
-        self.strong = sum(1 for c, w in zip(concepts, weights, strict=True) if c.factor >= 1.0 and w > 0)
-        # Every concept's members, term by term, laid end to end: a member is in a section when all its terms
-        # are (minimum over its run), a concept when any member is (maximum over its members' run).
-        members = [frozenset(m) for c in concepts for m in c.members]
-        self._terms = frozenset(t for m in members for t in m)
-        self._column = {t: j for j, t in enumerate(sorted(self._terms))}
-        self._flat = np.array([self._column[t] for m in members for t in sorted(m)], dtype=np.int64)
-        self._member_starts = np.cumsum([0, *(len(m) for m in members[:-1])], dtype=np.int64)
-        self._concept_starts = np.cumsum([0, *(len(c.members) for c in concepts[:-1])], dtype=np.int64)
-
-    def coverage(self, docs: Sequence[frozenset[str]]) -> tuple[list[float], list[int]]:
-        """Per section: the covered share of the evidence weight, and how many strong words it contains."""
-        if not docs:
-            return [], []
-        present = np.zeros((len(docs), len(self._column)), dtype=np.uint8)
-        for row, doc in enumerate(docs):
-            present[row, [self._column[t] for t in doc & self._terms]] = 1
-        member_in = np.minimum.reduceat(present[:, self._flat], self._member_starts, axis=1)
-        covered = np.maximum.reduceat(member_in, self._concept_starts, axis=1).astype(bool)
-        # Running sums add the weights in question order, exactly as a loop over the concepts would.
-        total = float(np.cumsum(self._weights)[-1])
-        sums = np.cumsum(np.where(covered, self._weights, 0.0), axis=1)[:, -1]
-        shares = [float(s) / total if total else 0.0 for s in sums]
-        return shares, [int(m) for m in (covered & self._strong).sum(axis=1)]
 
 
 def _nested(a: Section, b: Section) -> bool:
