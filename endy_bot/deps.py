@@ -40,6 +40,7 @@ from services.retrieval import Retriever
 from services.signing import Keyring
 from services.storage import Storage
 from services.tokenizer import KoreanTokenizer
+from services.versions import answer_shaping, engine_version
 
 # Slack refuses a request older than 5 minutes (endy_bot/slack_http.py): a replay is remembered a little longer.
 REPLAY_MEMORY_SECONDS = 6 * 60
@@ -154,7 +155,13 @@ def _redis_parts(
     common: dict[str, Any] = {"key_prefix": prefix, "metrics": metrics, "timeout": timeout, "watch": watch}
     return _RedisParts(
         RateLimiter(redis, per_minute=settings.rate_limit_per_minute, per_hour=settings.rate_limit_per_hour, **common),
-        AnswerCache(redis, ttl_seconds=settings.cache_ttl_seconds, signer=keys.signer("answer-cache"), **common),
+        AnswerCache(
+            redis,
+            ttl_seconds=settings.cache_ttl_seconds,
+            signer=keys.signer("answer-cache"),
+            engine=engine_version(answer_shaping(settings)),
+            **common,
+        ),
         EventDeduper(redis, **common),
         EventDeduper(
             redis,

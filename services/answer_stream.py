@@ -33,9 +33,6 @@ if TYPE_CHECKING:
     from services.answering import AnswerService
 
 FALLBACK_SEPARATOR = "\n\n---\n"
-# Part of the answer-cache key with the KB version: bump when retrieval or composition changes, so a
-# deploy does not keep serving answers the previous logic produced.
-ENGINE_VERSION = "e3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +50,9 @@ class Engine:
 
     @property
     def namespace(self) -> str:
-        """The answer-cache namespace: knowledge-base version and engine version."""
-        return f"{self.kb.version}-{ENGINE_VERSION}"
+        """The answer-cache namespace: the knowledge-base version (the cache adds the engine's own version, derived
+        from the code and the answer-shaping settings: services/versions.py)."""
+        return self.kb.version
 
 
 def exchange_of(answer: Answer, asker: Asker, kb_version: str) -> Exchange:

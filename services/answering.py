@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.answer_stream import ENGINE_VERSION, FALLBACK_SEPARATOR, AnswerStream, Engine, exchange_of
+from services.answer_stream import FALLBACK_SEPARATOR, AnswerStream, Engine, exchange_of
 from services.answer_types import Answer, Asker, Turn
 from services.cache import AnswerCache
 from services.compose import Composer
@@ -26,7 +26,6 @@ from services.retrieval import Retriever
 from services.tokenizer import clean_text
 
 __all__ = [
-    "ENGINE_VERSION",
     "FALLBACK_SEPARATOR",
     "AnswerService",
     "AnswerStream",

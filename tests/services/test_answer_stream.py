@@ -12,7 +12,6 @@ import pytest
 import redis.asyncio as aioredis
 
 from config.settings import Settings
-from services.answer_stream import ENGINE_VERSION
 from services.answer_types import AnswerKind, Asker
 from services.answering import AnswerService, Protection
 from services.cache import AnswerCache
@@ -84,7 +83,7 @@ async def test_a_reader_that_stops_after_the_first_chunk_still_leaves_the_answer
     service = _service(sample_kb, retriever, parts)
     first = await _first_chunk_only(service)
     assert await service.settle(10)
-    namespace = f"{sample_kb.version}-{ENGINE_VERSION}"
+    namespace = sample_kb.version
     cached = await parts.cache.get(mask_pii(QUESTION), namespace)
     assert cached is not None
     assert cached["text"] == first
@@ -107,7 +106,7 @@ async def test_a_streamed_llm_answer_abandoned_mid_stream_is_completed_cached_an
     assert fake.reply.startswith(first)
     assert first != fake.reply  # the reader left before the end of the generation
     assert await service.settle(10)
-    cached = await parts.cache.get(mask_pii(QUESTION), f"{sample_kb.version}-{ENGINE_VERSION}")
+    cached = await parts.cache.get(mask_pii(QUESTION), sample_kb.version)
     assert cached is not None
     assert cached["text"] == fake.reply
     assert cached["used_llm"] is True
