@@ -37,6 +37,11 @@ _NOUN_TAGS = ("NNG", "NNP", "XSN", "XR")
 _COMPOUND_ROUNDS = 3
 _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 _WORD = re.compile(r"[0-9A-Za-z가-힣]+")
+# Kiwi holds the GIL for a whole call (measured: bench notes in docs/benchmarks.md), so a text longer than this is
+# analysed a few words at a time: between pieces the event loop and other workers get their turn. Ordinary questions
+# are shorter and analysed whole (their tokens are exactly Kiwi's); a long one may differ at the piece boundaries.
+LONG_TEXT_CHARS = 120
+_PIECE_CHARS = 40
 
 
 def clean_text(text: str) -> str:
@@ -114,8 +119,7 @@ class KoreanTokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         """Content morphemes of one text, in order."""
-        with self._lock:
-            return self._content(self._kiwi.tokenize(clean_text(text)))
+        return self.analyse(text)[0]
 
     def term(self, word: str) -> list[str]:
         """Content morphemes of a lexicon or synonym term, memoised (every index build analyses the same terms)."""
@@ -133,17 +137,20 @@ class KoreanTokenizer:
             return [self._content(tokens) for tokens in self._kiwi.tokenize(cleaned)]
 
     def analyse(self, text: str) -> tuple[list[str], set[str]]:
-        """`tokenize` and `verbs` of one text from a single analysis (a question is analysed once)."""
-        with self._lock:
-            tokens = self._kiwi.tokenize(clean_text(text))
-            content = self._content(tokens)  # under the lock: add_compounds may be changing the compounds
-        return content, {t.form.lower() for t in tokens if t.tag.startswith(("VV", "VA"))}
+        """`tokenize` and `verbs` of one text from a single analysis (a question is analysed once); a long text in
+        pieces (LONG_TEXT_CHARS), the lock and the GIL released between them."""
+        content: list[str] = []
+        verbs: set[str] = set()
+        for piece in _pieces(clean_text(text)):
+            with self._lock:
+                tokens = self._kiwi.tokenize(piece)
+                content += self._content(tokens)  # under the lock: add_compounds may be changing the compounds
+            verbs |= {t.form.lower() for t in tokens if t.tag.startswith(("VV", "VA"))}
+        return content, verbs
 
     def verbs(self, text: str) -> set[str]:
         """The content morphemes of a text that are verbs or adjectives (weaker evidence than nouns)."""
-        with self._lock:
-            tokens = self._kiwi.tokenize(clean_text(text))
-        return {t.form.lower() for t in tokens if t.tag.startswith(("VV", "VA"))}
+        return self.analyse(text)[1]
 
     def similar(self, word: str, n: int = 10) -> list[str]:
         """Kiwi's nearest morphemes by word vector (the model ships them); empty for a word it does not know."""
@@ -166,3 +173,21 @@ class KoreanTokenizer:
             out.append(form)
             out.extend(self._compounds.get(form, ()))
         return out
+
+
+def _pieces(text: str) -> list[str]:
+    """The text whole when it is short; else runs of whole words of about _PIECE_CHARS characters each."""
+    if len(text) <= LONG_TEXT_CHARS:
+        return [text]
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for word in text.split():
+        if current and size + len(word) > _PIECE_CHARS:
+            pieces.append(" ".join(current))
+            current, size = [], 0
+        current.append(word)
+        size += len(word) + 1
+    if current:
+        pieces.append(" ".join(current))
+    return pieces

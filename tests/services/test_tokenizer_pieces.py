@@ -1,0 +1,28 @@
+"""Long texts are analysed a few words at a time (Kiwi holds the GIL for a whole call); short ones whole."""
+
+from __future__ import annotations
+
+from services.tokenizer import _PIECE_CHARS, LONG_TEXT_CHARS, KoreanTokenizer, _pieces
+
+
+def test_a_short_question_is_one_piece() -> None:
+    question = "연차 휴가는 며칠까지 쓸 수 있나요?"
+    assert _pieces(question) == [question]
+
+
+def test_a_long_text_splits_only_between_words() -> None:
+    text = "법인카드 사용 내역은 다음 달 5일까지 경비 시스템에 등록해 주세요. " * 8
+    pieces = _pieces(text)
+    assert len(text) > LONG_TEXT_CHARS
+    assert len(pieces) > 1
+    assert " ".join(pieces) == " ".join(text.split())
+    assert all(len(p) <= _PIECE_CHARS or " " not in p for p in pieces)
+
+
+def test_a_long_question_keeps_every_word(tokenizer: KoreanTokenizer) -> None:
+    one = "재택근무 신청은 어디서 하나요?"
+    tokens, verbs = tokenizer.analyse(" ".join([one] * 12))
+    alone, alone_verbs = tokenizer.analyse(one)
+    assert tokens.count("신청") == 12  # every piece analysed (Kiwi may join 재택+근무 differently by context)
+    assert set(alone) <= set(tokens)
+    assert verbs == alone_verbs
