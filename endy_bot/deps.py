@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,7 @@ from services.dedupe import EventDeduper
 from services.embeddings import DenseIndex
 from services.kb_reload import KnowledgeReloader
 from services.knowledge import KnowledgeBase, load_knowledge_base, require_folder, sample_kb_dir
+from services.learning import LearningService, learning_parts
 from services.llm import LlmClient
 from services.logging import log_llm_status
 from services.metrics import Metrics
@@ -65,6 +66,7 @@ class Deps:
     replays: EventDeduper  # signed slash commands and interactions seen in Slack's 5-minute window
     escalations: EventDeduper  # questions already handed to their team
     channels: ChannelDirectory = field(default_factory=ChannelDirectory)  # kb.yaml's team channels, resolved
+    learning: LearningService | None = None  # knowledge learned in Slack (issue 16)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -78,7 +80,8 @@ class Deps:
 
     async def reload_knowledge(self) -> KnowledgeBase:
         """Re-read KNOWLEDGE_DIR and swap it in (token and embedding caches make unchanged parts cheap)."""
-        kb, retriever = await load_index(self.settings, self.llm, self.answers.retriever.tokenizer)
+        learned = self.learning.merged if self.learning is not None else None
+        kb, retriever = await load_index(self.settings, self.llm, self.answers.retriever.tokenizer, learned)
         self.answers.swap(kb, retriever)
         logger.bind(version=kb.version, sections=len(kb.sections), errors=len(kb.errors)).info(
             "knowledge base reloaded"
@@ -115,10 +118,15 @@ async def run_migrate(settings: Settings, *, status: bool) -> int:
 
 
 async def load_index(
-    settings: Settings, llm: LlmClient | None, tokenizer: KoreanTokenizer | None = None
+    settings: Settings,
+    llm: LlmClient | None,
+    tokenizer: KoreanTokenizer | None = None,
+    learned: Callable[[KnowledgeBase], Awaitable[KnowledgeBase]] | None = None,
 ) -> tuple[KnowledgeBase, Retriever]:
-    """Load KNOWLEDGE_DIR and build its retriever (plus dense embeddings when an LLM is configured)."""
+    """Load KNOWLEDGE_DIR (plus what was learned in Slack) and build its retriever (and dense embeddings)."""
     kb = await asyncio.to_thread(load_knowledge_base, knowledge_root(settings))
+    if learned is not None:
+        kb = await learned(kb)
     logger.bind(kb=kb.name, version=kb.version, sections=len(kb.sections), errors=len(kb.errors)).info(
         "knowledge base loaded"
     )
@@ -131,13 +139,16 @@ async def load_index(
 
 
 async def _knowledge(
-    settings: Settings, stack: AsyncExitStack, metrics: Metrics
+    settings: Settings,
+    stack: AsyncExitStack,
+    metrics: Metrics,
+    learned: Callable[[KnowledgeBase], Awaitable[KnowledgeBase]] | None = None,
 ) -> tuple[KnowledgeBase, Retriever, LlmClient | None]:
     llm: LlmClient | None = None
     if settings.llm_enabled:
         llm = LlmClient(settings, metrics=metrics)
         stack.push_async_callback(llm.aclose)
-    kb, retriever = await load_index(settings, llm)
+    kb, retriever = await load_index(settings, llm, learned=learned)
     return kb, retriever, llm
 
 
@@ -195,7 +206,8 @@ async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
         await watch.connect(settings.redis_timeout_seconds)
         keys = Keyring(settings.secret_key)
         parts = _redis_parts(settings, redis, watch, metrics, keys)
-        kb, retriever, llm = await _knowledge(settings, stack, metrics)
+        learned_store, merge = learning_parts(pool, settings.learned_phrasings_per_section)
+        kb, retriever, llm = await _knowledge(settings, stack, metrics, merge)
         answers = AnswerService(
             kb,
             retriever,
@@ -217,6 +229,11 @@ async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
         deps = Deps(
             settings, metrics, llm, pool, redis, storage, recorder, parts.limiter, parts.cache, parts.deduper,
             answers, admin, reloader, keys, parts.replays, parts.escalations,
+            learning=LearningService(
+                learned_store, storage, answers, admin, metrics=metrics, reloader=reloader,
+                rebuild=lambda: holder[0].reload_knowledge(), min_upvotes=settings.learn_min_upvotes,
+                phrasings_per_section=settings.learned_phrasings_per_section,
+            ),
         )  # fmt: skip
         holder.append(deps)
         await reloader.start()

@@ -7,25 +7,37 @@ replicas are asked to rebuild through the signed reload message (services/kb_rel
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import functools
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+from loguru import logger
 
-from services.admin import AdminService
-from services.answer_types import Answer
+from services.admin import AdminService, group_gaps
+from services.answer_types import Answer, Asker
 from services.answering import AnswerService
-from services.kb_model import KnowledgeBase
+from services.cache import normalise_question
+from services.kb_model import KnowledgeBase, Section
 from services.kb_reload import KnowledgeReloader
+from services.learning_files import export_files, read_files
+from services.learning_merge import is_learned, merge_learned, target_of
+from services.learning_store import LearningStore, Who
 from services.learning_types import (
+    MAX_FAQ_ANSWER_CHARS,
+    MAX_FAQ_QUESTION_CHARS,
     WRONG_SECTION_REASON,
     FaqDraft,
     GapGroup,
     LearnedEntry,
+    LearnedFaq,
     LearnedKind,
     LearnedSnapshot,
     LearningRefused,
+    LearningReport,
     Notification,
     Origin,
     Refusal,
@@ -34,8 +46,11 @@ from services.learning_types import (
     Taught,
     VoteEvent,
 )
+from services.learning_words import Vocabulary, check_synonym, proposals
+from services.markup_links import valid_link
 from services.metrics import Metrics
-from services.storage import Storage
+from services.privacy import mask_pii
+from services.storage import GapCandidate, Storage
 
 __all__ = [
     "WRONG_SECTION_REASON",
@@ -45,6 +60,7 @@ __all__ = [
     "LearnedEntry",
     "LearnedKind",
     "LearningRefused",
+    "LearningReport",
     "LearningService",
     "Notification",
     "Origin",
@@ -55,6 +71,10 @@ __all__ = [
     "VoteEvent",
 ]
 
+GAP_MEMBER_SIMILARITY = 0.4  # the grouping's threshold (services/admin.py): a question joins its nearest group
+_CANDIDATES = 5
+_PREVIEW_ASKER = Asker(user_id="learning-preview", surface="cli")
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
@@ -64,12 +84,45 @@ class Actor:
     user_id: str
 
 
+def question_key(question: str) -> str:
+    """The key two askings of one (masked) question share."""
+    return normalise_question(mask_pii(question))
+
+
+def gap_key(example: str) -> str:
+    """A gap group's stable id, from its representative question."""
+    return "g" + hashlib.sha256(question_key(example).encode()).hexdigest()[:15]
+
+
+async def merged_knowledge(store: LearningStore, per_section: int, kb: KnowledgeBase) -> KnowledgeBase:
+    """The knowledge base with the learned layer merged in; unchanged while migration 0004 is not applied yet."""
+    try:
+        learned = await store.snapshot()
+    except asyncpg.UndefinedTableError:
+        logger.warning("learned knowledge not merged: migration 0004_learning is not applied (run `endy migrate`)")
+        return kb
+    merged = merge_learned(kb, learned, per_section)
+    if merged is not kb:
+        logger.bind(learned_sections=len(merged.sections) - len(kb.sections), synonyms=len(learned.synonyms)).info(
+            "learned knowledge merged"
+        )
+    return merged
+
+
+def learning_parts(
+    pool: asyncpg.Pool, per_section: int
+) -> tuple[LearningStore, Callable[[KnowledgeBase], Awaitable[KnowledgeBase]]]:
+    """The store and the merge hook the composition root passes to the knowledge loader (start and reload)."""
+    store = LearningStore(pool)
+    return store, functools.partial(merged_knowledge, store, per_section)
+
+
 class LearningService:
     """Gaps → learned knowledge, and learned knowledge → the served index on every replica."""
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        store: LearningStore,
         storage: Storage,
         answers: AnswerService,
         admin: AdminService,
@@ -80,93 +133,329 @@ class LearningService:
         min_upvotes: int = 2,
         phrasings_per_section: int = 20,
     ) -> None:
-        raise NotImplementedError
+        self.store = store
+        self.storage = storage
+        self.answers = answers
+        self.admin = admin
+        self.metrics = metrics
+        self._rebuild = rebuild
+        self._reloader = reloader
+        self.min_upvotes = min_upvotes
+        self.per_section = phrasings_per_section
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base being served (learned knowledge merged in)."""
+        return self.answers.kb
 
     # --- reading ---
 
-    async def gaps(self, days: int = 7, *, limit: int = 10) -> list[GapGroup]:
+    async def gaps(self, days: int = 7, *, limit: int = 10, now: datetime | None = None) -> list[GapGroup]:
         """Open gap groups of the last `days` days (masked, most frequent first; ignored/closed ones left out)."""
-        raise NotImplementedError
+        until = now or datetime.now(UTC)
+        candidates = await self.storage.gap_candidates(until - timedelta(days=days), until)
+        hidden = await self.store.hidden_questions()
+        open_ = [c for c in candidates if question_key(c.question) not in hidden]
+        groups = group_gaps(open_, self.answers.retriever.tokenizer, limit=len(open_) or 1)
+        self.metrics.gaps_open.set(len(groups))
+        members = self._members(open_, [g.example for g in groups[:limit]])
+        out = []
+        for gap, questions in zip(groups[:limit], members, strict=True):
+            key = gap_key(gap.example)
+            first = await self.store.save_gap(key, gap.example, questions, gap.count, gap.negative, gap.department)
+            candidates_ = await self._candidates(gap.example)
+            out.append(
+                GapGroup(key, gap.example, questions, gap.count, gap.negative, gap.department, candidates_, first)
+            )
+        return out
+
+    def _members(self, candidates: Sequence[GapCandidate], examples: Sequence[str]) -> list[tuple[str, ...]]:
+        """Each group's distinct questions: every candidate joins the group whose example is nearest."""
+        tokenizer = self.answers.retriever.tokenizer
+        heads = [set(tokenizer.tokenize(e)) for e in examples]
+        found: list[dict[str, str]] = [{question_key(e): e} for e in examples]
+        for cand in candidates:
+            tokens = set(tokenizer.tokenize(cand.question))
+            scores = [len(tokens & h) / len(tokens | h) if tokens | h else 0.0 for h in heads]
+            best = max(range(len(heads)), key=scores.__getitem__, default=None)
+            if best is not None and scores[best] >= GAP_MEMBER_SIMILARITY:
+                found[best].setdefault(question_key(cand.question), cand.question)
+        return [tuple(f.values()) for f in found]
+
+    async def _candidates(self, question: str) -> tuple[SectionChoice, ...]:
+        """The sections retrieval finds for a question (a learned phrasing counts as its section), best first."""
+        result = await self.answers.retriever.search(mask_pii(question), k=_CANDIDATES * 3)
+        seen: dict[str, SectionChoice] = {}
+        for hit in result.hits:
+            section = target_of(hit.section, self.kb)
+            if not is_learned(section):
+                seen.setdefault(section.id, SectionChoice(section.id, section.title))
+        return tuple(seen.values())[:_CANDIDATES]
 
     async def gap(self, gap_id: str) -> GapGroup:
         """One gap group as last listed (LearningRefused(GAP_GONE) when unknown)."""
-        raise NotImplementedError
+        stored = await self.store.gap(gap_id)
+        if stored is None:
+            raise LearningRefused(Refusal.GAP_GONE)
+        candidates = await self._candidates(stored.example)
+        return GapGroup(
+            stored.gap_key,
+            stored.example,
+            stored.questions,
+            stored.asked,
+            stored.negative,
+            stored.department,
+            candidates,
+            stored.first_seen,
+        )
 
     async def search_sections(self, query: str, limit: int = 20) -> list[SectionChoice]:
         """Handbook sections whose title contains the query (for the modal's section search)."""
-        raise NotImplementedError
+        needle = " ".join(query.split()).lower()
+        found = [s for s in self.kb.sections if not is_learned(s) and needle in s.title.lower()]
+        return [SectionChoice(s.id, s.title) for s in found[:limit]]
 
     async def learned(self, section_id: str | None = None, *, limit: int = 50) -> list[LearnedEntry]:
         """Learned items for review, newest first; only the phrasings of one section when given."""
-        raise NotImplementedError
+        titles = {s.id: s.title for s in self.kb.sections}
+        entries = await self.store.entries(section_id, limit)
+        return [_titled(e, titles.get(e.section_id or "")) for e in entries]
 
     async def preview(self, question: str) -> Answer:
         """ "이제 이렇게 답해요": the answer the served index gives now (not recorded, not cached, not rate limited)."""
-        raise NotImplementedError
+        a = self.answers
+        probe = AnswerService(
+            a.kb,
+            a.retriever,
+            a.llm,
+            max_question_chars=a.max_question_chars,
+            min_confidence=a.composer.min_confidence,
+            hedge_confidence=a.composer.hedge_confidence,
+        )
+        return await probe.answer(question, _PREVIEW_ASKER)
+
+    async def report(self, days: int, now: datetime | None = None) -> LearningReport:
+        """The learning lines of the weekly report: gaps closed and open, answers through learned knowledge."""
+        until = now or datetime.now(UTC)
+        return await self.store.report(days, until - timedelta(days=days), until)
 
     async def snapshot(self) -> LearnedSnapshot:
-        """Everything learned, read in one go (merged into the knowledge base on start and on reload)."""
-        raise NotImplementedError
+        """Everything learned, read in one go."""
+        return await self.store.snapshot()
+
+    async def merged(self, kb: KnowledgeBase) -> KnowledgeBase:
+        """The folder's knowledge base with everything learned merged in (on start and on every reload)."""
+        return await merged_knowledge(self.store, self.per_section, kb)
 
     # --- teaching (admin) ---
 
-    async def teach_section(self, gap_id: str, section_id: str, actor: Actor) -> Taught:
+    async def teach_section(self, gap_id: str, section_id: str, actor: Actor, *, rebuild: bool = True) -> Taught:
         """이 문서가 답이에요: the gap's questions become learned phrasings of the section; the gap closes."""
-        raise NotImplementedError
+        await self.admin.require_admin(actor.team_id, actor.user_id)
+        stored = await self.store.gap(gap_id)
+        if stored is None:
+            raise LearningRefused(Refusal.GAP_GONE)
+        section = self._section(section_id)
+        keys = [question_key(q) for q in stored.questions]
+        ids, skipped = await self._teach(
+            section, list(stored.questions), Who(actor.team_id, actor.user_id, Origin.ADMIN, gap_id), keys, rebuild
+        )
+        return Taught(LearnedKind.PHRASING, len(ids), tuple(ids), gap_id, tuple(skipped))
 
-    async def add_faq(self, draft: FaqDraft, actor: Actor, gap_id: str | None = None) -> Taught:
+    def _section(self, section_id: str) -> Section:
+        found = next((s for s in self.kb.sections if s.id == section_id), None)
+        if found is None or found.id.startswith("learned-faq:"):
+            raise LearningRefused(Refusal.SECTION_GONE, detail=section_id)
+        return target_of(found, self.kb)
+
+    async def _teach(
+        self, section: Section, questions: list[str], who: Who, close: list[str], rebuild: bool = True
+    ) -> tuple[list[int], list[str]]:
+        """Add phrasings within the section's cap (refusing only when nothing new fits); rebuild on a change."""
+        own = normalise_question(section.question or section.heading)
+        new = {question_key(q): mask_pii(q) for q in questions}
+        skipped = [q for k, q in new.items() if k == own]
+        existing = await self.store.phrasing_keys(section.id)
+        fresh = [(q, k) for k, q in new.items() if k != own and k not in existing]
+        room = max(0, self.per_section - len(existing))
+        if fresh and room == 0:
+            raise LearningRefused(Refusal.CAP_REACHED, limit=self.per_section)
+        skipped += [q for q, _ in fresh[room:]]
+        ids = await self.store.add_phrasings(section.id, fresh[:room], who, close)
+        if ids:
+            self.metrics.knowledge_learned.labels(kind=LearnedKind.PHRASING.value).inc(len(ids))
+            logger.bind(section=section.id, added=len(ids), origin=who.origin.value).info("phrasings learned")
+            if rebuild:
+                await self.changed()
+        return ids, skipped
+
+    async def add_faq(
+        self, draft: FaqDraft, actor: Actor, gap_id: str | None = None, *, rebuild: bool = True
+    ) -> Taught:
         """답변 작성: a curated FAQ entry (validated: lengths, link, empty fields); closes the gap when given."""
-        raise NotImplementedError
+        await self.admin.require_admin(actor.team_id, actor.user_id)
+        faq = _checked_faq(draft)
+        close: list[str] = []
+        if gap_id is not None:
+            stored = await self.store.gap(gap_id)
+            if stored is None:
+                raise LearningRefused(Refusal.GAP_GONE)
+            close = [question_key(q) for q in stored.questions]
+        key = normalise_question(faq.question)
+        new = await self.store.add_faq(faq, key, Who(actor.team_id, actor.user_id, Origin.ADMIN, gap_id), close)
+        if new is None:
+            if normalise_question(await self.store.faq_answer(key) or "") != normalise_question(faq.answer):
+                raise LearningRefused(Refusal.DUPLICATE, detail=faq.question)
+            return Taught(LearnedKind.FAQ, 0, (), gap_id)
+        self.metrics.knowledge_learned.labels(kind=LearnedKind.FAQ.value).inc()
+        if rebuild:
+            await self.changed()
+        return Taught(LearnedKind.FAQ, 1, (new,), gap_id)
 
     async def propose_synonyms(self, gap_id: str) -> list[SynonymProposal]:
         """동의어 추가: the gap's question words the knowledge base never uses, with the closest knowledge words."""
-        raise NotImplementedError
+        stored = await self.store.gap(gap_id)
+        if stored is None:
+            raise LearningRefused(Refusal.GAP_GONE)
+        return proposals(Vocabulary(self.answers.retriever), stored.questions)
 
-    async def accept_synonym(self, word: str, knowledge_word: str, actor: Actor, gap_id: str | None = None) -> Taught:
-        """Accept (or an edited) pair word → knowledge_word; refused for one syllable, stop words, unknown targets."""
-        raise NotImplementedError
+    async def accept_synonym(
+        self, word: str, knowledge_word: str, actor: Actor, gap_id: str | None = None, *, rebuild: bool = True
+    ) -> Taught:
+        """Accept one (possibly edited) pair word → knowledge_word (see accept_synonyms)."""
+        return await self.accept_synonyms([(word, knowledge_word)], actor, gap_id, rebuild=rebuild)
+
+    async def accept_synonyms(
+        self, pairs: Sequence[tuple[str, str]], actor: Actor, gap_id: str | None = None, *, rebuild: bool = True
+    ) -> Taught:
+        """Accept pairs all or nothing: every pair is checked first (one syllable, stop word, a knowledge word the
+        knowledge base lacks → LearningRefused with the offending word as detail), then all are saved together."""
+        await self.admin.require_admin(actor.team_id, actor.user_id)
+        vocabulary = Vocabulary(self.answers.retriever)
+        checked = [check_synonym(vocabulary, word, target) for word, target in pairs]
+        ids = await self.store.add_synonyms(checked, Who(actor.team_id, actor.user_id, Origin.ADMIN, gap_id))
+        if ids:
+            self.metrics.knowledge_learned.labels(kind=LearnedKind.SYNONYM.value).inc(len(ids))
+            if rebuild:
+                await self.changed()
+        return Taught(LearnedKind.SYNONYM, len(ids), tuple(ids), gap_id)
 
     async def ignore_gap(self, gap_id: str, actor: Actor) -> None:
         """무시: the group leaves the list (its questions are kept, with an audit row)."""
-        raise NotImplementedError
+        await self.admin.require_admin(actor.team_id, actor.user_id)
+        stored = await self.store.gap(gap_id)
+        if stored is None:
+            raise LearningRefused(Refusal.GAP_GONE)
+        who = Who(actor.team_id, actor.user_id, Origin.ADMIN, gap_id)
+        await self.store.ignore(who, [question_key(q) for q in stored.questions])
 
-    async def remove_learned(self, entry_id: int, actor: Actor) -> LearnedEntry:
+    async def remove_learned(self, kind: LearnedKind, entry_id: int, actor: Actor) -> LearnedEntry:
         """Remove one learned item (audited); LearningRefused(NOT_FOUND) when it is already gone."""
-        raise NotImplementedError
+        await self.admin.require_admin(actor.team_id, actor.user_id)
+        removed = await self.store.remove(entry_id, kind, Who(actor.team_id, actor.user_id))
+        if removed is None:
+            raise LearningRefused(Refusal.NOT_FOUND)
+        await self.changed()
+        return removed
 
     # --- votes teach ---
 
     async def record_vote(self, vote: VoteEvent) -> Taught | None:
         """A 👍 counts towards learning the question as a phrasing of the cited section (at LEARN_MIN_UPVOTES
         distinct voters); a 👎 with WRONG_SECTION_REASON demotes that section for the question's cluster."""
-        raise NotImplementedError
+        found = next((s for s in self.kb.sections if s.id == vote.section_id), None)
+        if found is None or found.id.startswith("learned-faq:") or vote.rating not in (1, -1):
+            return None
+        section, masked = target_of(found, self.kb), mask_pii(vote.question)
+        demote = vote.rating == -1 and WRONG_SECTION_REASON in vote.reasons
+        key = question_key(masked)
+        up = await self.store.vote(
+            key, masked, section.id, vote.team_id, vote.user_id, vote.rating, vote.reasons, demote
+        )
+        if demote:
+            await self.changed()
+            return None
+        if vote.rating != 1 or up < self.min_upvotes:
+            return None
+        try:
+            ids, skipped = await self._teach(section, [masked], Who(vote.team_id, "votes", Origin.VOTES), [])
+        except LearningRefused:  # the section is full: votes never push out what admins taught
+            return None
+        return Taught(LearnedKind.PHRASING, len(ids), tuple(ids), None, tuple(skipped)) if ids else None
 
     # --- closing the loop for the asker ---
 
     async def subscribe(self, question: str, team_id: str, user_id: str) -> bool:
         """답이 생기면 알려 주세요: opt in for one question (masked here); False when already subscribed."""
-        raise NotImplementedError
+        masked = mask_pii(question)
+        return await self.store.subscribe(team_id, user_id, masked, question_key(masked))
 
     async def claim_notifications(self, limit: int = 50) -> list[Notification]:
         """Subscriptions whose gap was answered, claimed exactly once across replicas (the caller sends the DMs)."""
-        raise NotImplementedError
+        return await self.store.claim(limit)
 
     # --- files ---
 
     async def export(self, directory: Path) -> tuple[Path, Path]:
-        """Write faq.yaml (curated entries) and kb.yaml (synonym groups) in the formats the loader reads."""
-        raise NotImplementedError
+        """Write faq.yaml (curated entries and phrasings) and kb.yaml (synonym groups) in the loader's formats."""
+        return export_files(await self.store.snapshot(), self.kb, directory)
 
     async def import_files(self, directory: Path, actor: Actor) -> int:
-        """Import an exported faq.yaml / kb.yaml back; idempotent (returns how many items were new)."""
-        raise NotImplementedError
+        """Import exported faq.yaml / kb.yaml; idempotent (returns how many items were new; refused ones skipped)."""
+        await self.admin.require_admin(actor.team_id, actor.user_id)
+        curated, phrasings, synonyms = read_files(directory, self.kb)
+        who, vocabulary, added = Who(actor.team_id, actor.user_id, Origin.IMPORT), Vocabulary(self.answers.retriever), 0
+        for entry in curated:
+            draft = FaqDraft(
+                entry.question or entry.heading,
+                entry.text,
+                entry.category,
+                entry.department,
+                entry.link,
+                entry.keywords,
+            )
+            faq = _checked_faq(draft)
+            added += await self.store.add_faq(faq, normalise_question(faq.question), who, []) is not None
+        for text, section in phrasings:
+            added += len(await self.store.add_phrasings(section.id, [(text, question_key(text))], who, []))
+        for word, target in synonyms:
+            try:
+                pair = check_synonym(vocabulary, word, target)
+            except LearningRefused:
+                continue
+            added += len(await self.store.add_synonyms([pair], who))
+        if added:
+            await self.changed()
+        return added
 
     # --- index ---
 
-    def merge(self, kb: KnowledgeBase, learned: LearnedSnapshot) -> KnowledgeBase:
-        """The knowledge base with learned knowledge added (handbook text untouched; phrasings capped)."""
-        raise NotImplementedError
-
     async def changed(self) -> None:
         """Rebuild this replica's index and ask the others to rebuild (signed reload message)."""
-        raise NotImplementedError
+        if self._rebuild is not None:
+            await self._rebuild()
+        if self._reloader is not None:
+            await self._reloader.publish()
+
+
+def _titled(entry: LearnedEntry, title: str | None) -> LearnedEntry:
+    return replace(entry, section_title=title)
+
+
+def _checked_faq(draft: FaqDraft) -> LearnedFaq:
+    """The draft cleaned, or LearningRefused for an empty or oversized field or a link Endy may not show."""
+    question, answer = " ".join(draft.question.split()), draft.answer.strip()
+    if not question or not answer:
+        raise LearningRefused(Refusal.EMPTY)
+    for text, limit in ((question, MAX_FAQ_QUESTION_CHARS), (answer, MAX_FAQ_ANSWER_CHARS)):
+        if len(text) > limit:
+            raise LearningRefused(Refusal.TOO_LONG, limit=limit, length=len(text))
+    link = (draft.link or "").strip() or None
+    if link is not None and not valid_link(link):
+        raise LearningRefused(Refusal.BAD_LINK)
+    keywords = tuple(dict.fromkeys(k for k in (" ".join(w.split()) for w in draft.keywords) if k))
+    return LearnedFaq(0, question, answer, _opt(draft.category), _opt(draft.department), link, keywords)
+
+
+def _opt(value: str | None) -> str | None:
+    return " ".join(value.split())[:100] or None if value else None

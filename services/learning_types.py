@@ -46,6 +46,7 @@ class Refusal(StrEnum):
     TOO_LONG = "too_long"  # question > MAX_FAQ_QUESTION_CHARS or answer > MAX_FAQ_ANSWER_CHARS (limit, length)
     BAD_LINK = "bad_link"  # the link is not an absolute http(s) address Endy may show
     CAP_REACHED = "cap_reached"  # the section already has LEARNED_PHRASINGS_PER_SECTION phrasings
+    DUPLICATE = "duplicate"  # a curated FAQ entry with this question exists with another answer
 
 
 class LearningRefused(EndyError):
@@ -138,6 +139,17 @@ class VoteEvent:
     user_id: str
     rating: int  # 1 or -1
     reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LearningReport:
+    """The learning lines of `/endy-admin report` for one period."""
+
+    days: int
+    gaps_closed: int
+    gaps_open: int
+    answered_by_learned: int  # answers whose first source is learned knowledge
+    median_hours_to_close: float | None  # from a gap's first listing to its closing; None when none closed
 
 
 @dataclass(frozen=True, slots=True)
