@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from endy_bot.deps import Deps
 from endy_bot.tasks import TaskTracker
 from endy_bot.terminal import kb_stats
-from handlers import texts
+from handlers import learning, texts
 from handlers.admin_view import feedback_lines, report_lines, text_blocks
 from services.admin import ProtectedAdmin
 from services.admin_commands import AdminAction, AdminCommand, UsageError, parse_admin
@@ -43,7 +43,7 @@ async def run(
     """Carry out one admin command."""
     if cmd.action is AdminAction.REPORT:
         report = await deps.admin.report(cmd.days)
-        await _say(respond, report_lines(report, deps.kb))
+        await _say(respond, report_lines(report, deps.kb) + await learning.report_lines(deps, cmd.days))
         png = daily_chart(report.daily, texts.REPORT_CHART_TITLE.format(days=cmd.days))
         if png is not None:
             await _upload(
@@ -72,6 +72,8 @@ async def run(
         await _say(respond, [texts.KB_RELOADED.format(others=others), _stats_block(kb)])
     elif cmd.action is AdminAction.KB_STATS:
         await _say(respond, [_stats_block(deps.kb)])
+    elif cmd.action in (AdminAction.GAPS, AdminAction.LEARNED):
+        await learning.run_command(cmd, deps, respond)
     else:
         await _say(respond, [texts.ADMIN_HELP])
 
@@ -124,5 +126,6 @@ async def on_admin(
 
 
 def register(app: AsyncApp) -> None:
-    """Listen to /endy-admin."""
+    """Listen to /endy-admin, and to the learning surfaces it opens (gap buttons, teaching modals, opt-in)."""
     app.command("/endy-admin")(on_admin)
+    learning.register(app)

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from endy_bot.deps import Deps
-from handlers import blocks, texts
+from handlers import blocks, learning_blocks, texts
 from handlers.admin_view import dashboard_lines, text_blocks
 from handlers.common import once_per_delivery
 
@@ -21,17 +21,38 @@ async def on_home_opened(event: dict[str, Any], context: AsyncBoltContext, clien
     if not isinstance(user, str):
         return
     if event.get("tab") == "home":
-        extra: list[blocks.Block] = []
-        if await deps.admin.is_admin(str(context.team_id or ""), user):
-            report = await deps.admin.report(7)
-            extra = [{"type": "divider"}, *text_blocks(dashboard_lines(report, deps.kb))]
-        await client.views_publish(user_id=user, view=blocks.home_view(deps.kb.categories, extra))
+        await publish_home(client, deps, str(context.team_id or ""), user)
         return
     if not await deps.deduper.first_time(f"greeted:{context.team_id}:{user}"):
         return
     text = blocks.greeting_text(deps.kb.categories)
     channel = event.get("channel")
     await client.chat_postMessage(channel=channel if isinstance(channel, str) and channel else user, text=text)
+
+
+async def publish_home(client: AsyncWebClient, deps: Deps, team: str, user: str) -> None:
+    """The home tab for one user: admins also see the dashboard and the open knowledge gaps with their actions."""
+    extra: list[blocks.Block] = []
+    if await deps.admin.is_admin(team, user):
+        report = await deps.admin.report(7)
+        extra = [{"type": "divider"}, *text_blocks(dashboard_lines(report, deps.kb))]
+        if deps.learning is not None:
+            gaps = await deps.learning.gaps(days=7, limit=5)
+            title, empty = texts.GAPS_HOME_TITLE, texts.GAPS_EMPTY.format(days=7)
+            extra += [
+                {"type": "divider"},
+                *learning_blocks.gap_blocks(gaps, deps.keys, deps.kb, title=title, empty=empty),
+            ]
+    await client.views_publish(user_id=user, view=blocks.home_view(deps.kb.categories, extra))
+
+
+async def refresh_if_home(client: AsyncWebClient, deps: Deps, body: dict[str, Any]) -> None:
+    """After an action pressed in the App Home, publish it again (the gap it changed leaves the list)."""
+    view = body.get("view") or {}
+    if view.get("type") == "home":
+        user = body.get("user") or {}
+        team = str((body.get("team") or {}).get("id") or user.get("team_id") or "")
+        await publish_home(client, deps, team, str(user.get("id") or ""))
 
 
 async def on_thread_started(event: dict[str, Any], client: AsyncWebClient, deps: Deps) -> None:
