@@ -139,7 +139,7 @@ class LearningService:
         self.admin = admin
         self.metrics = metrics
         self._rebuild = rebuild
-        self._reloader = reloader
+        self.reloader = reloader
         self.min_upvotes = min_upvotes
         self.per_section = phrasings_per_section
 
@@ -434,8 +434,8 @@ class LearningService:
         """Rebuild this replica's index and ask the others to rebuild (signed reload message)."""
         if self._rebuild is not None:
             await self._rebuild()
-        if self._reloader is not None:
-            await self._reloader.publish()
+        if self.reloader is not None:
+            await self.reloader.publish()
 
 
 def _titled(entry: LearnedEntry, title: str | None) -> LearnedEntry:
