@@ -34,8 +34,10 @@ async def publish_home(client: AsyncWebClient, deps: Deps, team: str, user: str)
     """The home tab for one user: admins also see the dashboard and the open knowledge gaps with their actions."""
     extra: list[blocks.Block] = []
     if await deps.admin.is_admin(team, user):
-        report = await deps.admin.report(7)
-        extra = [{"type": "divider"}, *text_blocks(dashboard_lines(report, deps.kb))]
+        lines = dashboard_lines(await deps.admin.report(7), deps.kb)
+        if deps.learning is not None and texts.REPORT_GAPS in lines:  # the actionable list below replaces it
+            lines = lines[: lines.index(texts.REPORT_GAPS) - 1]
+        extra = [{"type": "divider"}, *text_blocks(lines)]
         if deps.learning is not None:
             gaps = await deps.learning.gaps(days=7, limit=5)
             title, empty = texts.GAPS_HOME_TITLE, texts.GAPS_EMPTY.format(days=7)

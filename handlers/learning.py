@@ -113,7 +113,7 @@ async def report_lines(deps: Deps, days: int) -> list[str]:
     line = texts.REPORT_LEARNING.format(closed=r.gaps_closed, open=r.gaps_open, answered=r.answered_by_learned)
     if r.median_hours_to_close is not None:
         hours = r.median_hours_to_close
-        shown = f"{hours:.1f}시간" if hours < 48 else f"{hours / 24:.1f}일"
+        shown = f"{round(hours * 60)}분" if hours < 1 else f"{hours:.1f}시간" if hours < 48 else f"{hours / 24:.1f}일"
         line += texts.REPORT_TIME_TO_CLOSE.format(hours=shown)
     return ["", line]
 
