@@ -36,6 +36,9 @@ CREATE TABLE learned_phrasings (
     section_id  text        NOT NULL,
     phrasing    text        NOT NULL,
     phrasing_key text       NOT NULL,
+    -- Near words of the phrasing's own (lexicon group members, Kiwi word-vector neighbours), fixed when it was
+    -- taught, so every replica indexes the same thing and a paraphrase with a near word still finds it.
+    keywords    text[]      NOT NULL DEFAULT '{}',
     origin      text        NOT NULL CONSTRAINT learned_phrasings_origin_check CHECK (origin IN ('admin', 'votes', 'import')),
     gap_key     text,
     created_by  text        NOT NULL,

@@ -281,7 +281,9 @@ class LearningService:
         if fresh and room == 0:
             raise LearningRefused(Refusal.CAP_REACHED, limit=self.per_section)
         skipped += [q for q, _ in fresh[room:]]
-        ids = await self.store.add_phrasings(section.id, fresh[:room], who, close)
+        vocabulary = Vocabulary(self.answers.retriever)
+        near = [vocabulary.near_words(q) for q, _ in fresh[:room]]
+        ids = await self.store.add_phrasings(section.id, fresh[:room], who, close, near)
         if ids:
             self.metrics.knowledge_learned.labels(kind=LearnedKind.PHRASING.value).inc(len(ids))
             logger.bind(section=section.id, added=len(ids), origin=who.origin.value).info("phrasings learned")

@@ -86,7 +86,7 @@ def _phrasing_sections(
                     id=f"{PHRASING_PREFIX}{p.id}",
                     kind=SectionKind.FAQ,
                     question=None,
-                    keywords=(p.text,),
+                    keywords=(p.text, *p.keywords),
                     related_heading=None,
                 )
             )

@@ -24,8 +24,8 @@ _AUDIT = """
 INSERT INTO learning_audit (team_id, actor_id, action, kind, entry_id, gap_key, detail)
 VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)"""
 _ADD_PHRASING = """
-INSERT INTO learned_phrasings (section_id, phrasing, phrasing_key, origin, gap_key, created_by)
-VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (section_id, phrasing_key) DO NOTHING RETURNING id"""
+INSERT INTO learned_phrasings (section_id, phrasing, phrasing_key, origin, gap_key, created_by, keywords)
+VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (section_id, phrasing_key) DO NOTHING RETURNING id"""
 _ADD_FAQ = """
 INSERT INTO learned_faq (question, question_key, answer, category, department, link, keywords, origin, gap_key,
                          created_by)
@@ -128,12 +128,12 @@ class LearningStore:
             faq = await conn.fetch(
                 "SELECT id, question, answer, category, department, link, keywords FROM learned_faq ORDER BY id"
             )
-            phr = await conn.fetch("SELECT id, section_id, phrasing FROM learned_phrasings ORDER BY id")
+            phr = await conn.fetch("SELECT id, section_id, phrasing, keywords FROM learned_phrasings ORDER BY id")
             syn = await conn.fetch("SELECT word, knowledge_word FROM learned_synonyms ORDER BY id")
             dem = await conn.fetch("SELECT question_key, section_id FROM learning_demotions")
         return LearnedSnapshot(
             [LearnedFaq(r[0], r[1], r[2], r[3], r[4], r[5], tuple(r[6])) for r in faq],
-            [LearnedPhrasing(r[0], r[1], r[2]) for r in phr],
+            [LearnedPhrasing(r[0], r[1], r[2], tuple(r[3])) for r in phr],
             [(r[0], r[1]) for r in syn],
             {(r[0], r[1]) for r in dem},
         )
@@ -170,14 +170,20 @@ class LearningStore:
         return answer
 
     async def add_phrasings(
-        self, section_id: str, phrasings: Sequence[tuple[str, str]], who: Who, close: Sequence[str]
+        self,
+        section_id: str,
+        phrasings: Sequence[tuple[str, str]],
+        who: Who,
+        close: Sequence[str],
+        keywords: Sequence[Sequence[str]] = (),
     ) -> list[int]:
-        """Add (phrasing, key) pairs to a section and close the gap's questions; returns the new ids."""
+        """Add (phrasing, key) pairs (with their near words) to a section and close the gap's questions."""
         async with self._pool.acquire() as conn, conn.transaction():
             ids: list[int] = []
-            for text, key in phrasings:
+            near = list(keywords) or [()] * len(phrasings)
+            for (text, key), words in zip(phrasings, near, strict=True):
                 new = await conn.fetchval(
-                    _ADD_PHRASING, section_id, text, key, who.origin.value, who.gap_key, who.actor
+                    _ADD_PHRASING, section_id, text, key, who.origin.value, who.gap_key, who.actor, list(words)
                 )
                 if new is not None:
                     ids.append(int(new))

@@ -207,3 +207,4 @@ class LearnedPhrasing:
     id: int
     section_id: str
     text: str
+    keywords: tuple[str, ...] = ()  # near words fixed at teaching time

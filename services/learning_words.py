@@ -40,6 +40,19 @@ class Vocabulary:
                 out.append(concept.token)
         return out
 
+    def near_words(self, question: str) -> tuple[str, ...]:
+        """Near words of the question's topic words (lexicon group members, then Kiwi neighbours), a few each."""
+        out: list[str] = []
+        tokenizer = self.retriever.tokenizer
+        for concept in self.retriever.concepts(question):
+            word = concept.token
+            if concept.factor < 1.0 or len(word) < 2:
+                continue
+            group = [m for g in builtin_lexicon() if any(_key(x) == _key(word) for x in g) for m in g]
+            vectors = [w for w in tokenizer.similar(word, 10) if len(w) >= 2 and token_factor(w) >= 1.0]
+            out += [w for w in dict.fromkeys([*group, *vectors]) if _key(w) != _key(word)][:NEAR_PER_WORD]
+        return tuple(dict.fromkeys(out))[:MAX_NEAR_WORDS]
+
     def proposal(self, word: str) -> SynonymProposal | None:
         """The closest knowledge words for one unknown word: the lexicon's group first, then Kiwi word vectors."""
         lexicon = [m for g in builtin_lexicon() if any(_key(x) == _key(word) for x in g) for m in g]
@@ -52,6 +65,10 @@ class Vocabulary:
             if len(w) >= 2 and w != word and token_factor(w) >= 1.0 and self.knows(w)
         ]
         return SynonymProposal(word, tuple(dict.fromkeys(near))[:_PROPOSALS], "vectors") if near else None
+
+
+NEAR_PER_WORD = 3
+MAX_NEAR_WORDS = 12
 
 
 def proposals(vocabulary: Vocabulary, questions: Sequence[str]) -> list[SynonymProposal]:
