@@ -2,7 +2,8 @@
 paraphrases that were never used for teaching; check the other sets did not regress; reload latency across two
 replicas; retrieval p95 at 10k sections with and without learned entries.
 
-Run: DATABASE_URL=postgresql://… REDIS_URL=redis://… .venv/bin/python bench/learning.py [--runs 3] [--out docs/benchmarks.md]
+Run: DATABASE_URL=postgresql://… REDIS_URL=redis://… .venv/bin/python bench/learning.py [--runs 3]
+     [--out docs/benchmarks.md]
 It creates (and drops) its own database on DATABASE_URL's server and uses its own Redis key prefix. The cold
 questions are only fed to the pipeline and the learning service; nothing prints them.
 """
@@ -352,12 +353,14 @@ def markdown(result: Json) -> str:
             START,
             "## Learning loop (issue 16)",
             "",
-            f"`bench/learning.py`, {result['date']}, commit `{result['commit']}`, kb2 (`bench/data/kb2`, no kb.yaml), no LLM.",
+            f"`bench/learning.py`, {result['date']}, commit `{result['commit']}`, kb2 (`bench/data/kb2`,"
+            " no kb.yaml), no LLM.",
             f"The cold set's {q['cold_misses']} misses were asked as employees would (recorded; wrong answers got the"
             f" asker's 👎) and listed by `LearningService.gaps` as {closing['gaps']} groups; each was closed only with"
             f" `teach_section` on the expected section (the admin's click: {closing['picked_from_candidates']} from the"
-            f" offered candidates, the rest by title search; {closing['groups_with_two_expected_sections']} groups mixed"
-            f" two expected sections) → {closing['phrasings_taught']} learned phrasings. Then blind paraphrases of those"
+            f" offered candidates, the rest by title search; {closing['groups_with_two_expected_sections']} groups"
+            f" mixed two expected sections) → {closing['phrasings_taught']} learned phrasings. Then blind paraphrases"
+            " of those"
             " questions (`learn_paraphrases.jsonl`, written by someone who saw neither the engine nor the teaching;"
             " never taught) and the other sets were asked again. Out-of-scope column: each set's own out-of-scope file"
             " (`learn_oos.txt` for the paraphrases).",
@@ -368,8 +371,11 @@ def markdown(result: Json) -> str:
             "",
             f"Reload with two replicas (two service instances on one PostgreSQL and Redis, signed reload message,"
             f" production debounce {1.0:.1f} s): the second replica answers with the new knowledge"
-            f" {s['median']:.2f} s after the admin's action (median of {r['runs']}, min {s['min']:.2f}–max {s['max']:.2f});"
-            f" the first one {r['first_replica_s']['median']:.2f} s (its own rebuild, before the action returns).",
+            f" {s['median']:.2f} s after the admin's action (median of {r['runs']}, min {s['min']:.2f}–max"
+            f" {s['max']:.2f}); the first one {r['first_replica_s']['median']:.2f} s (its own rebuild, before the"
+            " action returns). Almost all of it is re-analysing every section: the retriever's token cache is keyed"
+            " by the whole knowledge-base version (services/retrieval.py), so any learned change misses it; a"
+            " per-section cache would leave only the new sections to analyse.",
             "",
             f"Retrieval p95 at {c['sections']['plain']} sections: {p['plain']['median']:.1f} ms"
             f" ({p['plain']['min']:.1f}–{p['plain']['max']:.1f}) without learned entries,"
@@ -391,6 +397,13 @@ def _write(path: Path, section: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def _commit() -> str:
+    import subprocess
+
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    return done.stdout.strip()
+
+
 async def main(args: argparse.Namespace) -> Json:
     tokenizer = KoreanTokenizer()
     with tempfile.TemporaryDirectory() as tmp:
@@ -406,7 +419,7 @@ async def main(args: argparse.Namespace) -> Json:
         "retrieval": result_retrieval,
         "runs": args.runs,
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "commit": os.popen("git rev-parse --short HEAD").read().strip(),
+        "commit": await asyncio.to_thread(_commit),
     }
 
 
