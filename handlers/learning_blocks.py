@@ -106,11 +106,14 @@ def gap_blocks(gaps: Sequence[GapGroup], keys: Keyring, kb: KnowledgeBase, *, ti
         return [*blocks, _mrkdwn(empty)]
     for i, gap in enumerate(gaps[:12]):
         dep = kb.department(gap.department) if gap.department else None
-        detail = texts.GAP_DETAIL.format(negative=gap.negative, questions=len(gap.questions))
-        if dep is not None:
-            detail += " · " + texts.GAP_OWNER.format(team=WITHOUT_LINKS.text(dep.name))
+        detail = [
+            texts.GAP_NEGATIVE.format(negative=gap.negative) if gap.negative else "",
+            texts.GAP_SIMILAR.format(questions=len(gap.questions)) if len(gap.questions) > 1 else "",
+            texts.GAP_OWNER.format(team=WITHOUT_LINKS.text(dep.name)) if dep is not None else "",
+        ]
         line = texts.GAP_LINE.format(count=gap.count, example=_quote(gap.example))
-        blocks.append(_mrkdwn(f"{line}\n{detail}"))
+        shown = " · ".join(d for d in detail if d)
+        blocks.append(_mrkdwn(f"{line}\n{shown}" if shown else line))
         labels = {
             "teach": texts.LEARN_TEACH_BUTTON,
             "faq": texts.LEARN_FAQ_BUTTON,

@@ -3,6 +3,8 @@ what was learned, the report's learning line, and the gap list on an admin's App
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from handlers import blocks, texts
@@ -130,3 +132,21 @@ async def test_app_home_lists_gaps_for_admins_and_refreshes_after_an_action(star
     await endy.slack.wait_for("views.publish", 3)
     assert GAP_QUESTION not in readable(endy.slack.home_views[ADMIN]["blocks"])
     await endy.slack.wait_until(lambda: any("목록에서 뺐어요" in m.text for m in endy.slack.messages("D0ADMIN")))
+
+
+async def test_what_one_replica_learns_the_other_answers_with(start_endy: StartEndy) -> None:
+    first: Endy = await start_endy(admin_user_ids=[ADMIN])
+    second: Endy = await start_endy(admin_user_ids=[ADMIN])
+    await first.slack.wait_for_connections(2)
+    await second.deps.reloader.subscribed.wait()
+    await ask(first, USER, GAP_QUESTION)
+    old = second.deps.kb.version
+    await write_faq(first)  # the presses and the submission are dealt to both replicas in turn
+    for _ in range(200):  # bounded poll: the other replica rebuilds within moments of the signed reload
+        if second.deps.kb.version != old and first.deps.kb.version == second.deps.kb.version:
+            break
+        await asyncio.sleep(0.05)
+    assert first.deps.kb.version == second.deps.kb.version != old
+    for _ in range(2):  # both replicas answer in turn
+        assert "사내 헬스장은 없어요" in (await ask(first, OTHER, GAP_QUESTION)).text
+    assert {e.connection_id for e in first.slack.envelopes[-2:]} == {1, 2}
