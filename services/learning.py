@@ -371,11 +371,12 @@ class LearningService:
         section, masked = target_of(found, self.kb), mask_pii(vote.question)
         demote = vote.rating == -1 and WRONG_SECTION_REASON in vote.reasons
         key = question_key(masked)
-        up = await self.store.vote(
+        up, removed = await self.store.vote(
             key, masked, section.id, vote.team_id, vote.user_id, vote.rating, vote.reasons, demote
         )
         if demote:
-            await self.changed()
+            if removed:
+                await self.changed()
             return None
         if vote.rating != 1 or up < self.min_upvotes:
             return None
@@ -384,6 +385,16 @@ class LearningService:
         except LearningRefused:  # the section is full: votes never push out what admins taught
             return None
         return Taught(LearnedKind.PHRASING, len(ids), tuple(ids), None, tuple(skipped)) if ids else None
+
+    async def record_vote_for(
+        self, request_id: str, team_id: str, user_id: str, rating: int, reasons: Sequence[str] = ()
+    ) -> Taught | None:
+        """record_vote for a vote on the answer with this request id (the question and cited section are looked up;
+        None when the answer is not stored yet or cited nothing)."""
+        found = await self.store.asked(request_id)
+        if found is None or found[1] is None:
+            return None
+        return await self.record_vote(VoteEvent(found[0], found[1], team_id, user_id, rating, tuple(reasons)))
 
     # --- closing the loop for the asker ---
 

@@ -41,7 +41,7 @@ SELECT unnest($1::text[]), $2, $3 ON CONFLICT (question_key) DO UPDATE SET
 _CLOSE_GAP = """
 UPDATE learning_gaps SET state = $2, closed_at = coalesce(closed_at, now()), closed_by = coalesce(closed_by, $3),
     closed_how = coalesce(closed_how, $4)
-WHERE gap_key = $1 AND state <> 'closed'"""
+WHERE gap_key = $1 AND state <> 'closed' AND state <> $2"""
 _SAVE_GAP = """
 INSERT INTO learning_gaps (gap_key, example, questions, asked, negative, department)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -245,8 +245,9 @@ class LearningStore:
         """Take a gap off the list (kept, audited)."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(_CLOSE_QUESTIONS, list(questions), who.gap_key, "ignored")
-            await conn.execute(_CLOSE_GAP, who.gap_key, "ignored", who.actor, "ignored")
-            await self._audit(conn, who, "ignore", None, None, {"questions": len(questions)})
+            changed = await conn.execute(_CLOSE_GAP, who.gap_key, "ignored", who.actor, "ignored")
+            if changed != "UPDATE 0":  # a double click changes nothing and leaves no second audit row
+                await self._audit(conn, who, "ignore", None, None, {"questions": len(questions)})
 
     async def entries(self, section_id: str | None, limit: int) -> list[LearnedEntry]:
         """Learned items, newest first."""
@@ -274,8 +275,10 @@ class LearningStore:
         rating: int,
         reasons: Sequence[str],
         demote: bool,
-    ) -> int:
-        """Record one person's vote; returns the distinct 👍 voters of (question, section) (0 when demoted)."""
+    ) -> tuple[int, bool]:
+        """Record one person's vote; returns the distinct 👍 voters of (question, section) (0 when demoted) and
+        whether a demotion removed a learned phrasing."""
+        gone: list[asyncpg.Record] = []
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(_VOTE, key, question, section_id, team_id, user_id, rating, list(reasons))
             if demote:
@@ -294,7 +297,7 @@ class LearningStore:
                 await self._audit(
                     conn, who, "demote", LearnedKind.PHRASING, gone[0][0] if gone else None, {"section_id": section_id}
                 )
-            return int(await conn.fetchval(_UPVOTERS, key, section_id))
+            return int(await conn.fetchval(_UPVOTERS, key, section_id)), bool(demote and gone)
 
     async def subscribe(self, team_id: str, user_id: str, question: str, key: str) -> bool:
         """Opt in; False when this person already asked to be told about this question."""
@@ -308,6 +311,14 @@ class LearningStore:
                 key,
             )
         return new is not None
+
+    async def asked(self, request_id: str) -> tuple[str, str | None] | None:
+        """The (masked) question of an answered message and the section it cited first."""
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT question, sources -> 0 ->> 'section_id' FROM messages WHERE request_id = $1::uuid", request_id
+            )
+        return None if row is None else (row[0], row[1])
 
     async def claim(self, limit: int) -> list[Notification]:
         """Claim answered subscriptions exactly once (SKIP LOCKED: two replicas never claim the same one)."""

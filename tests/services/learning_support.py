@@ -79,12 +79,13 @@ async def asked(
     kind: str = "not_found",
     section: tuple[str, str] | None = None,
     hours_ago: float = 1,
+    request_id: uuid.UUID | None = None,
 ) -> int:
     """Record an exchange as the bot would (masked question), returning its message id."""
     sources = [{"title": section[1], "link": None, "source": "x.md", "section_id": section[0]}] if section else []
     return await storage.record_exchange(
         Exchange(
-            request_id=uuid.uuid4(),
+            request_id=request_id or uuid.uuid4(),
             surface="dm",
             team_id="T1",
             channel_id="D1",

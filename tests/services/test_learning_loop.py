@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -69,6 +70,15 @@ async def test_upvotes_from_distinct_people_teach_and_wrong_section_demotes(rig:
     assert await rig.svc.learned(LOUNGE_ID) == []
     assert (await rig.ask(FRIDGE))[0] is AnswerKind.NOT_FOUND
     assert await rig.svc.record_vote(vote("U4", 1)) is None  # demoted: votes never teach this pair again
+
+
+async def test_votes_by_request_id_look_up_the_question_and_the_cited_section(rig: Rig) -> None:
+    request = uuid.uuid4()
+    await asked(rig.svc.storage, FRIDGE, kind="answer", section=(LOUNGE_ID, LOUNGE), request_id=request)
+    assert await rig.svc.record_vote_for(str(uuid.uuid4()), "T1", "U1", 1) is None  # not stored (yet)
+    assert await rig.svc.record_vote_for(str(request), "T1", "U1", 1) is None
+    taught = await rig.svc.record_vote_for(str(request), "T1", "U2", 1)
+    assert taught is not None and [e.text for e in await rig.svc.learned(LOUNGE_ID)] == [FRIDGE]
 
 
 async def test_a_plain_downvote_does_not_demote(rig: Rig) -> None:
