@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 import yaml
 
+from config.settings import Settings
 from services.answer_types import AnswerKind
 from services.kb_model import KnowledgeBase
 from services.kb_reload import KnowledgeReloader
@@ -183,3 +184,19 @@ async def test_import_into_an_empty_database_then_again(rig: Rig, tmp_path: Path
     snap = await rig.svc.snapshot()
     assert [p.section_id for p in snap.phrasings] == [LOUNGE_ID] and snap.synonyms == [("코로나", "병가")]
     assert await rig.ask(FRIDGE) == (AnswerKind.ANSWER, LOUNGE)
+
+
+async def test_endy_kb_export_learned(
+    rig: Rig, pg_url: str, tmp_path: Path, make_settings: Callable[..., Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from endy_bot.cli import _parser
+    from endy_bot.learning_cli import export_learned
+
+    assert _parser().parse_args(["kb", "export-learned", "out"]).dir == Path("out")
+    await rig.svc.add_faq(FaqDraft("명함은 며칠 걸려요?", "신청 후 3일이에요."), ME)
+    settings = make_settings(database_url=pg_url)
+    assert await export_learned(settings, tmp_path / "out", sample_kb_dir()) == 0
+    assert yaml.safe_load((tmp_path / "out" / "faq.yaml").read_text(encoding="utf-8")) == [
+        {"question": "명함은 며칠 걸려요?", "answer": "신청 후 3일이에요."}
+    ]
+    assert "FAQ 1개" in capsys.readouterr().out
