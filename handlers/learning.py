@@ -24,6 +24,9 @@ from services.admin_commands import AdminAction, AdminCommand
 from services.learning import Actor, LearnedKind, LearningRefused, LearningService
 from services.output_policy import WITHOUT_LINKS
 
+GAP_ENDPOINT = "learning"
+MODAL_OF = {"teach": "section", "faq": "faq", "synonym": "synonym"}  # gap button → the modal it opens
+
 
 def actor_of(body: dict[str, Any]) -> Actor:
     """Who pressed or submitted, from Slack's own payload."""
@@ -118,9 +121,6 @@ async def report_lines(deps: Deps, days: int) -> list[str]:
     return ["", line]
 
 
-GAP_ENDPOINT = "learning"
-
-
 async def on_gap_action(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -139,19 +139,35 @@ async def on_gap_action(
     svc = await admin_service(client, deps, body, respond, GAP_ENDPOINT)
     if svc is None:
         return
+    if name == "ignore":
+        await _ignore(client, deps, body, respond, svc, gap_id)
+        return
+    # The trigger expires 3 s after the press: the modal opens at once and is filled in when ready.
+    title = learning_modals.TITLES[MODAL_OF[name]]
+    opened = await client.views_open(
+        trigger_id=str(body.get("trigger_id") or ""), view=lb.result_view(title, [texts.LEARN_LOADING])
+    )
+    try:
+        view = await learning_modals.modal_for(name, await svc.gap(gap_id), svc, deps)
+    except LearningRefused as err:
+        view = lb.result_view(title, [refusal_text(err)])
+    deps.metrics.api_requests.labels("action", GAP_ENDPOINT, "ok").inc()
+    await client.views_update(view_id=str(opened["view"]["id"]), view=view)
+
+
+async def _ignore(
+    client: AsyncWebClient, deps: Deps, body: dict[str, Any], respond: AsyncRespond, svc: LearningService, gap_id: str
+) -> None:
+    """무시: the group leaves the list (the App Home is published again when pressed there)."""
     try:
         gap = await svc.gap(gap_id)
-        if name == "ignore":
-            await svc.ignore_gap(gap_id, actor_of(body))
-            await note(client, body, respond, texts.LEARN_IGNORED.format(example=lb.plain_quote(gap.example)))
-            await home.refresh_if_home(client, deps, body)
-            return
-        view = await learning_modals.modal_for(name, gap, svc, deps)
+        await svc.ignore_gap(gap_id, actor_of(body))
     except LearningRefused as err:
         await note(client, body, respond, refusal_text(err))
         return
     deps.metrics.api_requests.labels("action", GAP_ENDPOINT, "ok").inc()
-    await client.views_open(trigger_id=str(body.get("trigger_id") or ""), view=view)
+    await note(client, body, respond, texts.LEARN_IGNORED.format(example=lb.plain_quote(gap.example)))
+    await home.refresh_if_home(client, deps, body)
 
 
 async def on_search(

@@ -161,7 +161,11 @@ def section_modal(
 def faq_modal(gap: GapGroup, keys: Keyring, kb: KnowledgeBase) -> Block:
     """답변 작성: question (the group's example), answer, category, department, link → a curated FAQ entry."""
     blocks = [
-        _input("question", texts.LEARN_FAQ_QUESTION, _text_input(gap.example[:MAX_FAQ_QUESTION_CHARS])),
+        _input(
+            "question",
+            texts.LEARN_FAQ_QUESTION,
+            _text_input(gap.example[:MAX_FAQ_QUESTION_CHARS], max_length=MAX_FAQ_QUESTION_CHARS),
+        ),
         _input("answer", texts.LEARN_FAQ_ANSWER, _text_input(multiline=True, max_length=MAX_FAQ_ANSWER_CHARS)),
     ]
     categories = [_option(c.name, c.id) for c in kb.categories if len(c.id) <= OPTION_VALUE_CHARS][:100]

@@ -29,7 +29,6 @@ from services.learning_types import MAX_FAQ_QUESTION_CHARS
 from services.output_policy import policy_for
 
 TITLES = {"section": texts.LEARN_SECTION_TITLE, "faq": texts.LEARN_FAQ_TITLE, "synonym": texts.LEARN_SYNONYM_TITLE}
-CALLBACKS = {"section": lb.VIEW_SECTION, "faq": lb.VIEW_FAQ, "synonym": lb.VIEW_SYNONYM}
 FIRST_BLOCK = {"section": "search", "faq": "question", "synonym": "own_word"}
 
 
@@ -52,13 +51,21 @@ class Submission:
     meta: values.ModalMeta
     state: Mapping[str, Any]
     view_id: str
+    blocks: frozenset[str]
+
+    def where(self, block: str) -> str:
+        """The block an error goes on: `block` when the modal has it (Slack refuses an error on a missing one)."""
+        return block if block in self.blocks else FIRST_BLOCK[self.meta.kind]
 
 
 def field(state: Mapping[str, Any], block: str, action: str = "value") -> str:
     """A text field's value (or a select's chosen value), '' when empty."""
-    element = (state.get(block) or {}).get(action) or {}
-    chosen = element.get("selected_option") or {}
-    raw = chosen.get("value") if isinstance(chosen, dict) and chosen else element.get("value")
+    holder = state.get(block)
+    element = holder.get(action) if isinstance(holder, dict) else None
+    if not isinstance(element, dict):
+        return ""
+    chosen = element.get("selected_option")
+    raw = chosen.get("value") if isinstance(chosen, dict) else element.get("value")
     return str(raw or "").strip()
 
 
@@ -92,7 +99,10 @@ async def _checked(
         await _refuse(ack, deps, kind, block, _text(err), err.reason)
         return None
     state = (view.get("state") or {}).get("values") or {}
-    return Submission(deps.learning, gap, actor, meta, state, str(view.get("id") or ""))
+    present = frozenset(str(b.get("block_id")) for b in view.get("blocks") or [] if isinstance(b, dict))
+    return Submission(
+        deps.learning, gap, actor, meta, state if isinstance(state, dict) else {}, str(view.get("id") or ""), present
+    )
 
 
 def _text(err: LearningRefused) -> str:
@@ -116,7 +126,7 @@ async def on_section_submit(
     try:
         taught = await sub.svc.teach_section(sub.gap.gap_id, section_id, sub.actor, rebuild=False)
     except (LearningRefused, PermissionDenied) as err:
-        await _refuse_error(ack, deps, "section", block, err)
+        await _refuse_error(ack, deps, "section", sub.where(block), err)
         return
     await _saved(ack, client, deps, tasks, sub, "section", taught)
 
@@ -150,10 +160,10 @@ async def on_faq_submit(
         return
     category, department = field(sub.state, "category") or None, field(sub.state, "department") or None
     if category is not None and category not in {c.id for c in deps.kb.categories}:
-        await _refuse(ack, deps, "faq", "category", texts.LEARN_BAD_CHOICE, "bad_choice")
+        await _refuse(ack, deps, "faq", sub.where("category"), texts.LEARN_BAD_CHOICE, "bad_choice")
         return
     if department is not None and department not in deps.kb.departments:
-        await _refuse(ack, deps, "faq", "department", texts.LEARN_BAD_CHOICE, "bad_choice")
+        await _refuse(ack, deps, "faq", sub.where("department"), texts.LEARN_BAD_CHOICE, "bad_choice")
         return
     draft = FaqDraft(
         field(sub.state, "question"), field(sub.state, "answer"), category, department, field(sub.state, "link") or None
@@ -161,7 +171,7 @@ async def on_faq_submit(
     try:
         taught = await sub.svc.add_faq(draft, sub.actor, gap_id=sub.gap.gap_id, rebuild=False)
     except LearningRefused as err:
-        await _refuse(ack, deps, "faq", _faq_block(err, draft), _text(err), err.reason)
+        await _refuse(ack, deps, "faq", sub.where(_faq_block(err, draft)), _text(err), err.reason)
         return
     except PermissionDenied as err:
         await _refuse_error(ack, deps, "faq", "question", err)
@@ -171,8 +181,10 @@ async def on_faq_submit(
 
 def _pairs(sub: Submission) -> tuple[list[tuple[str, str, str]], str | None]:
     """The accepted (word, knowledge word, field) triples, or the field of a half-filled own pair."""
-    accept = (sub.state.get("accept") or {}).get("value") or {}
-    chosen = {str(o.get("value")) for o in accept.get("selected_options") or [] if isinstance(o, dict)}
+    holder = sub.state.get("accept")
+    accept = holder.get("value") if isinstance(holder, dict) else None
+    options = accept.get("selected_options") if isinstance(accept, dict) else None
+    chosen = {str(o.get("value")) for o in options if isinstance(o, dict)} if isinstance(options, list) else set()
     pairs = [
         (word, field(sub.state, f"syn_{i}"), f"syn_{i}") for i, word in enumerate(sub.meta.items) if str(i) in chosen
     ]
@@ -203,14 +215,14 @@ async def on_synonym_submit(
     if half is not None or not pairs:
         where = half or ("accept" if sub.meta.items else "own_word")
         text = texts.LEARN_SYNONYM_OWN_MISSING if half else texts.LEARN_SYNONYM_NOTHING
-        await _refuse(ack, deps, "synonym", where, text, "no_pair")
+        await _refuse(ack, deps, "synonym", sub.where(where), text, "no_pair")
         return
     try:
         taught = await sub.svc.accept_synonyms(
             [(w, t) for w, t, _ in pairs], sub.actor, gap_id=sub.gap.gap_id, rebuild=False
         )
     except LearningRefused as err:
-        await _refuse(ack, deps, "synonym", _pair_block(err, pairs), _text(err), err.reason)
+        await _refuse(ack, deps, "synonym", sub.where(_pair_block(err, pairs)), _text(err), err.reason)
         return
     except PermissionDenied as err:
         await _refuse_error(ack, deps, "synonym", pairs[0][2], err)

@@ -311,6 +311,7 @@ LEARN_SYNONYM_OWN_WORD = "직접 추가: 질문에 나온 단어 (선택)"
 LEARN_SYNONYM_OWN_TARGET = "직접 추가: 안내 문서의 단어 (선택)"
 LEARN_SYNONYM_OWN_MISSING = "두 칸을 모두 적어 주세요."
 LEARN_SYNONYM_NOTHING = "추가할 단어를 하나 이상 골라 주세요."
+LEARN_LOADING = "불러오고 있어요…"
 LEARN_SAVING = "저장했어요. 새 답변을 확인하고 있어요…"
 LEARN_SAVED = {
     "phrasing": "배웠어요: 질문 {added}개를 이 문서로 답해요.",

@@ -118,10 +118,14 @@ def latest_view(endy: Endy, callback_id: str) -> dict[str, Any]:
 async def open_modal(endy: Endy, gap_index: int, action_id: str, callback_id: str) -> dict[str, Any]:
     """`/endy-admin gaps`, press a gap's button, and the modal it opened."""
     listing = await admin_command(endy, "gaps")
-    opened = len(endy.slack.calls_to("views.open"))
+    before = [v["id"] for v in endy.slack.views.values() if v.get("callback_id") == callback_id]
     await press(endy, ADMIN, buttons(listing["blocks"], action_id)[gap_index])
-    await endy.slack.wait_for("views.open", opened + 1)
-    return latest_view(endy, callback_id)
+
+    def opened() -> list[dict[str, Any]]:
+        return [v for v in endy.slack.views.values() if v.get("callback_id") == callback_id and v["id"] not in before]
+
+    await endy.slack.wait_until(lambda: bool(opened()), what=f"the {callback_id} modal")
+    return opened()[-1]
 
 
 async def submit(
