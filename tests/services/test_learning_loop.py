@@ -200,3 +200,22 @@ async def test_endy_kb_export_learned(
         {"question": "명함은 며칠 걸려요?", "answer": "신청 후 3일이에요."}
     ]
     assert "FAQ 1개" in capsys.readouterr().out
+
+
+async def test_the_composition_root_merges_learned_knowledge_on_start_and_on_change(
+    pg_url: str, redis_url: str, key_prefix: str, make_settings: Callable[..., Settings]
+) -> None:
+    from endy_bot.deps import open_deps
+    from services.answer_types import Asker
+
+    settings = make_settings(
+        database_url=pg_url, redis_url=redis_url, redis_key_prefix=key_prefix, admin_user_ids=[ADMIN]
+    )
+    async with open_deps(settings) as deps:
+        assert deps.learning is not None
+        await deps.learning.add_faq(FaqDraft("탕비실 냉장고는 언제 청소하나요?", "매주 금요일 오후에 비워요."), ME)
+        answer = await deps.answers.answer(FRIDGE, Asker("U1"))  # the change is served at once
+        assert answer.kind is AnswerKind.ANSWER and "금요일" in answer.text
+    async with open_deps(settings) as deps:  # a restart (or another replica starting) merges it on start
+        answer = await deps.answers.answer(FRIDGE, Asker("U1"))
+        assert answer.kind is AnswerKind.ANSWER and answer.sources[0].section_id.startswith("learned-faq:")
