@@ -10,6 +10,7 @@ import pytest
 
 from handlers import learning_blocks as lb
 from handlers import texts
+from tests.fakes.slack_views import view_state
 from tests.handlers.conftest import Endy, StartEndy
 from tests.handlers.learning_steps import (
     ADMIN,
@@ -132,3 +133,23 @@ async def test_a_non_admin_or_a_forged_value_changes_nothing(start_endy: StartEn
     tampered = await submit(endy, ADMIN, view, {"candidates": choice})
     assert tampered == {"response_action": "errors", "errors": {"search": texts.BUTTON_REFUSED}}
     assert endy.deps.learning is not None and await endy.deps.learning.learned() == []
+
+
+async def test_a_submission_slack_delivers_again_is_acked_once(start_endy: StartEndy) -> None:
+    endy: Endy = await start_endy(admin_user_ids=[ADMIN])
+    await ask(endy, USER, GAP_QUESTION)
+    view = await open_modal(endy, 0, lb.ACTION_TEACH, lb.VIEW_SECTION)
+    choice = view["blocks"][1]["element"]["options"][0]["value"]
+    payload = endy.slack.view_submission(
+        ADMIN, lb.VIEW_SECTION, view["private_metadata"], view_state(view, {"candidates": choice})
+    )
+    payload["view"]["id"] = view["id"]
+    envelope = await endy.slack.send_interactive(payload)
+    assert (await endy.slack.wait_for_ack(envelope))["response_action"] == "update"
+    del endy.slack.acks[envelope]
+    await endy.slack.send_event(payload, "interactive", envelope_id=envelope)  # Slack saw no ack: it retries
+    assert await endy.slack.wait_for_ack(envelope) == {}
+    await result(endy, view["id"])
+    assert endy.deps.learning is not None and len(await endy.deps.learning.learned(choice)) == 1
+    results = [c for c in endy.slack.calls_to("views.update") if "learn_result" in str(c.body)]
+    assert len(results) == 1

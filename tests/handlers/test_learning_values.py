@@ -8,6 +8,7 @@ import json
 import pytest
 
 from handlers import learning_values as values
+from services.admin_commands import AdminAction, UsageError, parse_admin
 from services.signing import Keyring
 from tests.fakes.slack_views import view_state
 
@@ -71,3 +72,27 @@ def test_view_state_reports_what_was_typed_and_picked() -> None:
         view_state(view, {"c": "not-an-option"})
     with pytest.raises(AssertionError):
         view_state(view, {"missing": "x"})
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "days", "section"),
+    [
+        ("gaps", AdminAction.GAPS, 7, None),
+        ("gaps 30d", AdminAction.GAPS, 30, None),
+        ("GAPS 7D", AdminAction.GAPS, 7, None),
+        ("learned", AdminAction.LEARNED, 7, None),
+        ("learned docs/it.md#3", AdminAction.LEARNED, 7, "docs/it.md#3"),
+        ("learned 복지포인트 사용처", AdminAction.LEARNED, 7, "복지포인트 사용처"),
+        ("gap", AdminAction.HELP, 7, None),  # near-miss: not a sub-command
+    ],
+)
+def test_learning_sub_commands_parse(text: str, action: AdminAction, days: int, section: str | None) -> None:
+    cmd = parse_admin(text)
+    assert (cmd.action, cmd.days, cmd.section) == (action, days, section)
+
+
+@pytest.mark.parametrize("text", ["gaps 90d", "gaps 14", "gaps week"])
+def test_gap_periods_other_than_7d_and_30d_are_a_usage_error(text: str) -> None:
+    with pytest.raises(UsageError) as err:
+        parse_admin(text)
+    assert err.value.reason == "bad_gap_period"
