@@ -7,33 +7,28 @@ replicas are asked to rebuild through the signed reload message (services/kb_rel
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 from loguru import logger
 
-from services.admin import AdminService, group_gaps
+from services.admin import AdminService
 from services.answer_types import Answer, Asker
 from services.answering import AnswerService
 from services.cache import normalise_question
 from services.kb_model import KnowledgeBase, Section
 from services.kb_reload import KnowledgeReloader
 from services.learning_files import export_files, read_files
-from services.learning_merge import is_learned, merge_learned, target_of
+from services.learning_gaps import GapViews, gap_key, question_key
+from services.learning_merge import learning_parts, merged_knowledge, target_of
 from services.learning_store import LearningStore, Who
 from services.learning_types import (
-    MAX_FAQ_ANSWER_CHARS,
-    MAX_FAQ_QUESTION_CHARS,
     WRONG_SECTION_REASON,
     FaqDraft,
     GapGroup,
     LearnedEntry,
-    LearnedFaq,
     LearnedKind,
     LearnedSnapshot,
     LearningRefused,
@@ -45,14 +40,18 @@ from services.learning_types import (
     SynonymProposal,
     Taught,
     VoteEvent,
+    checked_faq,
 )
 from services.learning_words import Vocabulary, check_synonym, proposals
-from services.markup_links import valid_link
 from services.metrics import Metrics
 from services.privacy import mask_pii
-from services.storage import GapCandidate, Storage
+from services.storage import Storage
 
 __all__ = [
+    "gap_key",
+    "learning_parts",
+    "merged_knowledge",
+    "question_key",
     "WRONG_SECTION_REASON",
     "Actor",
     "FaqDraft",
@@ -71,8 +70,6 @@ __all__ = [
     "VoteEvent",
 ]
 
-GAP_MEMBER_SIMILARITY = 0.4  # the grouping's threshold (services/admin.py): a question joins its nearest group
-_CANDIDATES = 5
 _PREVIEW_ASKER = Asker(user_id="learning-preview", surface="cli")
 
 
@@ -84,40 +81,7 @@ class Actor:
     user_id: str
 
 
-def question_key(question: str) -> str:
-    """The key two askings of one (masked) question share."""
-    return normalise_question(mask_pii(question))
-
-
-def gap_key(example: str) -> str:
-    """A gap group's stable id, from its representative question."""
-    return "g" + hashlib.sha256(question_key(example).encode()).hexdigest()[:15]
-
-
-async def merged_knowledge(store: LearningStore, per_section: int, kb: KnowledgeBase) -> KnowledgeBase:
-    """The knowledge base with the learned layer merged in; unchanged while migration 0004 is not applied yet."""
-    try:
-        learned = await store.snapshot()
-    except asyncpg.UndefinedTableError:
-        logger.warning("learned knowledge not merged: migration 0004_learning is not applied (run `endy migrate`)")
-        return kb
-    merged = merge_learned(kb, learned, per_section)
-    if merged is not kb:
-        logger.bind(learned_sections=len(merged.sections) - len(kb.sections), synonyms=len(learned.synonyms)).info(
-            "learned knowledge merged"
-        )
-    return merged
-
-
-def learning_parts(
-    pool: asyncpg.Pool, per_section: int
-) -> tuple[LearningStore, Callable[[KnowledgeBase], Awaitable[KnowledgeBase]]]:
-    """The store and the merge hook the composition root passes to the knowledge loader (start and reload)."""
-    store = LearningStore(pool)
-    return store, functools.partial(merged_knowledge, store, per_section)
-
-
-class LearningService:
+class LearningService(GapViews):
     """Gaps → learned knowledge, and learned knowledge → the served index on every replica."""
 
     def __init__(
@@ -143,77 +107,7 @@ class LearningService:
         self.min_upvotes = min_upvotes
         self.per_section = phrasings_per_section
 
-    @property
-    def kb(self) -> KnowledgeBase:
-        """The knowledge base being served (learned knowledge merged in)."""
-        return self.answers.kb
-
     # --- reading ---
-
-    async def gaps(self, days: int = 7, *, limit: int = 10, now: datetime | None = None) -> list[GapGroup]:
-        """Open gap groups of the last `days` days (masked, most frequent first; ignored/closed ones left out)."""
-        until = now or datetime.now(UTC)
-        candidates = await self.storage.gap_candidates(until - timedelta(days=days), until)
-        hidden = await self.store.hidden_questions()
-        open_ = [c for c in candidates if question_key(c.question) not in hidden]
-        groups = group_gaps(open_, self.answers.retriever.tokenizer, limit=len(open_) or 1)
-        self.metrics.gaps_open.set(len(groups))
-        members = self._members(open_, [g.example for g in groups[:limit]])
-        out = []
-        for gap, questions in zip(groups[:limit], members, strict=True):
-            key = gap_key(gap.example)
-            first = await self.store.save_gap(key, gap.example, questions, gap.count, gap.negative, gap.department)
-            candidates_ = await self._candidates(gap.example)
-            out.append(
-                GapGroup(key, gap.example, questions, gap.count, gap.negative, gap.department, candidates_, first)
-            )
-        return out
-
-    def _members(self, candidates: Sequence[GapCandidate], examples: Sequence[str]) -> list[tuple[str, ...]]:
-        """Each group's distinct questions: every candidate joins the group whose example is nearest."""
-        tokenizer = self.answers.retriever.tokenizer
-        heads = [set(tokenizer.tokenize(e)) for e in examples]
-        found: list[dict[str, str]] = [{question_key(e): e} for e in examples]
-        for cand in candidates:
-            tokens = set(tokenizer.tokenize(cand.question))
-            scores = [len(tokens & h) / len(tokens | h) if tokens | h else 0.0 for h in heads]
-            best = max(range(len(heads)), key=scores.__getitem__, default=None)
-            if best is not None and scores[best] >= GAP_MEMBER_SIMILARITY:
-                found[best].setdefault(question_key(cand.question), cand.question)
-        return [tuple(f.values()) for f in found]
-
-    async def _candidates(self, question: str) -> tuple[SectionChoice, ...]:
-        """The sections retrieval finds for a question (a learned phrasing counts as its section), best first."""
-        result = await self.answers.retriever.search(mask_pii(question), k=_CANDIDATES * 3)
-        seen: dict[str, SectionChoice] = {}
-        for hit in result.hits:
-            section = target_of(hit.section, self.kb)
-            if not is_learned(section):
-                seen.setdefault(section.id, SectionChoice(section.id, section.title))
-        return tuple(seen.values())[:_CANDIDATES]
-
-    async def gap(self, gap_id: str) -> GapGroup:
-        """One gap group as last listed (LearningRefused(GAP_GONE) when unknown)."""
-        stored = await self.store.gap(gap_id)
-        if stored is None:
-            raise LearningRefused(Refusal.GAP_GONE)
-        candidates = await self._candidates(stored.example)
-        return GapGroup(
-            stored.gap_key,
-            stored.example,
-            stored.questions,
-            stored.asked,
-            stored.negative,
-            stored.department,
-            candidates,
-            stored.first_seen,
-        )
-
-    async def search_sections(self, query: str, limit: int = 20) -> list[SectionChoice]:
-        """Handbook sections whose title contains the query (for the modal's section search)."""
-        needle = " ".join(query.split()).lower()
-        found = [s for s in self.kb.sections if not is_learned(s) and needle in s.title.lower()]
-        return [SectionChoice(s.id, s.title) for s in found[:limit]]
 
     async def learned(self, section_id: str | None = None, *, limit: int = 50) -> list[LearnedEntry]:
         """Learned items for review, newest first; only the phrasings of one section when given."""
@@ -296,7 +190,7 @@ class LearningService:
     ) -> Taught:
         """답변 작성: a curated FAQ entry (validated: lengths, link, empty fields); closes the gap when given."""
         await self.admin.require_admin(actor.team_id, actor.user_id)
-        faq = _checked_faq(draft)
+        faq = checked_faq(draft)
         close: list[str] = []
         if gap_id is not None:
             stored = await self.store.gap(gap_id)
@@ -427,7 +321,7 @@ class LearningService:
                 entry.link,
                 entry.keywords,
             )
-            faq = _checked_faq(draft)
+            faq = checked_faq(draft)
             added += await self.store.add_faq(faq, normalise_question(faq.question), who, []) is not None
         for text, section in phrasings:
             added += len(await self.store.add_phrasings(section.id, [(text, question_key(text))], who, []))
@@ -453,22 +347,3 @@ class LearningService:
 
 def _titled(entry: LearnedEntry, title: str | None) -> LearnedEntry:
     return replace(entry, section_title=title)
-
-
-def _checked_faq(draft: FaqDraft) -> LearnedFaq:
-    """The draft cleaned, or LearningRefused for an empty or oversized field or a link Endy may not show."""
-    question, answer = " ".join(draft.question.split()), draft.answer.strip()
-    if not question or not answer:
-        raise LearningRefused(Refusal.EMPTY)
-    for text, limit in ((question, MAX_FAQ_QUESTION_CHARS), (answer, MAX_FAQ_ANSWER_CHARS)):
-        if len(text) > limit:
-            raise LearningRefused(Refusal.TOO_LONG, limit=limit, length=len(text))
-    link = (draft.link or "").strip() or None
-    if link is not None and not valid_link(link):
-        raise LearningRefused(Refusal.BAD_LINK)
-    keywords = tuple(dict.fromkeys(k for k in (" ".join(w.split()) for w in draft.keywords) if k))
-    return LearnedFaq(0, question, answer, _opt(draft.category), _opt(draft.department), link, keywords)
-
-
-def _opt(value: str | None) -> str | None:
-    return " ".join(value.split())[:100] or None if value else None

@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+
+import asyncpg
+from loguru import logger
 
 from services.cache import normalise_question
 from services.kb_model import FAQ_TITLE, KnowledgeBase, Section, SectionKind
+from services.learning_store import LearningStore
 from services.learning_types import LearnedFaq, LearnedPhrasing, LearnedSnapshot
 from services.lexicon import builtin_lexicon
 
@@ -122,3 +127,26 @@ def _find(groups: list[list[str]], word: str) -> list[str] | None:
 
 def _lexicon_group(lexicon: Sequence[tuple[str, ...]], word: str) -> tuple[str, ...]:
     return next((g for g in lexicon if any(_key(m) == _key(word) for m in g)), ())
+
+
+async def merged_knowledge(store: LearningStore, per_section: int, kb: KnowledgeBase) -> KnowledgeBase:
+    """The knowledge base with the learned layer merged in; unchanged while migration 0004 is not applied yet."""
+    try:
+        learned = await store.snapshot()
+    except asyncpg.UndefinedTableError:
+        logger.warning("learned knowledge not merged: migration 0004_learning is not applied (run `endy migrate`)")
+        return kb
+    merged = merge_learned(kb, learned, per_section)
+    if merged is not kb:
+        logger.bind(learned_sections=len(merged.sections) - len(kb.sections), synonyms=len(learned.synonyms)).info(
+            "learned knowledge merged"
+        )
+    return merged
+
+
+def learning_parts(
+    pool: asyncpg.Pool, per_section: int
+) -> tuple[LearningStore, Callable[[KnowledgeBase], Awaitable[KnowledgeBase]]]:
+    """The store and the merge hook the composition root passes to the knowledge loader (start and reload)."""
+    store = LearningStore(pool)
+    return store, partial(merged_knowledge, store, per_section)

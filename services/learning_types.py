@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from services.errors import EndyError
+from services.markup_links import valid_link
 
 # The 👎 reason (feedback modal key) that says "this answer cited the wrong document" (다른 문서가 필요해요).
 WRONG_SECTION_REASON = "wrong_section"
@@ -208,3 +209,22 @@ class LearnedPhrasing:
     section_id: str
     text: str
     keywords: tuple[str, ...] = ()  # near words fixed at teaching time
+
+
+def checked_faq(draft: FaqDraft) -> LearnedFaq:
+    """The draft cleaned, or LearningRefused for an empty or oversized field or a link Endy may not show."""
+    question, answer = " ".join(draft.question.split()), draft.answer.strip()
+    if not question or not answer:
+        raise LearningRefused(Refusal.EMPTY)
+    for text, limit in ((question, MAX_FAQ_QUESTION_CHARS), (answer, MAX_FAQ_ANSWER_CHARS)):
+        if len(text) > limit:
+            raise LearningRefused(Refusal.TOO_LONG, limit=limit, length=len(text))
+    link = (draft.link or "").strip() or None
+    if link is not None and not valid_link(link):
+        raise LearningRefused(Refusal.BAD_LINK)
+    keywords = tuple(dict.fromkeys(k for k in (" ".join(w.split()) for w in draft.keywords) if k))
+    return LearnedFaq(0, question, answer, _opt(draft.category), _opt(draft.department), link, keywords)
+
+
+def _opt(value: str | None) -> str | None:
+    return " ".join(value.split())[:100] or None if value else None
