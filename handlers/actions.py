@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from endy_bot.deps import Deps
 from endy_bot.tasks import TaskTracker
-from handlers import blocks, buttons, texts
+from handlers import blocks, buttons, learning, texts
 from handlers.common import ask_in_background
 from handlers.escalation import escalate, share
 from handlers.refusals import refuse
@@ -47,6 +47,7 @@ async def on_feedback(
     client: AsyncWebClient,
     deps: Deps,
     respond: AsyncRespond,
+    tasks: TaskTracker,
 ) -> None:
     """Record the vote at once; a 👎 also opens the reasons modal."""
     await ack()
@@ -57,6 +58,7 @@ async def on_feedback(
     user, team = body["user"]["id"], _team(body)
     rating = 1 if vote.rating == "up" else -1
     deps.recorder.submit(RecordFeedback(MessageRef(request_id=vote.request_id), team, user, rating, "button"))
+    learning.count_vote(tasks, client, deps, (vote.request_id, team, user, rating))
     deps.metrics.feedback.labels(vote.rating, "button").inc()
     deps.metrics.api_requests.labels("action", "feedback", "ok").inc()
     if rating < 0 and body.get("trigger_id"):
@@ -83,7 +85,7 @@ async def _refuse_submission(ack: AsyncAck, deps: Deps, reason: str, block: str,
 
 
 async def on_feedback_submit(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, deps: Deps, tasks: TaskTracker
 ) -> None:
     """Store the reasons and comment with the 👎 vote, then thank the user (offering the team to ask)."""
     ref = buttons.read_modal_metadata(deps.keys, view.get("private_metadata"))
@@ -102,6 +104,7 @@ async def on_feedback_submit(
     deps.recorder.submit(
         RecordFeedback(MessageRef(request_id=ref.request_id), team, user, -1, "button", tuple(reasons), comment)
     )
+    learning.count_vote(tasks, client, deps, (ref.request_id, team, user, -1), tuple(reasons))
     deps.metrics.api_requests.labels("view", "feedback", "ok").inc()
     if ref.channel:
         await client.chat_postEphemeral(

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from endy_bot.deps import Deps
+from endy_bot.tasks import TaskTracker
 from handlers import blocks, home, learning_modals, texts
 from handlers import learning_blocks as lb
 from handlers import learning_values as values
@@ -64,12 +65,6 @@ async def admin_service(
         await note(client, body, respond, texts.LEARN_UNAVAILABLE)
         return None
     return deps.learning
-
-
-def refusal_text(err: LearningRefused) -> str:
-    """The Korean message for a refused learning action."""
-    template = texts.LEARN_REFUSED.get(err.reason, texts.LEARN_REFUSED["gap_gone"])
-    return template.format(limit=err.limit, length=err.length)
 
 
 async def run_command(cmd: AdminCommand, deps: Deps, respond: AsyncRespond) -> None:
@@ -150,7 +145,7 @@ async def on_gap_action(
     try:
         view = await learning_modals.modal_for(name, await svc.gap(gap_id), svc, deps)
     except LearningRefused as err:
-        view = lb.result_view(title, [refusal_text(err)])
+        view = lb.result_view(title, [lb.refusal_text(err)])
     deps.metrics.api_requests.labels("action", GAP_ENDPOINT, "ok").inc()
     await client.views_update(view_id=str(opened["view"]["id"]), view=view)
 
@@ -163,7 +158,7 @@ async def _ignore(
         gap = await svc.gap(gap_id)
         await svc.ignore_gap(gap_id, actor_of(body))
     except LearningRefused as err:
-        await note(client, body, respond, refusal_text(err))
+        await note(client, body, respond, lb.refusal_text(err))
         return
     deps.metrics.api_requests.labels("action", GAP_ENDPOINT, "ok").inc()
     await note(client, body, respond, texts.LEARN_IGNORED.format(example=lb.plain_quote(gap.example)))
@@ -212,7 +207,7 @@ async def on_remove(
     try:
         removed = await svc.remove_learned(LearnedKind(entry.kind), entry.entry_id, actor_of(body))
     except LearningRefused as err:
-        await note(client, body, respond, refusal_text(err))
+        await note(client, body, respond, lb.refusal_text(err))
         return
     await note(client, body, respond, texts.LEARNED_REMOVED.format(text=lb.plain_quote(removed.text)))
 
@@ -242,6 +237,26 @@ async def on_notify(
     fresh = await deps.learning.subscribe(value.question, actor.team_id, actor.user_id)
     deps.metrics.api_requests.labels("action", "notify", "ok").inc()
     await tell(client, body, respond, texts.NOTIFY_SUBSCRIBED if fresh else texts.NOTIFY_ALREADY)
+
+
+def count_vote(
+    tasks: TaskTracker,
+    client: AsyncWebClient,
+    deps: Deps,
+    vote: tuple[str, str, str, int],
+    reasons: tuple[str, ...] = (),
+) -> None:
+    """After a 👍/👎 button vote (request id, team, user, rating) is queued: votes teach (in the background)."""
+    if deps.learning is not None:
+        tasks.spawn(_count_vote(client, deps, deps.learning, vote, reasons), context={"endpoint": "feedback"})
+
+
+async def _count_vote(
+    client: AsyncWebClient, deps: Deps, svc: LearningService, vote: tuple[str, str, str, int], reasons: tuple[str, ...]
+) -> None:
+    taught = await svc.record_vote_for(*vote, reasons)
+    if taught is not None and taught.added:  # a phrasing learned from votes may answer someone who opted in
+        await learning_modals.send_notifications(client, deps, svc)
 
 
 def register(app: AsyncApp) -> None:

@@ -20,6 +20,7 @@ from services.learning_types import (
     MAX_SYNONYM_CHARS,
     GapGroup,
     LearnedEntry,
+    LearningRefused,
     SectionChoice,
     SynonymProposal,
 )
@@ -97,6 +98,12 @@ def _modal(callback_id: str, title: str, meta: str, blocks: list[Block], *, subm
         "blocks": blocks[:100],
     }
     return view | ({"submit": _plain(texts.LEARN_MODAL_SUBMIT)} if submit else {})
+
+
+def refusal_text(err: LearningRefused) -> str:
+    """The Korean message for a refused learning action."""
+    template = texts.LEARN_REFUSED.get(err.reason, texts.LEARN_REFUSED["gap_gone"])
+    return template.format(limit=err.limit, length=err.length)
 
 
 def gap_blocks(gaps: Sequence[GapGroup], keys: Keyring, kb: KnowledgeBase, *, title: str, empty: str) -> list[Block]:

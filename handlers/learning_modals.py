@@ -96,18 +96,12 @@ async def _checked(
     try:
         gap = await deps.learning.gap(meta.gap_id)
     except LearningRefused as err:
-        await _refuse(ack, deps, kind, block, _text(err), err.reason)
+        await _refuse(ack, deps, kind, block, lb.refusal_text(err), err.reason)
         return None
     state = (view.get("state") or {}).get("values") or {}
     present = frozenset(str(b.get("block_id")) for b in view.get("blocks") or [] if isinstance(b, dict))
     return Submission(
         deps.learning, gap, actor, meta, state if isinstance(state, dict) else {}, str(view.get("id") or ""), present
-    )
-
-
-def _text(err: LearningRefused) -> str:
-    return texts.LEARN_REFUSED.get(err.reason, texts.LEARN_REFUSED["gap_gone"]).format(
-        limit=err.limit, length=err.length
     )
 
 
@@ -137,7 +131,7 @@ async def _refuse_error(
     if isinstance(err, PermissionDenied):
         await _refuse(ack, deps, kind, block, texts.LEARN_DENIED, "denied")
     else:
-        await _refuse(ack, deps, kind, block, _text(err), err.reason)
+        await _refuse(ack, deps, kind, block, lb.refusal_text(err), err.reason)
 
 
 def _faq_block(err: LearningRefused, draft: FaqDraft) -> str:
@@ -171,7 +165,7 @@ async def on_faq_submit(
     try:
         taught = await sub.svc.add_faq(draft, sub.actor, gap_id=sub.gap.gap_id, rebuild=False)
     except LearningRefused as err:
-        await _refuse(ack, deps, "faq", sub.where(_faq_block(err, draft)), _text(err), err.reason)
+        await _refuse(ack, deps, "faq", sub.where(_faq_block(err, draft)), lb.refusal_text(err), err.reason)
         return
     except PermissionDenied as err:
         await _refuse_error(ack, deps, "faq", "question", err)
@@ -222,7 +216,7 @@ async def on_synonym_submit(
             [(w, t) for w, t, _ in pairs], sub.actor, gap_id=sub.gap.gap_id, rebuild=False
         )
     except LearningRefused as err:
-        await _refuse(ack, deps, "synonym", sub.where(_pair_block(err, pairs)), _text(err), err.reason)
+        await _refuse(ack, deps, "synonym", sub.where(_pair_block(err, pairs)), lb.refusal_text(err), err.reason)
         return
     except PermissionDenied as err:
         await _refuse_error(ack, deps, "synonym", pairs[0][2], err)

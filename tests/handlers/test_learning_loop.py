@@ -150,3 +150,22 @@ async def test_what_one_replica_learns_the_other_answers_with(start_endy: StartE
     for _ in range(2):  # both replicas answer in turn
         assert "사내 헬스장은 없어요" in (await ask(first, OTHER, GAP_QUESTION)).text
     assert {e.connection_id for e in first.slack.envelopes[-2:]} == {1, 2}
+
+
+async def test_two_people_voting_up_an_answer_teach_its_question(start_endy: StartEndy) -> None:
+    endy: Endy = await start_endy(admin_user_ids=[ADMIN])
+    question = "복지포인트 쓸 데가 어디예요?"
+    await endy.slack.send_event(endy.slack.event_app_mention(USER, question, channel="C0GENERAL"))
+    (reply,) = await endy.slack.wait_for_messages(1, channel="C0GENERAL")
+    assert await endy.deps.recorder.flush(10)
+    feedback = next(b for b in reply.blocks or [] if b["type"] == "context_actions")["elements"][0]
+    for user in (USER, OTHER, OTHER):  # the same person twice counts once
+        action = endy.slack.block_actions(
+            user, "feedback", feedback["positive_button"]["value"], reply.channel, reply.ts,
+            action_type="feedback_buttons",
+        )  # fmt: skip
+        await endy.slack.wait_for_ack(await endy.slack.send_interactive(action))
+    assert await endy.server.tasks.settle(10)
+    assert endy.deps.learning is not None
+    entries = [e for e in await endy.deps.learning.learned() if e.origin.value == "votes"]
+    assert [e.text for e in entries] == [question]
