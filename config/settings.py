@@ -133,6 +133,10 @@ class Settings(BaseSettings):
     answer_min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
     # Between this and ANSWER_MIN_CONFIDENCE Endy answers with a hedge (or lets the LLM decide).
     answer_hedge_confidence: float = Field(default=0.4, ge=0.0, le=1.0)
+    # Knowledge learned in Slack (issue 16): 👍 from this many distinct people teach a question to its section;
+    # a section keeps at most this many learned phrasings (the newest).
+    learn_min_upvotes: int = Field(default=2, ge=1, le=100)
+    learned_phrasings_per_section: int = Field(default=20, ge=1, le=200)
 
     # Operations.
     admin_user_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -1,4 +1,4 @@
-"""The `endy` command: ask, chat, serve, doctor, report, migrate, kb stats, kb eval, kb import."""
+"""The `endy` command: ask, chat, serve, doctor, report, migrate, kb stats, kb eval, kb import, kb export-learned."""
 
 from __future__ import annotations
 
@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     imp.add_argument("--out", type=Path, help="output file (default: KNOWLEDGE_DIR/faq.yaml or ./faq.yaml)")
     imp.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    exp = kb.add_parser("export-learned", help="write knowledge learned in Slack as faq.yaml and kb.yaml into DIR")
+    exp.add_argument("dir", type=Path)
     return parser
 
 
@@ -122,6 +124,11 @@ def _serve(settings: Settings) -> int:
 def _kb(args: argparse.Namespace, settings: Settings) -> int:
     if args.kb_command == "import":
         return _kb_import(args, settings)
+    if args.kb_command == "export-learned":
+        from endy_bot.learning_cli import export_learned  # only this subcommand needs asyncpg and the store
+
+        root = settings.knowledge_dir or sample_kb_dir()  # endy_bot.deps.knowledge_root, without its imports
+        return asyncio.run(cancel_on_signals(export_learned(settings, args.dir, root)))
     root = args.kb or settings.knowledge_dir or sample_kb_dir()  # endy_bot.deps.knowledge_root, without its imports
     try:
         kb = load_knowledge_base(root)

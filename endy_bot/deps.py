@@ -28,6 +28,7 @@ from services.embeddings import DenseIndex
 from services.feedback import FeedbackService
 from services.kb_reload import KnowledgeReloader
 from services.knowledge import KnowledgeBase, load_knowledge_base, require_folder, sample_kb_dir
+from services.learning import LearningService, learning_parts
 from services.llm import LlmClient
 from services.logging import log_llm_status
 from services.metrics import Metrics
@@ -67,6 +68,7 @@ class Deps:
     reload_knowledge: Callable[[], Awaitable[KnowledgeBase]]  # on this replica (the reloader calls it for others)
     keys: Keyring  # SECRET_KEY's signers: cached answers, reload requests, button values
     slack: SlackServices  # what the Slack listeners receive
+    learning: LearningService  # knowledge learned in Slack (issue 16); the handlers get it through `slack`
     channels: ChannelDirectory = field(default_factory=ChannelDirectory)  # kb.yaml's team channels, resolved
 
     @property
@@ -81,17 +83,25 @@ class Deps:
 
 
 class KnowledgeSwap:
-    """Re-reads KNOWLEDGE_DIR and swaps it into the answer service (token and embedding caches make unchanged parts
-    cheap). Built before the reloader that calls it: no cycle to break."""
+    """Re-reads KNOWLEDGE_DIR, merges what was learned in Slack, and swaps it into the answer service (token and
+    embedding caches make unchanged parts cheap). Built before the reloader and the learning service that call it:
+    no cycle to break."""
 
-    def __init__(self, settings: Settings, llm: LlmClient | None, answers: AnswerService) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        llm: LlmClient | None,
+        answers: AnswerService,
+        learned: Callable[[KnowledgeBase], Awaitable[KnowledgeBase]] | None = None,
+    ) -> None:
         self._settings = settings
         self._llm = llm
         self._answers = answers
+        self._learned = learned
 
     async def __call__(self) -> KnowledgeBase:
         """Reload and swap; the new knowledge base."""
-        kb, retriever = await load_index(self._settings, self._llm, self._answers.retriever.tokenizer)
+        kb, retriever = await load_index(self._settings, self._llm, self._answers.retriever.tokenizer, self._learned)
         self._answers.swap(kb, retriever)
         logger.bind(version=kb.version, sections=len(kb.sections), errors=len(kb.errors)).info(
             "knowledge base reloaded"
@@ -111,10 +121,15 @@ def build_retriever(kb: KnowledgeBase, settings: Settings, tokenizer: KoreanToke
 
 
 async def load_index(
-    settings: Settings, llm: LlmClient | None, tokenizer: KoreanTokenizer | None = None
+    settings: Settings,
+    llm: LlmClient | None,
+    tokenizer: KoreanTokenizer | None = None,
+    learned: Callable[[KnowledgeBase], Awaitable[KnowledgeBase]] | None = None,
 ) -> tuple[KnowledgeBase, Retriever]:
-    """Load KNOWLEDGE_DIR and build its retriever (plus dense embeddings when an LLM is configured)."""
+    """Load KNOWLEDGE_DIR (plus what was learned in Slack) and build its retriever (and dense embeddings)."""
     kb = await asyncio.to_thread(load_knowledge_base, knowledge_root(settings))
+    if learned is not None:
+        kb = await learned(kb)
     logger.bind(kb=kb.name, version=kb.version, sections=len(kb.sections), errors=len(kb.errors)).info(
         "knowledge base loaded"
     )
@@ -127,13 +142,17 @@ async def load_index(
 
 
 async def _knowledge(
-    settings: Settings, stack: AsyncExitStack, metrics: Metrics, tokenizer: KoreanTokenizer | None
+    settings: Settings,
+    stack: AsyncExitStack,
+    metrics: Metrics,
+    tokenizer: KoreanTokenizer | None,
+    learned: Callable[[KnowledgeBase], Awaitable[KnowledgeBase]] | None = None,
 ) -> tuple[KnowledgeBase, Retriever, LlmClient | None]:
     llm: LlmClient | None = None
     if settings.llm_enabled:
         llm = LlmClient(settings, metrics=metrics)
         stack.push_async_callback(llm.aclose)
-    kb, retriever = await load_index(settings, llm, tokenizer)
+    kb, retriever = await load_index(settings, llm, tokenizer, learned)
     return kb, retriever, llm
 
 
@@ -224,19 +243,32 @@ async def open_deps(settings: Settings, tokenizer: KoreanTokenizer | None = None
         stack.push_async_callback(http.close)
         keys = Keyring(settings.secret_key)
         parts = _redis_parts(settings, redis, watch, metrics, keys)
-        kb, retriever, llm = await _knowledge(settings, stack, metrics, tokenizer)
+        learned_store, merge = learning_parts(pool, settings.learned_phrasings_per_section)
+        kb, retriever, llm = await _knowledge(settings, stack, metrics, tokenizer, merge)
         protection = Protection(limiter=parts.limiter, cache=parts.cache, recorder=recorder)
         answers = _answer_service(settings, kb, retriever, llm, protection)
         storage = Storage(pool)
         admin = AdminService(storage, settings.admin_user_ids, retriever.tokenizer)
-        swap = KnowledgeSwap(settings, llm, answers)
+        swap = KnowledgeSwap(settings, llm, answers, merge)
         reloader = KnowledgeReloader(
             redis, key_prefix=settings.redis_key_prefix, reload=swap, signer=keys.signer("kb-reload"), metrics=metrics
+        )
+        learning = LearningService(
+            learned_store,
+            storage,
+            answers,
+            admin,
+            metrics=metrics,
+            reloader=reloader,
+            rebuild=swap,
+            min_upvotes=settings.learn_min_upvotes,
+            phrasings_per_section=settings.learned_phrasings_per_section,
         )
         channels = ChannelDirectory()
         slack = SlackServices(
             answers=answers,
-            feedback=FeedbackService(recorder, storage, admin, parts.escalations, metrics),
+            feedback=FeedbackService(recorder, storage, admin, parts.escalations, metrics, learning),
+            learning=learning,
             conversation=ConversationService(storage, recorder, parts.greeted),
             admin=admin,
             reload_knowledge=swap,
@@ -251,5 +283,19 @@ async def open_deps(settings: Settings, tokenizer: KoreanTokenizer | None = None
         await reloader.start()
         stack.push_async_callback(reloader.aclose)
         yield Deps(
-            settings, metrics, llm, pool, redis, http, recorder, answers, admin, reloader, swap, keys, slack, channels
+            settings,
+            metrics,
+            llm,
+            pool,
+            redis,
+            http,
+            recorder,
+            answers,
+            admin,
+            reloader,
+            swap,
+            keys,
+            slack,
+            learning,
+            channels,
         )

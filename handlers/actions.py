@@ -11,7 +11,7 @@ from loguru import logger
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers import blocks, buttons, doors, texts
+from handlers import blocks, buttons, doors, learning, texts
 from handlers.common import ask_in_background
 from handlers.context import SlackServices, Spawner
 from handlers.doors import Status, counted
@@ -42,6 +42,7 @@ async def on_feedback(
     client: AsyncWebClient,
     services: SlackServices,
     respond: AsyncRespond,
+    tasks: Spawner,
 ) -> Status:
     """Record the vote at once; a 👎 also opens the reasons modal."""
     await ack()
@@ -50,6 +51,7 @@ async def on_feedback(
         return await refuse(client, services.metrics, body, respond, "forged", "feedback")
     rating = 1 if vote.rating == "up" else -1
     services.feedback.vote(_actor(body), vote.request_id, rating)
+    learning.count_vote(tasks, client, services, _actor(body), vote.request_id, rating)
     if rating < 0 and body.get("trigger_id"):
         channel, _ = _where(body)
         message_ts = (body.get("container") or {}).get("message_ts")
@@ -75,7 +77,12 @@ async def _refuse_submission(ack: AsyncAck, services: SlackServices, reason: str
 
 
 async def on_feedback_submit(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient, services: SlackServices
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    services: SlackServices,
+    tasks: Spawner,
 ) -> Status:
     """Store the reasons and comment with the 👎 vote, then thank the user (offering the team to ask)."""
     ref = buttons.read_modal_metadata(services.keys, view.get("private_metadata"))
@@ -89,6 +96,7 @@ async def on_feedback_submit(
     raw_comment = ((values.get("comment") or {}).get("value") or {}).get("value")
     user, team = body["user"]["id"], str((body.get("team") or {}).get("id") or "")  # the view's team only
     services.feedback.explain(Actor(team, user), ref.request_id, reasons, str(raw_comment) if raw_comment else None)
+    learning.count_vote(tasks, client, services, Actor(team, user), ref.request_id, -1, tuple(reasons))
     if ref.channel:
         await client.chat_postEphemeral(
             channel=ref.channel, user=user, text=texts.FEEDBACK_THANKS, thread_ts=ref.message_ts

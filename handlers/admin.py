@@ -8,7 +8,7 @@ from loguru import logger
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers import doors, texts
+from handlers import doors, learning, texts
 from handlers.admin_view import feedback_lines, report_lines, text_blocks
 from handlers.context import SlackServices, Spawner
 from handlers.doors import Status, counted
@@ -43,7 +43,7 @@ async def run(
     """Carry out one admin command."""
     if cmd.action is AdminAction.REPORT:
         report = await services.admin.report(cmd.days)
-        await _say(respond, report_lines(report, services.kb))
+        await _say(respond, report_lines(report, services.kb) + await learning.report_lines(services, cmd.days))
         png = await render_daily_chart(report.daily, texts.REPORT_CHART_TITLE.format(days=cmd.days))
         if png is not None:
             await _upload(
@@ -72,6 +72,8 @@ async def run(
         await _say(respond, [texts.KB_RELOADED.format(others=others), _stats_block(kb)])
     elif cmd.action is AdminAction.KB_STATS:
         await _say(respond, [_stats_block(services.kb)])
+    elif cmd.action in (AdminAction.GAPS, AdminAction.LEARNED):
+        await learning.run_command(cmd, services, respond)
     else:
         await _say(respond, [texts.ADMIN_HELP])
 
@@ -121,5 +123,6 @@ async def on_admin(
 
 
 def register(app: AsyncApp) -> None:
-    """Listen to /endy-admin."""
+    """Listen to /endy-admin, and to the learning surfaces it opens (gap buttons, teaching modals, opt-in)."""
     app.command("/endy-admin")(counted(doors.ADMIN, on_admin))
+    learning.register(app)

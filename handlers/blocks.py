@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from handlers import buttons, texts
+from handlers import buttons, learning_values, texts
 from handlers.buttons import Seal
 from services.answer_types import Answer, AnswerKind, Source
 from services.knowledge import Category, Department
@@ -19,6 +19,7 @@ ACTION_ESCALATE = "escalate"
 ACTION_SHARE = "share_answer"
 ACTION_ASK_RELATED = "ask_related"
 VIEW_FEEDBACK = "feedback_modal"
+ACTION_NOTIFY = "learn_notify"  # "답이 생기면 알려 주세요" on a not-found reply (handlers/learning.py)
 
 
 def _mrkdwn(text: str) -> Block:
@@ -113,6 +114,9 @@ def answer_blocks(
     if answer.department is not None and answer.kind is AnswerKind.NOT_FOUND:
         value = escalation_value(answer, answer.department, seal)
         actions.append(_button(texts.ESCALATE_BUTTON, ACTION_ESCALATE, value))
+    if answer.kind is AnswerKind.NOT_FOUND:
+        notify = learning_values.notify_value(seal.keys, answer.question, seal.owner)
+        actions.append(_button(texts.NOTIFY_BUTTON, ACTION_NOTIFY, notify))
     if shareable:
         actions.append(_button(texts.SHARE_BUTTON, ACTION_SHARE, buttons.share_value(seal, answer.request_id)))
     if actions:

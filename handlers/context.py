@@ -17,6 +17,7 @@ from services.dedupe import EventDeduper
 from services.feedback import FeedbackService
 from services.kb_reload import KnowledgeReloader
 from services.knowledge import KnowledgeBase
+from services.learning import LearningService
 from services.metrics import Metrics
 from services.signing import Keyring
 
@@ -32,7 +33,8 @@ class SlackServices:
     """The services behind Endy's Slack door, built once per process."""
 
     answers: AnswerService  # the one pipeline every door calls
-    feedback: FeedbackService  # votes, reasons, escalations, shares
+    feedback: FeedbackService  # votes (which also teach), reasons, escalations, shares
+    learning: LearningService  # knowledge gaps and what admins (and votes) teach (issue 16)
     conversation: ConversationService  # thread history, greetings, which message carries which answer
     admin: AdminService  # roles and reports
     reload_knowledge: Callable[[], Awaitable[KnowledgeBase]]  # re-read KNOWLEDGE_DIR on this replica

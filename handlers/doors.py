@@ -46,6 +46,11 @@ FEEDBACK_REASONS = Door("view", "feedback")
 ESCALATE = Door("action", "escalate")
 SHARE = Door("action", "share")
 RELATED = Door("action", "related")
+LEARNING = Door("action", "learning")  # a knowledge gap's buttons, removing a learned entry (handlers/learning.py)
+NOTIFY = Door("action", "notify")  # "답이 생기면 알려 주세요"
+LEARN_SECTION = Door("view", "learn_section")  # the teaching modals (handlers/learning_modals.py)
+LEARN_FAQ = Door("view", "learn_faq")
+LEARN_SYNONYM = Door("view", "learn_synonym")
 
 
 def count(metrics: Metrics, door: Door, status: Status, seconds: float | None = None) -> None:

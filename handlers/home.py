@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers import blocks, texts
+from handlers import blocks, learning_blocks, texts
 from handlers.admin_view import dashboard_lines, text_blocks
 from handlers.common import once_per_delivery
 from handlers.context import SlackServices
@@ -23,17 +23,40 @@ async def on_home_opened(
     if not isinstance(user, str):
         return
     if event.get("tab") == "home":
-        extra: list[blocks.Block] = []
-        if await services.admin.is_admin(str(context.team_id or ""), user):
-            report = await services.admin.report(7)
-            extra = [{"type": "divider"}, *text_blocks(dashboard_lines(report, services.kb))]
-        await client.views_publish(user_id=user, view=blocks.home_view(services.kb.categories, extra))
+        await publish_home(client, services, str(context.team_id or ""), user)
         return
     if not await services.conversation.first_greeting(str(context.team_id), user):
         return
     text = blocks.greeting_text(services.kb.categories)
     channel = event.get("channel")
     await client.chat_postMessage(channel=channel if isinstance(channel, str) and channel else user, text=text)
+
+
+async def publish_home(client: AsyncWebClient, services: SlackServices, team: str, user: str) -> None:
+    """The home tab for one user: admins also see the dashboard and the open knowledge gaps with their actions."""
+    extra: list[blocks.Block] = []
+    if await services.admin.is_admin(team, user):
+        lines = dashboard_lines(await services.admin.report(7), services.kb)
+        if texts.REPORT_GAPS in lines:  # the actionable list below replaces it
+            lines = lines[: lines.index(texts.REPORT_GAPS) - 1]
+        gaps = await services.learning.gaps(days=7, limit=5)
+        title, empty = texts.GAPS_HOME_TITLE, texts.GAPS_EMPTY.format(days=7)
+        extra = [
+            {"type": "divider"},
+            *text_blocks(lines),
+            {"type": "divider"},
+            *learning_blocks.gap_blocks(gaps, services.keys, services.kb, title=title, empty=empty),
+        ]
+    await client.views_publish(user_id=user, view=blocks.home_view(services.kb.categories, extra))
+
+
+async def refresh_if_home(client: AsyncWebClient, services: SlackServices, body: dict[str, Any]) -> None:
+    """After an action pressed in the App Home, publish it again (the gap it changed leaves the list)."""
+    view = body.get("view") or {}
+    if view.get("type") == "home":
+        user = body.get("user") or {}
+        team = str((body.get("team") or {}).get("id") or user.get("team_id") or "")
+        await publish_home(client, services, team, str(user.get("id") or ""))
 
 
 async def on_thread_started(event: dict[str, Any], client: AsyncWebClient, services: SlackServices) -> None:

@@ -92,6 +92,7 @@ FEEDBACK_REASONS = {
     "inaccurate": "정확하지 않아요",
     "not_helpful": "도움이 안 돼요",
     "outdated": "정보가 오래됐어요",
+    "wrong_section": "다른 문서가 필요해요",
     "other": "기타",
 }
 ESCALATE_BUTTON = "담당 팀에 물어보기"
@@ -131,6 +132,8 @@ ADMIN_HELP = (
     "• `/endy-admin export [일수]` — 질문·피드백 CSV 받기 (기본 30일)\n"
     "• `/endy-admin grant @사용자` · `revoke @사용자` — 관리자 권한 주기 · 회수\n"
     "• `/endy-admin kb reload` · `kb stats` — 지식 베이스 다시 불러오기 · 현황\n"
+    "• `/endy-admin gaps [7d|30d]` — 답하지 못한 질문을 보고 엔디에게 가르치기\n"
+    "• `/endy-admin learned [문서]` — 배운 내용 보기 · 지우기\n"
     "• `/endy-admin help` — 이 도움말"
 )
 ADMIN_USAGE = {
@@ -139,6 +142,7 @@ ADMIN_USAGE = {
     "bad_user": "권한을 바꿀 사람을 @멘션으로 알려 주세요. 예: `/endy-admin grant @홍길동`",
     "bad_page": "페이지는 1 이상의 숫자로 적어 주세요. 예: `/endy-admin feedback all 2`",
     "bad_feedback_kind": "`negative`(👎만) 또는 `all`(전체) 중 하나를 골라 주세요.",
+    "bad_gap_period": "기간은 `7d` 또는 `30d` 로 적어 주세요. 예: `/endy-admin gaps 30d`",
 }
 GRANTED = "<@{user}>님에게 관리자 권한을 드렸어요."
 REVOKED = "<@{user}>님의 관리자 권한을 회수했어요."
@@ -260,3 +264,93 @@ DOCTOR_KB_FIX = "아래 파일:줄을 고친 뒤 `endy kb stats`로 다시 확�
 DOCTOR_DISK_OK = "{path}에 {free:,}MB 남아 있어요 (기준 {need:,}MB)"
 DOCTOR_DISK_LOW = "{path}에 {free:,}MB만 남았어요 (기준 {need:,}MB)"
 DOCTOR_DISK_FIX = "공간을 비우거나 LOG_DIR을 여유 있는 디스크로 옮겨 주세요 (기준은 HEALTH_MIN_FREE_MB)"
+
+
+# --- learning (/endy-admin gaps · learned, App Home): issue 16 ---
+GAPS_TITLE = "*답하지 못한 질문* — 최근 {days}일 (비슷한 질문끼리 묶음, 많은 순)"
+GAPS_EMPTY = "최근 {days}일 동안 답하지 못한 질문이 없어요 🙌"
+GAP_LINE = "*{count}회* — “{example}”"
+GAP_NEGATIVE = "👎 {negative}회"
+GAP_SIMILAR = "비슷한 질문 {questions}개"
+GAP_OWNER = "담당: {team}"
+GAPS_HOME_TITLE = "*답하지 못한 질문* (최근 7일, 많은 순)"
+GAPS_MORE = "전체 목록은 `/endy-admin gaps 30d` 로 볼 수 있어요."
+LEARN_TEACH_BUTTON = "이 문서가 답이에요"
+LEARN_FAQ_BUTTON = "답변 작성"
+LEARN_SYNONYM_BUTTON = "동의어 추가"
+LEARN_IGNORE_BUTTON = "무시"
+LEARN_REMOVE_BUTTON = "지우기"
+LEARN_IGNORED = "“{example}” 묶음을 목록에서 뺐어요. (질문 기록은 남아 있어요)"
+LEARN_MODAL_SUBMIT = "저장"
+LEARN_MODAL_CANCEL = "닫기"
+LEARN_MODAL_DONE = "완료"
+LEARN_SECTION_TITLE = "답이 되는 문서 고르기"
+LEARN_SECTION_INTRO = "“{example}” 같은 질문에 답이 되는 문서를 골라 주세요. 이 질문들을 그 문서로 배워요."
+LEARN_SECTION_CANDIDATES = "추천 문서"
+LEARN_SECTION_SEARCH = "제목으로 찾기 (입력하고 Enter)"
+LEARN_SECTION_MATCHES = "찾은 문서"
+LEARN_SECTION_NO_MATCH = "“{query}”(이)가 제목에 들어간 문서가 없어요."
+LEARN_SECTION_NONE = "문서를 하나 골라 주세요."
+LEARN_FAQ_TITLE = "답변 작성"
+LEARN_FAQ_QUESTION = "질문"
+LEARN_FAQ_ANSWER = "답변"
+LEARN_FAQ_CATEGORY = "카테고리 (선택)"
+LEARN_FAQ_DEPARTMENT = "담당 팀 (선택)"
+LEARN_FAQ_LINK = "참고 링크 (선택)"
+LEARN_SYNONYM_TITLE = "동의어 추가"
+LEARN_SYNONYM_INTRO = (
+    "질문에 나온 단어를 안내 문서의 단어와 같은 뜻으로 배워요. 고친 뒤 저장하거나, 체크를 빼서 건너뛰세요."
+)
+LEARN_SYNONYM_ACCEPT = "추가할 단어"
+LEARN_SYNONYM_TARGET = "‘{word}’과(와) 같은 뜻의 안내 문서 단어"
+LEARN_SYNONYM_OTHERS = "다른 후보: {candidates}"
+LEARN_SYNONYM_NONE = "제안할 동의어가 없어요. 아래에 직접 적어 주세요."
+LEARN_SYNONYM_OWN_WORD = "직접 추가: 질문에 나온 단어 (선택)"
+LEARN_SYNONYM_OWN_TARGET = "직접 추가: 안내 문서의 단어 (선택)"
+LEARN_SYNONYM_OWN_MISSING = "두 칸을 모두 적어 주세요."
+LEARN_SYNONYM_NOTHING = "추가할 단어를 하나 이상 골라 주세요."
+LEARN_LOADING = "불러오고 있어요…"
+LEARN_SAVING = "저장했어요. 새 답변을 확인하고 있어요…"
+LEARN_SAVED = {
+    "phrasing": "배웠어요: 질문 {added}개를 이 문서로 답해요.",
+    "faq": "배웠어요: 새 FAQ를 추가했어요.",
+    "synonym": "배웠어요: 동의어 {added}개를 추가했어요.",
+}
+LEARN_ALREADY = "이미 배운 내용이라 바뀐 게 없어요."
+LEARN_SKIPPED = "건너뛴 질문 {count}개 (이미 있거나 이 문서에 배운 질문이 가득 찼어요)"
+LEARN_PREVIEW = "*이제 이렇게 답해요:* “{question}”"
+LEARN_PREVIEW_NOT_FOUND = "아직 이 질문에는 답을 찾지 못해요. 다른 방법으로도 알려 주세요."
+LEARNED_TITLE = "*배운 내용* ({count}개, 최근 순)"
+LEARNED_SECTION_TITLE = "*배운 내용* — {section} ({count}개)"
+LEARNED_EMPTY = "아직 배운 내용이 없어요."
+LEARNED_HEAD = "엔디가 배운 내용이에요."
+LEARNED_NO_SECTION = "“{query}” 문서를 찾지 못했어요. 문서 제목의 일부나 `docs/파일.md#번호` 로 적어 주세요."
+LEARNED_KIND = {"phrasing": "질문", "faq": "FAQ", "synonym": "동의어"}
+LEARNED_ORIGIN = {"admin": "관리자", "votes": "👍 투표", "import": "가져오기"}
+LEARNED_LINE = "[{kind}] “{text}”{where} · {origin} · {when:%m/%d}"
+LEARNED_REMOVED = "지웠어요: “{text}”"
+LEARN_DENIED = ADMIN_DENIED
+LEARN_REFUSED = {
+    "section_gone": "고른 문서가 지금 안내 문서에 없어요. 문서가 바뀌었을 수 있으니 목록을 새로 열어 주세요.",
+    "gap_gone": "이 질문 묶음을 찾지 못했어요. 목록을 새로 열어 주세요.",
+    "not_found": "이미 지워진 항목이에요.",
+    "synonym_too_short": "한 글자 단어는 거의 모든 질문에 걸려서 동의어로 쓸 수 없어요.",
+    "synonym_stop_word": "너무 흔한 단어라서(예: 신청, 방법) 동의어로 쓸 수 없어요.",
+    "synonym_same": "같은 단어끼리는 동의어로 추가할 수 없어요.",
+    "synonym_too_long": "동의어는 {limit}자까지 쓸 수 있어요.",
+    "synonym_unknown_target": "안내 문서에 없는 단어예요. 문서에 나오는 단어를 골라 주세요.",
+    "empty": "질문과 답변을 모두 적어 주세요.",
+    "too_long": "글자 수가 너무 많아요 ({length}자 / 최대 {limit}자).",
+    "bad_link": "링크는 http:// 또는 https:// 로 시작하는 주소만 쓸 수 있어요.",
+    "duplicate": "같은 질문의 답변이 이미 있어요. `/endy-admin learned`에서 확인해 주세요.",
+    "cap_reached": "이 문서에 배운 질문이 이미 가득 찼어요. `/endy-admin learned`에서 정리해 주세요.",
+}
+NOTIFY_BUTTON = "답이 생기면 알려 주세요"
+NOTIFY_SUBSCRIBED = "알겠어요! 이 질문에 답이 생기면 DM으로 알려 드릴게요."
+NOTIFY_ALREADY = "이미 알림을 신청한 질문이에요. 답이 생기면 DM으로 알려 드릴게요."
+NOTIFY_NOT_YOURS = "질문하신 분만 알림을 신청할 수 있어요."
+NOTIFY_DM = "전에 물어보신 질문에 답이 생겼어요! 🙌\n> {question}"
+NOTIFY_DM_TEXT = "전에 물어보신 질문에 답이 생겼어요! 🙌"
+LEARN_BAD_CHOICE = "목록에 있는 항목 중에서 골라 주세요."
+REPORT_LEARNING = "*학습* 닫은 질문 묶음 {closed}개 · 남은 묶음 {open}개 · 배운 내용으로 답한 질문 {answered}개"
+REPORT_TIME_TO_CLOSE = " · 처음 질문부터 닫기까지 중간값 {hours}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90}
+GAP_PERIODS = {"7d": 7, "30d": 30}
 _DAYS = re.compile(r"^(\d{1,3})d?$")
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 
@@ -22,6 +23,8 @@ class AdminAction(StrEnum):
     REVOKE = "revoke"
     KB_RELOAD = "kb_reload"
     KB_STATS = "kb_stats"
+    GAPS = "gaps"
+    LEARNED = "learned"
 
 
 class UsageError(Exception):
@@ -41,6 +44,7 @@ class AdminCommand:
     negative_only: bool = True
     page: int = 1
     user_id: str | None = None
+    section: str | None = None
 
 
 def _page(word: str) -> int:
@@ -54,6 +58,15 @@ def _export_days(word: str) -> int:
     if not match or not 1 <= int(match.group(1)) <= 365:
         raise UsageError("bad_days")
     return int(match.group(1))
+
+
+def _parse_learning(head: str, rest: list[str]) -> AdminCommand:
+    """`gaps [7d|30d]` and `learned [section]` (issue 16)."""
+    if head == "learned":
+        return AdminCommand(AdminAction.LEARNED, section=" ".join(rest) or None)
+    if rest and rest[0].lower() not in GAP_PERIODS:
+        raise UsageError("bad_gap_period")
+    return AdminCommand(AdminAction.GAPS, days=GAP_PERIODS[rest[0].lower()] if rest else 7)
 
 
 def parse_admin(text: str) -> AdminCommand:
@@ -80,6 +93,8 @@ def parse_admin(text: str) -> AdminCommand:
         if match is None:
             raise UsageError("bad_user")
         return AdminCommand(AdminAction(head), user_id=match.group(1))
+    if head in ("gaps", "learned"):
+        return _parse_learning(head, rest)
     if head == "kb" and rest and rest[0].lower() in ("reload", "stats"):
         return AdminCommand(AdminAction.KB_RELOAD if rest[0].lower() == "reload" else AdminAction.KB_STATS)
     return AdminCommand(AdminAction.HELP)

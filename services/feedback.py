@@ -1,7 +1,8 @@
 """Feedback on answers: votes (buttons and reactions) and their retraction, 👎 reasons, escalation and sharing.
 
 Who may act: anyone may vote on an answer they see; only the asker, or an admin, may escalate or share a question.
-Writes go through the write-behind recorder (services/persist.py): a vote never waits for PostgreSQL.
+Writes go through the write-behind recorder (services/persist.py): a vote never waits for PostgreSQL. Button votes
+also teach (services/learning.py), called by the handler after the ack.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from services.admin import AdminService
 from services.answer_types import Answer, AnswerKind, Source
 from services.dedupe import EventDeduper
 from services.knowledge import Department, KnowledgeBase
+from services.learning import LearningService, Taught
 from services.metrics import Metrics
 from services.persist import MessageRef, Recorder, RecordFeedback, RemoveFeedback
 from services.privacy import mask_pii
@@ -69,12 +71,14 @@ class FeedbackService:
         admin: AdminService,
         escalations: EventDeduper,
         metrics: Metrics,
+        learning: LearningService | None = None,
     ) -> None:
         self._recorder = recorder
         self._storage = storage
         self._admin = admin
         self._escalations = escalations  # questions already handed to their team, across replicas
         self._metrics = metrics
+        self._learning = learning  # votes teach (issue 16)
 
     def vote(self, actor: Actor, request_id: str, rating: int) -> None:
         """A 👍 (+1) or 👎 (-1) button on an answer (one vote per user per answer; the last one counts)."""
@@ -98,6 +102,14 @@ class FeedbackService:
         masked = mask_pii(comment) if comment else None
         ref = MessageRef(request_id=request_id)
         self._recorder.submit(RecordFeedback(ref, actor.team_id, actor.user_id, -1, "button", tuple(reasons), masked))
+
+    async def teach(self, actor: Actor, request_id: str, rating: int, reasons: Sequence[str] = ()) -> Taught | None:
+        """After a button vote (or the 👎 modal's reasons) is queued: votes teach — enough 👍 make the question a
+        learned phrasing of the cited section, "다른 문서가 필요해요" demotes it. What was learned, else None (also
+        when the answer is not stored yet: the vote itself is still recorded)."""
+        if self._learning is None:
+            return None
+        return await self._learning.record_vote_for(request_id, actor.team_id, actor.user_id, rating, reasons)
 
     async def may_act_for(self, actor: Actor, owner: str) -> bool:
         """Only the asker, or an admin, may escalate or share a question."""

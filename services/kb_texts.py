@@ -75,3 +75,8 @@ FRONT_MATTER_NOT_CLOSED = "front matter가 '---'로 닫히지 않았어요"
 FAQ_NOT_LIST = "FAQ 파일은 '- question: …' 항목의 목록이어야 해요 (지금은 {actual})"
 FAQ_ENTRY_NOT_MAPPING = "FAQ 항목은 question과 answer가 있는 매핑이어야 해요 (지금은 {actual}). 이 항목은 건너뛰었어요"
 FAQ_ENTRY_INCOMPLETE = "FAQ 항목에 {missing} 값이 없어요. 이 항목은 건너뛰었어요"
+
+# `endy kb export-learned DIR` (endy_bot/learning_cli.py)
+EXPORT_NO_TABLES = "⚠️ 배운 지식을 저장하는 표가 아직 없어요. 먼저 `endy migrate`를 실행해 주세요."
+EXPORT_FAQ_WRITTEN = "{path}: FAQ {faq}개, 배운 질문 {phrasings}개"
+EXPORT_SYNONYMS_WRITTEN = "{path}: 동의어 {pairs}쌍"

@@ -55,3 +55,7 @@ class Metrics:
         self.feedback = Counter("feedback_total", "Feedback votes", ["rating", "via"], registry=r)
         self.persist = Counter("persist_operations_total", "Write-behind storage operations", ["operation"], registry=r)
         self.persist_queue = Gauge("persist_queue_depth", "Writes waiting for PostgreSQL", registry=r)
+        self.knowledge_learned = Counter(
+            "knowledge_learned_total", "Knowledge learned in Slack (phrasing, faq, synonym)", ["kind"], registry=r
+        )
+        self.gaps_open = Gauge("gaps_open", "Knowledge-gap groups still open in the last listing", registry=r)

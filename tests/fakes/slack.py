@@ -533,7 +533,17 @@ class FakeSlack(SlackPayloads):
             return
         if isinstance(message, dict) and isinstance(message.get("envelope_id"), str):
             self.acks[message["envelope_id"]] = message.get("payload") or {}
+            self._apply_view_ack(message["envelope_id"], self.acks[message["envelope_id"]])
             self._notify()
+
+    def _apply_view_ack(self, envelope_id: str, ack: Any) -> None:
+        """A view_submission acked with `response_action: update` replaces the modal, as Slack does."""
+        sent = next((e for e in reversed(self.envelopes) if e.envelope_id == envelope_id), None)
+        if sent is None or sent.payload.get("type") != "view_submission" or not isinstance(ack, dict):
+            return
+        view_id = str((sent.payload.get("view") or {}).get("id") or "")
+        if ack.get("response_action") == "update" and isinstance(ack.get("view"), dict) and view_id in self.views:
+            self.views[view_id] = self.view_object(ack["view"], view_id=view_id)
 
     # -------------------------------------------------------------- HTTP plumbing
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:

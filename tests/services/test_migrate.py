@@ -15,6 +15,8 @@ from services.migrate import LOCK_KEY, MIGRATIONS_DIR, MigrationError, checksum,
 SHIPPED = sorted(p.name for p in MIGRATIONS_DIR.glob("*.sql"))
 TABLES = {"schema_migrations", "slack_users", "role_changes", "conversations", "messages", "feedback"}
 TABLES |= {"usage_daily", "daily_votes"}
+TABLES |= {"learning_gaps", "learning_question_states", "learned_phrasings", "learned_faq", "learned_synonyms"}
+TABLES |= {"learning_audit", "learning_votes", "learning_demotions", "learning_subscriptions"}
 
 
 @pytest.fixture

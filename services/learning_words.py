@@ -1,0 +1,104 @@
+"""Words for learning: which question words the knowledge base never uses, their nearest knowledge words, and
+which synonyms would be harmful (a single syllable or a stop word would make a word match almost everything)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services.learning_types import MAX_SYNONYM_CHARS, LearningRefused, Refusal, SynonymProposal
+from services.lexicon import builtin_lexicon
+from services.retrieval import Retriever, token_factor
+from services.tokenizer import GENERIC_FORMS, TIME_FORMS
+
+_PROPOSALS = 5
+_VECTOR_POOL = 30
+
+
+def _key(word: str) -> str:
+    return "".join(word.split()).lower()
+
+
+class Vocabulary:
+    """What the served index knows, asked through the retriever's public idf (an unknown word has the top idf)."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self.retriever = retriever
+        self._unknown = retriever.idf("\0unknown-word")
+
+    def knows(self, word: str) -> bool:
+        """Whether every morpheme of the word occurs in the knowledge base."""
+        tokens = self.retriever.tokenizer.tokenize(word)
+        return bool(tokens) and all(self.retriever.idf(t) < self._unknown for t in tokens)
+
+    def unknown_words(self, question: str) -> list[str]:
+        """The question's topic words (nouns, not generic) that the knowledge base never uses, even as a synonym."""
+        out = []
+        for concept in self.retriever.concepts(question):
+            if concept.factor < 1.0 or len(concept.token) < 2 or concept.token in out:
+                continue
+            if not any(all(self.retriever.idf(t) < self._unknown for t in m) for m in concept.members):
+                out.append(concept.token)
+        return out
+
+    def near_words(self, question: str) -> tuple[str, ...]:
+        """Near words of the question's topic words (lexicon group members, then Kiwi neighbours), a few each."""
+        out: list[str] = []
+        tokenizer = self.retriever.tokenizer
+        for concept in self.retriever.concepts(question):
+            word = concept.token
+            if concept.factor < 1.0 or len(word) < 2:
+                continue
+            group = [m for g in builtin_lexicon() if any(_key(x) == _key(word) for x in g) for m in g]
+            vectors = [w for w in tokenizer.similar(word, 10) if len(w) >= 2 and token_factor(w) >= 1.0]
+            out += [w for w in dict.fromkeys([*group, *vectors]) if _key(w) != _key(word)][:NEAR_PER_WORD]
+        return tuple(dict.fromkeys(out))[:MAX_NEAR_WORDS]
+
+    def proposal(self, word: str) -> SynonymProposal | None:
+        """The closest knowledge words for one unknown word: the lexicon's group first, then Kiwi word vectors."""
+        lexicon = [m for g in builtin_lexicon() if any(_key(x) == _key(word) for x in g) for m in g]
+        known = [m for m in lexicon if _key(m) != _key(word) and self.knows(m)]
+        if known:
+            return SynonymProposal(word, tuple(dict.fromkeys(known))[:_PROPOSALS], "lexicon")
+        near = [
+            w
+            for w in self.retriever.tokenizer.similar(word, _VECTOR_POOL)
+            if len(w) >= 2 and w != word and token_factor(w) >= 1.0 and self.knows(w)
+        ]
+        return SynonymProposal(word, tuple(dict.fromkeys(near))[:_PROPOSALS], "vectors") if near else None
+
+
+NEAR_PER_WORD = 3
+MAX_NEAR_WORDS = 12
+
+
+def proposals(vocabulary: Vocabulary, questions: Sequence[str]) -> list[SynonymProposal]:
+    """Synonym proposals for a gap's questions, one per unknown word, in order of first appearance."""
+    seen: set[str] = set()
+    out = []
+    for question in questions:
+        for word in vocabulary.unknown_words(question):
+            if word in seen:
+                continue
+            seen.add(word)
+            found = vocabulary.proposal(word)
+            if found is not None:
+                out.append(found)
+    return out
+
+
+def check_synonym(vocabulary: Vocabulary, word: str, target: str) -> tuple[str, str]:
+    """The cleaned pair, or LearningRefused for a word that would match everything or a target the KB lacks."""
+    word, target = " ".join(word.split()), " ".join(target.split())
+    for w in (word, target):
+        if len(_key(w)) > MAX_SYNONYM_CHARS:
+            raise LearningRefused(Refusal.SYNONYM_TOO_LONG, limit=MAX_SYNONYM_CHARS, length=len(_key(w)))
+        if len(_key(w)) < 2:
+            raise LearningRefused(Refusal.SYNONYM_TOO_SHORT, detail=w)
+        tokens = vocabulary.retriever.tokenizer.tokenize(w)
+        if not [t for t in tokens if t not in GENERIC_FORMS and t not in TIME_FORMS]:
+            raise LearningRefused(Refusal.SYNONYM_STOP_WORD, detail=w)
+    if _key(word) == _key(target):
+        raise LearningRefused(Refusal.SYNONYM_SAME)
+    if not vocabulary.knows(target):
+        raise LearningRefused(Refusal.SYNONYM_UNKNOWN_TARGET, detail=target)
+    return word, target
