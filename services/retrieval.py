@@ -8,6 +8,7 @@ candidates computed once per question (`scoring.Evidence`). Ranking constants li
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 import re
@@ -144,7 +145,7 @@ class Retriever:
         self.dense = dense
         self.sections = kb.sections
         synonyms = merge_synonyms(builtin_lexicon() if lexicon is None else lexicon, kb.synonyms)
-        tokenizer.add_compounds(_compound_candidates(kb, synonyms))
+        _add_compounds(list(_compound_candidates(kb, synonyms)), tokenizer, cache_dir)
         title_tokens, body_tokens = _cached_tokens(kb, tokenizer, cache_dir)
         self._token_sets = [frozenset(t) | frozenset(b) for t, b in zip(title_tokens, body_tokens, strict=True)]
         self._df: dict[str, int] = {}
@@ -326,6 +327,34 @@ def _bm25(corpus: list[list[str]]) -> bm25s.BM25:
 
 
 Fields = tuple[list[list[str]], list[list[str]]]
+
+
+def _add_compounds(phrases: list[str], tokenizer: KoreanTokenizer, cache_dir: Path | None) -> None:
+    """`tokenizer.add_compounds`, its result cached on disk (keyed by the phrases, the user words already in force and
+    the tokenizer's code): a restart or a reload registers the same user words without ~4,000 Kiwi analyses."""
+    if cache_dir is None:
+        tokenizer.add_compounds(phrases)
+        return
+    key = hashlib.sha256("\n".join([token_cache_version(), tokenizer.vocabulary, *sorted(set(phrases))]).encode())
+    path = cache_dir / f"compounds-{key.hexdigest()[:16]}.json"
+    if path.exists():
+        try:
+            found = {str(c): tuple(str(x) for x in parts) for c, parts in json.loads(path.read_text("utf-8"))}
+        except (OSError, ValueError, TypeError):
+            logger.bind(path=str(path)).warning("compound cache unreadable; rebuilding")
+        else:
+            tokenizer.restore_compounds(found, phrases)
+            return
+    before = tokenizer.compounds
+    tokenizer.add_compounds(phrases)
+    added = [[c, list(p)] for c, p in tokenizer.compounds.items() if c not in before]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(added, ensure_ascii=False), "utf-8")
+        tmp.replace(path)
+    except OSError:
+        logger.bind(path=str(path)).warning("compound cache not written")
 
 
 def _cached_tokens(kb: KnowledgeBase, tokenizer: KoreanTokenizer, cache_dir: Path | None) -> Fields:

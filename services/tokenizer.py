@@ -103,6 +103,27 @@ class KoreanTokenizer:
                     break
         return added
 
+    @property
+    def compounds(self) -> dict[str, tuple[str, ...]]:
+        """A copy of the user words added so far and the parts each also emits."""
+        with self._lock:
+            return dict(self._compounds)
+
+    def restore_compounds(self, compounds: dict[str, tuple[str, ...]], phrases: Iterable[str]) -> int:
+        """What `add_compounds(phrases)` found before (a cached result), registered without analysing anything."""
+        words = {w.lower() for p in phrases for w in _WORD.findall(clean_text(p))}
+        with self._lock:
+            new = {
+                c: p
+                for c, p in compounds.items()
+                if c not in self._compounds and self._kiwi.add_user_word(c, "NNP", 0.0)
+            }
+            self._compounds.update(new)
+            if new:
+                self._terms.clear()
+            self._checked |= words
+        return len(new)
+
     def _split_compound(self, word: str) -> tuple[str, ...] | None:
         """The noun pieces of a compound Kiwi splits with a one-letter piece, or None when it keeps it whole."""
         if not 2 <= len(word) <= 10 or not re.fullmatch(r"[가-힣]+", word):
