@@ -6,6 +6,7 @@ The same "first time?" question, under its own namespace, also guards replayed s
 from __future__ import annotations
 
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -82,6 +83,7 @@ class EventDeduper:
         # Also fed while Redis answers, so a retry arriving during a later outage is still recognised.
         self._local = _LocalSeen(ttl_seconds, max_local, clock)
         self._clock = clock
+        self._owner = uuid.uuid4().hex  # the marker's value: a retried SET NX can tell its own marker from another's
         self._timeout = timeout  # a window this long with no reply from Redis at all means unreachable
         self._watch = watch or RedisWatch(redis)
         self._probe_interval = probe_interval  # during an outage, try Redis at most once per interval
@@ -115,18 +117,32 @@ class EventDeduper:
             self._metrics.errors.labels(type="dedupe_redis_unreachable").inc()
             return None
         self._next_probe = now + self._probe_interval
-        command = self._redis.set(self.key(event_id), 1, nx=True, ex=self._ttl)
         try:
-            fresh = await self._watch.run(command, silence=self._timeout, patience=self._patience)
+            try:
+                fresh = await self._claim(event_id)
+            except RedisSlow:
+                # Alive but busy (the pool had no free connection, or the reply was late): ask once more. The
+                # marker holds this process's token, so a first SET that did land is recognised as ours.
+                self._metrics.errors.labels(type="dedupe_redis_slow").inc()
+                fresh = await self._claim(event_id)
         except RedisSlow:
-            # Alive but swamped: decide from memory this once; the marker still lands.
-            self._metrics.errors.labels(type="dedupe_redis_slow").inc()
-            return None
+            return None  # still swamped: decide from memory this once
         except UNREACHABLE as err:
             self._outage(err)
             return None
         self._recovered()
-        return bool(fresh)
+        return fresh
+
+    async def _claim(self, event_id: str) -> bool:
+        """SET NX with this process's token; when the key exists, whether it holds that token (our earlier try)."""
+        key, token = self.key(event_id), f"{self._owner}:{event_id}"
+        run = self._watch.run
+        if await run(
+            self._redis.set(key, token, nx=True, ex=self._ttl), silence=self._timeout, patience=self._patience
+        ):
+            return True
+        held = await run(self._redis.get(key), silence=self._timeout, patience=self._patience)
+        return (held.decode() if isinstance(held, bytes) else held) == token
 
     def _outage(self, err: BaseException) -> None:
         self._metrics.errors.labels(type="dedupe_redis_unreachable").inc()

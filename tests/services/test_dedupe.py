@@ -80,3 +80,12 @@ async def test_in_process_memory_is_bounded_and_expires(
     assert await deduper.first_time("Ev1")  # the oldest was dropped to keep two
     clock.advance(61)
     assert await deduper.first_time("Ev3")  # expired after the ttl
+
+
+async def test_a_retried_claim_recognises_its_own_marker(redis_client: aioredis.Redis, key_prefix: str) -> None:
+    """After a slow SET NX the claim is asked again: a marker that did land is this process's, not a duplicate."""
+    mine = EventDeduper(redis_client, key_prefix=key_prefix)
+    other = EventDeduper(redis_client, key_prefix=key_prefix)
+    assert await mine._claim("EvRetry")
+    assert await mine._claim("EvRetry")  # the first SET landed: the retry finds this process's own token
+    assert not await other._claim("EvRetry")  # another replica's marker is a duplicate for everyone else
