@@ -152,6 +152,7 @@ async def _serve(settings: Settings, signals: StopSignals) -> SlackTokenError | 
         # Kiwi's lazy parts load on its first analysis: now, not in the first user's answer (a no-op when building
         # the index already analysed text; not so when every token came from the cache).
         await asyncio.to_thread(deps.retriever.tokenizer.warm_up)
+        signals.raise_if_received()  # a signal during start-up stops it before Slack, even if its cancel was lost
         server = Server(deps, grace_seconds=settings.shutdown_grace_seconds)
         try:
             await server.start()

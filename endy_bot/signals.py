@@ -58,8 +58,15 @@ class StopSignals:
         if self._task is not None:
             self._task.cancel()
 
+    def raise_if_received(self) -> None:
+        """Stop here if a signal already came: its cancellation may have been absorbed by a library on the way."""
+        if self.received is not None:
+            raise asyncio.CancelledError
+
     async def wait(self) -> signal.Signals:
-        """Serve until the first stop signal; return it."""
+        """Serve until the first stop signal; return it (at once if one already came)."""
+        if self.received is not None:
+            return self.received
         self._waiting = True
         try:
             await self._requested.wait()
