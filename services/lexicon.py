@@ -12,6 +12,8 @@ import yaml
 from loguru import logger
 
 Group = tuple[str, ...]
+# libyaml's safe loader when PyYAML was built with it: the same data, ~10x less CPU on every start.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Terms(Protocol):
@@ -30,7 +32,7 @@ def builtin_lexicon() -> tuple[Group, ...]:
     """The groups of `services/data/workplace_lexicon.yaml` (empty, with a warning, if it is unreadable)."""
     try:
         text = (resources.files("services") / "data" / "workplace_lexicon.yaml").read_text(encoding="utf-8")
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=_SAFE_LOADER) or {}
     except (OSError, yaml.YAMLError) as err:
         logger.bind(error=str(err)).warning("built-in lexicon unreadable; only the company's synonyms apply")
         return ()

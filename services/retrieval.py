@@ -155,7 +155,7 @@ class Retriever:
         self._idf = {t: self.idf(t) for t in self._df}
         self._body = FieldIndex(_bm25([t + b for t, b in zip(title_tokens, body_tokens, strict=True)]))
         self._title = FieldIndex(_bm25(title_tokens))
-        self._expander = SynonymExpander(synonyms, tokenizer)
+        self._expander = _expander(synonyms, tokenizer, cache_dir)
         # Every lexicon phrase's highest idf (None: not in the handbook), looked up rather than recomputed per question.
         self._lexicon_idf: dict[tuple[str, ...], float | None] = {}
         self._lexicon_idf = {p: self._phrase_idf(p) for p in self._expander.phrases()}
@@ -348,13 +348,41 @@ def _add_compounds(phrases: list[str], tokenizer: KoreanTokenizer, cache_dir: Pa
     before = tokenizer.compounds
     tokenizer.add_compounds(phrases)
     added = [[c, list(p)] for c, p in tokenizer.compounds.items() if c not in before]
+    _write_json(path, added, "compound cache")
+
+
+def _expander(groups: list[tuple[str, ...]], tokenizer: KoreanTokenizer, cache_dir: Path | None) -> SynonymExpander:
+    """The synonym expander, its ~2,000 term analyses cached on disk (keyed by the terms, the user words in force and
+    the tokenizer's code): a restart or a reload builds it without running Kiwi on the whole lexicon."""
+    if cache_dir is None:
+        return SynonymExpander(groups, tokenizer)
+    words = sorted({w for group in groups for w in group})
+    key = hashlib.sha256("\n".join([token_cache_version(), tokenizer.vocabulary, *words]).encode())
+    path = cache_dir / f"terms-{key.hexdigest()[:16]}.json"
+    cached = path.exists()
+    if cached:
+        try:
+            terms = {str(w): [str(t) for t in tokens] for w, tokens in json.loads(path.read_text("utf-8")).items()}
+        except (OSError, ValueError, TypeError, AttributeError):
+            logger.bind(path=str(path)).warning("lexicon term cache unreadable; rebuilding")
+            cached = False
+        else:
+            tokenizer.restore_terms(terms)
+    expander = SynonymExpander(groups, tokenizer)
+    if not cached:
+        _write_json(path, {w: tokenizer.term(w) for w in words}, "lexicon term cache")
+    return expander
+
+
+def _write_json(path: Path, data: object, what: str) -> None:
+    """Write a cache file atomically (a warning, not a failure, when the folder is read-only)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(added, ensure_ascii=False), "utf-8")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
         tmp.replace(path)
     except OSError:
-        logger.bind(path=str(path)).warning("compound cache not written")
+        logger.bind(path=str(path)).warning(f"{what} not written")
 
 
 def _cached_tokens(kb: KnowledgeBase, tokenizer: KoreanTokenizer, cache_dir: Path | None) -> Fields:

@@ -142,6 +142,17 @@ class KoreanTokenizer:
         """Content morphemes of one text, in order."""
         return self.analyse(text)[0]
 
+    def terms(self) -> dict[str, list[str]]:
+        """A copy of the lexicon terms analysed so far under the current vocabulary."""
+        with self._lock:
+            return {w: list(t) for w, t in self._terms.items()}
+
+    def restore_terms(self, terms: dict[str, list[str]]) -> None:
+        """Terms a previous run analysed under the same vocabulary (a cached result), kept without analysing."""
+        with self._lock:
+            for word, tokens in terms.items():
+                self._terms.setdefault(word, list(tokens))
+
     def term(self, word: str) -> list[str]:
         """Content morphemes of a lexicon or synonym term, memoised (every index build analyses the same terms)."""
         cached = self._terms.get(word)
