@@ -50,6 +50,7 @@ async def test_teaching_a_section_answers_the_gap_and_closes_it(rig: Rig) -> Non
     assert await rig.ask(FRIDGE) == (AnswerKind.ANSWER, LOUNGE)
     preview = await rig.svc.preview(FRIDGE)
     assert preview.kind is AnswerKind.ANSWER and preview.sources[0].title == LOUNGE
+    assert [s.title for s in preview.sources].count(LOUNGE) == 1  # the learned copy cites as its section, once
     assert await rig.svc.gaps(7) == []  # closed: its questions never come back
     assert [e.section_title for e in await rig.svc.learned(LOUNGE_ID)] == [LOUNGE, LOUNGE]
     handbook = {s.id: s for s in rig.base.sections}
