@@ -16,7 +16,7 @@ from handlers.common import ask_in_background
 from handlers.context import SlackServices, Spawner
 from handlers.doors import Status, counted
 from handlers.escalation import escalate, share
-from handlers.refusals import refuse
+from handlers.refusals import guard, refuse
 from handlers.reply import Target
 from services.answer_types import Asker
 from services.feedback import Actor
@@ -130,11 +130,11 @@ async def _refused(
     what: str,
 ) -> Status | None:
     """None for a signed value pressed by its asker (or an admin); else the refusal is sent, its status returned."""
-    if value is None:
-        return await refuse(client, services.metrics, body, respond, "forged", what)
-    if not await services.feedback.may_act_for(_actor(body), value.owner):
-        return await refuse(client, services.metrics, body, respond, "not_owner", what)
-    return None
+
+    async def may() -> bool:
+        return value is not None and await services.feedback.may_act_for(_actor(body), value.owner)
+
+    return await guard(client, services.metrics, body, respond, what, value is not None, may)
 
 
 async def on_share(

@@ -20,10 +20,10 @@ from handlers import learning_values as values
 from handlers.admin_view import text_blocks
 from handlers.context import SlackServices, Spawner
 from handlers.doors import Status, counted
-from handlers.refusals import refuse, tell
+from handlers.refusals import guard, tell
 from services.admin_commands import AdminAction, AdminCommand
 from services.feedback import Actor as Voter
-from services.learning import Actor, LearnedKind, LearningRefused, LearningService
+from services.learning import Actor, LearnedKind, LearningRefused, LearningService, Taught
 from services.output_policy import WITHOUT_LINKS
 
 GAP_ENDPOINT = doors.LEARNING.endpoint
@@ -47,22 +47,17 @@ async def note(client: AsyncWebClient, body: dict[str, Any], respond: AsyncRespo
         logger.bind(error=err.response.get("error")).info("learning note not delivered")
 
 
-async def _denied(client: AsyncWebClient, services: SlackServices, body: dict[str, Any], respond: AsyncRespond) -> None:
-    services.metrics.errors.labels(type="learning_denied").inc()
-    logger.bind(endpoint=doors.LEARNING.endpoint).warning("non-admin pressed a learning button")
-    await note(client, body, respond, texts.LEARN_DENIED)
-
-
-async def admin_service(
-    client: AsyncWebClient, services: SlackServices, body: dict[str, Any], respond: AsyncRespond
-) -> LearningService | None:
-    """The learning service when the presser is an admin (re-checked now); otherwise the note is sent, None (the
-    press is counted as denied)."""
+async def _admin_only(
+    client: AsyncWebClient, services: SlackServices, body: dict[str, Any], respond: AsyncRespond, signed: bool
+) -> Status | None:
+    """The shared button guard (handlers/refusals.guard) for the learning buttons: a signed value, pressed by an
+    admin (the role re-checked now); None when both hold, else the refusal's status once the note is sent."""
     actor = actor_of(body)
-    if not await services.admin.is_admin(actor.team_id, actor.user_id):
-        await _denied(client, services, body, respond)
-        return None
-    return services.learning
+
+    async def may() -> bool:
+        return await services.admin.is_admin(actor.team_id, actor.user_id)
+
+    return await guard(client, services.metrics, body, respond, GAP_ENDPOINT, signed, may, "not_admin", note)
 
 
 async def run_command(cmd: AdminCommand, services: SlackServices, respond: AsyncRespond) -> None:
@@ -125,11 +120,10 @@ async def on_gap_action(
     await ack()
     name = next((a for a, action_id in lb.GAP_ACTIONS.items() if action_id == action.get("action_id")), "")
     gap_id = values.read_gap(services.keys, name, action.get("value"))
-    if gap_id is None:
-        return await refuse(client, services.metrics, body, respond, "forged", GAP_ENDPOINT)
-    svc = await admin_service(client, services, body, respond)
-    if svc is None:
-        return Status.DENIED
+    refused = await _admin_only(client, services, body, respond, gap_id is not None)
+    if refused is not None or gap_id is None:
+        return refused
+    svc = services.learning
     if name == "ignore":
         return await _ignore(client, services, body, respond, svc, gap_id)
     # The trigger expires 3 s after the press: the modal opens at once and is filled in when ready.
@@ -198,13 +192,12 @@ async def on_remove(
     """Remove one learned entry (`/endy-admin learned`)."""
     await ack()
     entry = values.read_entry(services.keys, action.get("value"))
-    if entry is None or entry.kind not in LearnedKind.__members__.values():
-        return await refuse(client, services.metrics, body, respond, "forged", GAP_ENDPOINT)
-    svc = await admin_service(client, services, body, respond)
-    if svc is None:
-        return Status.DENIED
+    signed = entry is not None and entry.kind in LearnedKind.__members__.values()
+    refused = await _admin_only(client, services, body, respond, signed)
+    if refused is not None or entry is None:
+        return refused
     try:
-        removed = await svc.remove_learned(LearnedKind(entry.kind), entry.entry_id, actor_of(body))
+        removed = await services.learning.remove_learned(LearnedKind(entry.kind), entry.entry_id, actor_of(body))
     except LearningRefused as err:
         await note(client, body, respond, lb.refusal_text(err))
         return None
@@ -219,16 +212,20 @@ async def on_notify(
     client: AsyncWebClient,
     services: SlackServices,
     respond: AsyncRespond,
-) -> Status:
+) -> Status | None:
     """The asker opts in: a DM once their question is answered (nobody else may opt them in)."""
     await ack()
     value = values.read_notify(services.keys, action.get("value"))
-    if value is None:
-        return await refuse(client, services.metrics, body, respond, "forged", doors.NOTIFY.endpoint)
     actor = actor_of(body)
-    if actor.user_id != value.owner:
-        await tell(client, body, respond, texts.NOTIFY_NOT_YOURS)
-        return Status.DENIED
+
+    async def may() -> bool:
+        return value is not None and actor.user_id == value.owner
+
+    refused = await guard(
+        client, services.metrics, body, respond, doors.NOTIFY.endpoint, value is not None, may, "not_asker"
+    )
+    if refused is not None or value is None:
+        return refused
     fresh = await services.learning.subscribe(value.question, actor.team_id, actor.user_id)
     await tell(client, body, respond, texts.NOTIFY_SUBSCRIBED if fresh else texts.NOTIFY_ALREADY)
     return Status.OK
@@ -255,7 +252,17 @@ async def _count_vote(
     rating: int,
     reasons: tuple[str, ...],
 ) -> None:
-    taught = await services.feedback.teach(actor, request_id, rating, reasons)
+    await _taught(client, services, await services.feedback.teach(actor, request_id, rating, reasons))
+
+
+async def count_reaction(
+    client: AsyncWebClient, services: SlackServices, actor: Voter, channel: str | None, ts: str | None, rating: int
+) -> None:
+    """After a thumbs reaction is queued: it teaches like a button vote (the answer found by its message)."""
+    await _taught(client, services, await services.feedback.teach_reaction(actor, channel, ts, rating))
+
+
+async def _taught(client: AsyncWebClient, services: SlackServices, taught: Taught | None) -> None:
     if taught is not None and taught.added:  # a phrasing learned from votes may answer someone who opted in
         await learning_modals.send_notifications(client, services, services.learning)
 

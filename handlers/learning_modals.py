@@ -272,7 +272,7 @@ async def _finish(client: AsyncWebClient, services: SlackServices, sub: Submissi
 async def send_notifications(client: AsyncWebClient, services: SlackServices, svc: LearningService) -> int:
     """DM each asker whose opted-in question now has an answer (claimed once across replicas); how many were sent."""
     sent = 0
-    for n in await svc.claim_notifications():
+    for n in [*await svc.claim_notifications(), *await svc.answered_notifications()]:
         answer = await svc.preview(n.question)
         if answer.kind is AnswerKind.NOT_FOUND:
             logger.bind(gap=n.gap_id).info("notification skipped: still not answered")

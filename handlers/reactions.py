@@ -1,12 +1,13 @@
-"""👍/👎 reactions on Endy's answers record (and, when removed, retract) a vote."""
+"""👍/👎 reactions on Endy's answers record (and, when removed, retract) a vote; a new vote teaches as a button does."""
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers import doors
+from handlers import doors, learning
 from handlers.common import once_per_delivery
 from handlers.context import SlackServices
 from handlers.doors import Status
@@ -40,12 +41,15 @@ def _reaction(event: dict[str, Any], context: AsyncBoltContext) -> Reaction | No
     return Reaction(Actor(team, user), item.get("channel"), item.get("ts"), rating)
 
 
-async def on_reaction_added(event: dict[str, Any], context: AsyncBoltContext, services: SlackServices) -> Status | None:
-    """Record the vote (one per user per answer; a new reaction replaces the old vote)."""
+async def on_reaction_added(
+    event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient, services: SlackServices
+) -> Status | None:
+    """Record the vote (one per user per answer; a new reaction replaces the old vote), then let it teach."""
     r = _reaction(event, context)
     if r is None:
         return None
     services.feedback.react(r.actor, r.channel, r.ts, r.rating)
+    await learning.count_reaction(client, services, r.actor, r.channel, r.ts, r.rating)  # already after the ack
     return Status.OK
 
 

@@ -3,6 +3,7 @@ note to the person who pressed it (never a post others see)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from loguru import logger
@@ -17,8 +18,11 @@ from services.metrics import Metrics
 # reason -> (api_requests status, what the presser reads)
 REFUSALS = {
     "forged": (Status.INVALID, texts.BUTTON_REFUSED),
-    "not_owner": (Status.DENIED, texts.NOT_YOUR_QUESTION),
+    "not_owner": (Status.DENIED, texts.NOT_YOUR_QUESTION),  # escalate / share: the asker or an admin only
+    "not_asker": (Status.DENIED, texts.NOTIFY_NOT_YOURS),  # the opt-in: the asker only
+    "not_admin": (Status.DENIED, texts.ADMIN_DENIED),  # the learning buttons: admins only (re-checked per press)
 }
+Note = Callable[[AsyncWebClient, dict[str, Any], AsyncRespond, str], Awaitable[None]]
 
 
 async def tell(client: AsyncWebClient, body: dict[str, Any], respond: AsyncRespond, text: str) -> None:
@@ -41,11 +45,37 @@ async def tell(client: AsyncWebClient, body: dict[str, Any], respond: AsyncRespo
 
 
 async def refuse(
-    client: AsyncWebClient, metrics: Metrics, body: dict[str, Any], respond: AsyncRespond, reason: str, endpoint: str
+    client: AsyncWebClient,
+    metrics: Metrics,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    reason: str,
+    endpoint: str,
+    say: Note = tell,
 ) -> Status:
     """Count, log and explain one refused press (reason: a key of REFUSALS); the status is counted at its door."""
     status, text = REFUSALS[reason]
     metrics.errors.labels(type=f"button_{reason}").inc()
     logger.bind(reason=reason, endpoint=endpoint).info("button press refused")
-    await tell(client, body, respond, text)
+    await say(client, body, respond, text)
     return status
+
+
+async def guard(
+    client: AsyncWebClient,
+    metrics: Metrics,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    endpoint: str,
+    signed: bool,
+    may: Callable[[], Awaitable[bool]],
+    denied: str = "not_owner",
+    say: Note = tell,
+) -> Status | None:
+    """The one check of every guarded button: None when its value is Endy's (`signed`) and the presser `may` act;
+    otherwise the refusal (forged, else `denied`) is counted, logged and told, and its status returned."""
+    if not signed:
+        return await refuse(client, metrics, body, respond, "forged", endpoint, say)
+    if not await may():
+        return await refuse(client, metrics, body, respond, denied, endpoint, say)
+    return None

@@ -18,7 +18,7 @@ from loguru import logger
 
 from services.answer_types import Answer, AnswerKind, Asker, Turn
 from services.cache import AnswerCache
-from services.compose import GROUNDING_SECTIONS, Composer, is_english, is_follow_up, source_of
+from services.compose import GROUNDING_SECTIONS, Composer, is_english, is_follow_up, sources_of
 from services.errors import LlmUnavailable
 from services.knowledge import KnowledgeBase
 from services.llm import LlmClient, StreamUsage
@@ -260,4 +260,4 @@ class AnswerStream:
         answer.text, answer.used_llm, answer.model = text, True, usage.model or llm.model
         answer.hedged = False  # the model read the sections and answered from them
         answer.prompt_tokens, answer.completion_tokens = usage.prompt_tokens, usage.completion_tokens
-        answer.sources = [source_of(s) for s in sections]
+        answer.sources = sources_of(sections)

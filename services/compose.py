@@ -53,6 +53,19 @@ def source_of(section: Section) -> Source:
     return Source(section.title, section.link, section.source, section.id)
 
 
+def sources_of(sections: Sequence[Section], besides: Section | None = None) -> list[Source]:
+    """Citations, one per original section: a learned phrasing carries its section's source and heading path, so it
+    and that section (or two phrasings of one section) are cited once, as the first of them ranked (never again
+    when it is `besides`, the section already cited)."""
+    seen = {(besides.source, besides.title_path)} if besides else set()
+    out = []
+    for s in sections:
+        if (s.source, s.title_path) not in seen:
+            seen.add((s.source, s.title_path))
+            out.append(source_of(s))
+    return out
+
+
 _PLACEHOLDER = "|".join(re.escape(p) for p in PLACEHOLDERS.values())
 # "제 번호는 [전화번호]": the label that introduces masked PII is no more about the topic than the PII itself.
 _LABELLED_PII = re.compile(
@@ -127,7 +140,7 @@ class Composer:
             department=self.kb.department(best.department),
             category=best.category,
             hedged=verdict is Verdict.GREY,
-            suggestions=[source_of(h.section) for h in result.hits[1:RELATED] if verdict is Verdict.GREY],
+            suggestions=sources_of([h.section for h in result.hits[1:RELATED] if verdict is Verdict.GREY], best),
             language="en" if is_english(masked) else "ko",
         )
 
@@ -151,7 +164,7 @@ class Composer:
             masked,
             confidence=result.confidence,
             department=self.kb.department(dep_key),
-            suggestions=[source_of(s) for s in near],
+            suggestions=sources_of(near),
             category=best.section.category if dep_key and best else None,
             language="en" if is_english(masked) else "ko",
         )
@@ -166,7 +179,7 @@ class Composer:
             or h.section.heading == top.section.related_heading
             or (h.score >= CLOSE_SCORE * top.score and h.coverage >= self.min_confidence)
         ]
-        return [source_of(s) for s in chosen]
+        return sources_of(chosen)
 
     def related(self, result: Retrieval) -> list[str]:
         """FAQ questions near this one (not the one already answered)."""

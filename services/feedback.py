@@ -2,7 +2,7 @@
 
 Who may act: anyone may vote on an answer they see; only the asker, or an admin, may escalate or share a question.
 Writes go through the write-behind recorder (services/persist.py): a vote never waits for PostgreSQL. Button votes
-also teach (services/learning.py), called by the handler after the ack.
+and thumbs reactions also teach (services/learning.py), called by the handler after the ack.
 """
 
 from __future__ import annotations
@@ -110,6 +110,14 @@ class FeedbackService:
         if self._learning is None:
             return None
         return await self._learning.record_vote_for(request_id, actor.team_id, actor.user_id, rating, reasons)
+
+    async def teach_reaction(
+        self, actor: Actor, channel: str | None, reply_ts: str | None, rating: int
+    ) -> Taught | None:
+        """After a thumbs reaction is queued: it teaches as a button vote does (the answer found by its message)."""
+        if self._learning is None or not channel or not reply_ts:
+            return None
+        return await self._learning.record_vote_on_reply(channel, reply_ts, actor.team_id, actor.user_id, rating)
 
     async def may_act_for(self, actor: Actor, owner: str) -> bool:
         """Only the asker, or an admin, may escalate or share a question."""

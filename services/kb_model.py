@@ -62,6 +62,8 @@ class KnowledgeBase:
     version: str = ""
     errors: list[KnowledgeError] = field(default_factory=list)  # problems: something was skipped or is wrong
     warnings: list[KnowledgeError] = field(default_factory=list)  # nothing was lost, but it needs a look
+    # Learned demotions: normalised masked question → the section ids ranked lower for its cluster (demotion.py).
+    demoted: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def faq_count(self) -> int:

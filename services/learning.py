@@ -15,7 +15,7 @@ from pathlib import Path
 from loguru import logger
 
 from services.admin import AdminService
-from services.answer_types import Answer, Asker
+from services.answer_types import Answer, AnswerKind, Asker
 from services.answering import AnswerService
 from services.cache import normalise_question
 from services.kb_model import KnowledgeBase, Section
@@ -265,17 +265,19 @@ class LearningService(GapViews):
         section, masked = target_of(found, self.kb), mask_pii(vote.question)
         demote = vote.rating == -1 and WRONG_SECTION_REASON in vote.reasons
         key = question_key(masked)
-        up, removed = await self.store.vote(
+        up, changed = await self.store.vote(
             key, masked, section.id, vote.team_id, vote.user_id, vote.rating, vote.reasons, demote
         )
         if demote:
-            if removed:
+            if changed:  # the section now ranks lower for this question's cluster, on every replica
+                logger.bind(section=section.id).info("section demoted for a question")
                 await self.changed()
             return None
         if vote.rating != 1 or up < self.min_upvotes:
             return None
         try:
-            ids, skipped = await self._teach(section, [masked], Who(vote.team_id, "votes", Origin.VOTES), [])
+            # The question is answered now: it leaves the gap list, and whoever opted in on it is owed the DM.
+            ids, skipped = await self._teach(section, [masked], Who(vote.team_id, "votes", Origin.VOTES), [key])
         except LearningRefused:  # the section is full: votes never push out what admins taught
             return None
         return Taught(LearnedKind.PHRASING, len(ids), tuple(ids), None, tuple(skipped)) if ids else None
@@ -290,6 +292,16 @@ class LearningService(GapViews):
             return None
         return await self.record_vote(VoteEvent(found[0], found[1], team_id, user_id, rating, tuple(reasons)))
 
+    async def record_vote_on_reply(
+        self, channel_id: str, reply_ts: str, team_id: str, user_id: str, rating: int
+    ) -> Taught | None:
+        """record_vote for a 👍/👎 reaction on Endy's answer message (found by channel and ts, as a button vote finds
+        it by request id; None when that message is not a stored answer or cited nothing)."""
+        found = await self.store.asked_in_reply(channel_id, reply_ts)
+        if found is None or found[1] is None:
+            return None
+        return await self.record_vote(VoteEvent(found[0], found[1], team_id, user_id, rating))
+
     # --- closing the loop for the asker ---
 
     async def subscribe(self, question: str, team_id: str, user_id: str) -> bool:
@@ -300,6 +312,16 @@ class LearningService(GapViews):
     async def claim_notifications(self, limit: int = 50) -> list[Notification]:
         """Subscriptions whose gap was answered, claimed exactly once across replicas (the caller sends the DMs)."""
         return await self.store.claim(limit)
+
+    async def answered_notifications(self, limit: int = 20) -> list[Notification]:
+        """Opt-ins whose question the served index answers now, however that came about (a near question taught
+        by votes, a synonym, a reload), each claimed exactly once across replicas (the caller sends the DMs)."""
+        out = []
+        for n in await self.store.pending(limit):
+            answered = (await self.preview(n.question)).kind is not AnswerKind.NOT_FOUND
+            if answered and await self.store.claim_one(n.id):
+                out.append(n)
+        return out
 
     # --- files ---
 

@@ -44,7 +44,7 @@ def target_of(section: Section, kb: KnowledgeBase) -> Section:
 
 def merge_learned(kb: KnowledgeBase, learned: LearnedSnapshot, per_section: int) -> KnowledgeBase:
     """A new KnowledgeBase: the folder's sections, then learned FAQ entries and phrasings; synonyms merged."""
-    if not (learned.faq or learned.phrasings or learned.synonyms):
+    if not (learned.faq or learned.phrasings or learned.synonyms or learned.demoted):
         return kb
     by_id = {s.id: s for s in kb.sections}
     taken = {normalise_question(s.question or s.heading) for s in kb.sections}
@@ -55,7 +55,24 @@ def merge_learned(kb: KnowledgeBase, learned: LearnedSnapshot, per_section: int)
         sections=[*kb.sections, *extra],
         synonyms=merge_pairs(kb.synonyms, learned.synonyms),
         version=f"{kb.version}+{learned.version}",
+        demoted=_demoted(learned.demoted, by_id, extra),
     )
+
+
+def _demoted(
+    pairs: set[tuple[str, str]], by_id: dict[str, Section], extra: Sequence[Section]
+) -> dict[str, frozenset[str]]:
+    """Question key → demoted section ids, each with its learned copies (a phrasing stands for its section)."""
+    copies: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)
+    for s in extra:
+        if s.id.startswith(PHRASING_PREFIX):
+            copies[(s.source, s.title_path)].append(s.id)
+    found: dict[str, set[str]] = defaultdict(set)
+    for key, section_id in pairs:
+        section = by_id.get(section_id)
+        if section is not None:  # a section the handbook no longer has demotes nothing
+            found[key] |= {section_id, *copies.get((section.source, section.title_path), ())}
+    return {key: frozenset(ids) for key, ids in found.items()}
 
 
 def _faq_section(f: LearnedFaq) -> Section:

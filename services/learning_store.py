@@ -83,6 +83,11 @@ ON CONFLICT (question_key, section_id, team_id, user_id) DO UPDATE SET
 _UPVOTERS = """
 SELECT count(*) FROM learning_votes WHERE question_key = $1 AND section_id = $2 AND rating = 1
   AND NOT EXISTS (SELECT 1 FROM learning_demotions d WHERE d.question_key = $1 AND d.section_id = $2)"""
+_PENDING = """
+SELECT s.id, s.team_id, s.user_id, s.question, q.gap_key FROM learning_subscriptions s
+LEFT JOIN learning_question_states q ON q.question_key = s.question_key
+WHERE s.notified_at IS NULL ORDER BY s.id DESC LIMIT $1"""
+_ASKED = "SELECT question, sources -> 0 ->> 'section_id' FROM messages"
 _CLAIM = """
 UPDATE learning_subscriptions s SET notified_at = now()
 WHERE s.id IN (
@@ -277,13 +282,15 @@ class LearningStore:
         demote: bool,
     ) -> tuple[int, bool]:
         """Record one person's vote; returns the distinct 👍 voters of (question, section) (0 when demoted) and
-        whether a demotion removed a learned phrasing."""
+        whether a demotion changed what is served (a new demotion, or a learned phrasing removed)."""
         gone: list[asyncpg.Record] = []
+        new = None
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(_VOTE, key, question, section_id, team_id, user_id, rating, list(reasons))
             if demote:
-                await conn.execute(
-                    "INSERT INTO learning_demotions (question_key, section_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                new = await conn.fetchval(
+                    "INSERT INTO learning_demotions (question_key, section_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+                    " RETURNING 1",
                     key,
                     section_id,
                 )
@@ -297,7 +304,7 @@ class LearningStore:
                 await self._audit(
                     conn, who, "demote", LearnedKind.PHRASING, gone[0][0] if gone else None, {"section_id": section_id}
                 )
-            return int(await conn.fetchval(_UPVOTERS, key, section_id)), bool(demote and gone)
+            return int(await conn.fetchval(_UPVOTERS, key, section_id)), bool(demote and (gone or new is not None))
 
     async def subscribe(self, team_id: str, user_id: str, question: str, key: str) -> bool:
         """Opt in; False when this person already asked to be told about this question."""
@@ -315,9 +322,13 @@ class LearningStore:
     async def asked(self, request_id: str) -> tuple[str, str | None] | None:
         """The (masked) question of an answered message and the section it cited first."""
         async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                "SELECT question, sources -> 0 ->> 'section_id' FROM messages WHERE request_id = $1::uuid", request_id
-            )
+            row = await conn.fetchrow(_ASKED + " WHERE request_id = $1::uuid", request_id)
+        return None if row is None else (row[0], row[1])
+
+    async def asked_in_reply(self, channel_id: str, reply_ts: str) -> tuple[str, str | None] | None:
+        """`asked` for the answer Endy posted as this message (what a reaction names: channel and ts)."""
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(_ASKED + " WHERE channel_id = $1 AND reply_ts = $2", channel_id, reply_ts)
         return None if row is None else (row[0], row[1])
 
     async def claim(self, limit: int) -> list[Notification]:
@@ -326,16 +337,32 @@ class LearningStore:
             rows = await conn.fetch(_CLAIM, limit)
         return [Notification(r[0], r[1], r[2], r[3], r[4] or "") for r in rows]
 
+    async def pending(self, limit: int) -> list[Notification]:
+        """Opt-ins not notified yet, newest first (their question may be answered by now however it was learned)."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(_PENDING, limit)
+        return [Notification(r[0], r[1], r[2], r[3], r[4] or "") for r in rows]
+
+    async def claim_one(self, subscription_id: int) -> bool:
+        """Claim one opt-in for its DM; False when another replica (or an earlier call) already did."""
+        async with self._pool.acquire() as conn:
+            done = await conn.execute(
+                "UPDATE learning_subscriptions SET notified_at = now() WHERE id = $1 AND notified_at IS NULL",
+                subscription_id,
+            )
+        return str(done) == "UPDATE 1"
+
     async def open_gaps(self) -> int:
         """How many listed gaps are still open (the gaps_open gauge)."""
         async with self._pool.acquire() as conn:
             return int(await conn.fetchval("SELECT count(*) FROM learning_gaps WHERE state = 'open'"))
 
     async def _close(self, conn: asyncpg.Connection, who: Who, questions: Sequence[str], how: str) -> None:
-        if who.gap_key is None:
-            return
-        await conn.execute(_CLOSE_QUESTIONS, list(questions), who.gap_key, "closed")
-        await conn.execute(_CLOSE_GAP, who.gap_key, "closed", who.actor, how)
+        """The questions leave the gap list as answered (so opted-in askers are owed their DM), and so does the gap."""
+        if questions:
+            await conn.execute(_CLOSE_QUESTIONS, list(questions), who.gap_key or "", "closed")
+        if who.gap_key is not None:
+            await conn.execute(_CLOSE_GAP, who.gap_key, "closed", who.actor, how)
 
     async def _audit(
         self,

@@ -185,6 +185,8 @@ class LearnedSnapshot:
             digest.update(f"p\0{p.id}\0{p.section_id}\0{p.text}\0".encode())
         for w, k in self.synonyms:
             digest.update(f"s\0{w}\0{k}\0".encode())
+        for q, section in sorted(self.demoted):
+            digest.update(f"d\0{q}\0{section}\0".encode())
         return digest.hexdigest()[:8]
 
 

@@ -27,6 +27,9 @@ RERANK_DEPTH = 30  # how many top BM25 candidates are re-ranked by how much of t
 COVERAGE_BONUS = 1.0  # score × (1 + this × coverage): covering the whole question doubles a section's score
 CHILD_SCORE = 0.8  # a sub-section within this share of its parent's score (covering as much) is preferred
 CHILD_LOOKAHEAD = 3  # how many runners-up are checked for being the top hit's sub-section
+DEMOTED_SHARE = 0.5  # a section demoted for the question ("다른 문서가 필요해요") scores at most this share of the last
+# other hit (services/demotion.py), so it never rivals the hit that replaces it
+DEMOTED_SIMILARITY = 0.6  # a near-duplicate of a demoted question shares this much of its morphemes, verbs included
 
 # --- Dense fusion (reciprocal rank fusion, when embeddings are available) ---
 LEXICAL_POOL = 20  # lexical hits fused with the dense ranking

@@ -21,6 +21,7 @@ import bm25s
 import numpy as np
 from loguru import logger
 
+from services.demotion import Demotions, demote
 from services.knowledge import KnowledgeBase, Section, SectionKind
 from services.lexicon import SynonymExpander, builtin_lexicon, merge_synonyms
 from services.ranking import (
@@ -164,6 +165,7 @@ class Retriever:
         self._position = {id(s): i for i, s in enumerate(self.sections)}
         self._unknown_idf = UNKNOWN_FACTOR * self.idf("\0unknown")
         self._word_vectors = word_vectors
+        self._demotions = Demotions(kb.demoted, tokenizer)
 
     def idf(self, token: str) -> float:
         """BM25 idf of a token; unknown tokens get the highest idf (they are rare by definition)."""
@@ -203,7 +205,8 @@ class Retriever:
         if not concepts or not self.sections:
             return Retrieval([], 0.0, tokens), None
         evidence = self._evidence(concepts)
-        return self._rank(self._scores(concepts), evidence, tokens, k), evidence
+        demoted = self._demotions.sections_for(question, tokens)
+        return self._rank(self._scores(concepts), evidence, tokens, k, demoted), evidence
 
     async def search(self, question: str, k: int = 5) -> Retrieval:
         """Lexical search, fused with dense similarity (reciprocal rank fusion) when available."""
@@ -216,8 +219,9 @@ class Retriever:
             fused[self._position[id(hit.section)]] = 1 / (RRF_K + rank)
         for rank, i in enumerate(np.argsort(-dense)[:DENSE_POOL]):
             fused[int(i)] = fused.get(int(i), 0.0) + DENSE_WEIGHT / (RRF_K + rank)
-        order = sorted(fused, key=lambda i: -fused[i])[:k]
-        hits = self._hits(order, [fused[i] for i in order], evidence)
+        demoted = self._demotions.sections_for(question, lexical.query_tokens)
+        order = sorted(fused, key=lambda i: -fused[i])[: len(fused) if demoted else k]
+        hits = demote(self._hits(order, [fused[i] for i in order], evidence), demoted)[:k]
         # Confidence stays lexical (calibrated); dense similarity only reorders what is shown.
         confidence = max(
             [h.coverage for h in hits[:1]]
@@ -269,11 +273,13 @@ class Retriever:
             for i, score, cov, m in zip(order, scores, coverage, matched, strict=True)
         ]
 
-    def _rank(self, scores: np.ndarray, evidence: Evidence, tokens: tuple[str, ...], k: int) -> Retrieval:
-        """Re-rank the best candidates by how much of the question they cover (a soft AND)."""
+    def _rank(
+        self, scores: np.ndarray, evidence: Evidence, tokens: tuple[str, ...], k: int, demoted: frozenset[str]
+    ) -> Retrieval:
+        """Re-rank the best candidates by how much of the question they cover (a soft AND); demoted ones last."""
         candidates = [int(i) for i in np.argsort(-scores)[:RERANK_DEPTH] if scores[i] > 0]
         hits = sorted(self._hits(candidates, [float(scores[i]) for i in candidates], evidence), key=lambda h: -h.score)
-        hits = _prefer_children(hits)[:k]
+        hits = _prefer_children(demote(hits, demoted))[:k]
         return Retrieval(hits, hits[0].coverage if hits else 0.0, tokens, evidence.strong)
 
 

@@ -1,19 +1,25 @@
-"""Shared set-up for the learning tests: a learning service over the sample handbook on a fresh database."""
+"""Shared set-up for the learning tests: a learning service over the sample handbook on a fresh database.
+
+Its fixtures are imported by tests/services/test_learning*.py; a module sets PER_SECTION to cap phrasings lower.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from services.admin import AdminService
 from services.answer_types import AnswerKind, Asker
 from services.answering import AnswerService
 from services.kb_model import KnowledgeBase
-from services.learning import LearningService
+from services.knowledge import load_knowledge_base, sample_kb_dir
+from services.learning import Actor, LearningService
 from services.learning_store import LearningStore
 from services.metrics import Metrics
 from services.migrate import migrate
@@ -22,6 +28,42 @@ from services.storage import Exchange, Storage
 from services.tokenizer import KoreanTokenizer
 
 ADMIN = "UADMIN"
+ME = Actor("T1", ADMIN)
+FRIDGE = "사무실 냉장고 청소 언제 해요?"
+LOUNGE_ID, LOUNGE = "docs/office.md#12", "총무/사무실 가이드 > 라운지와 탕비실 이용"
+
+
+@pytest.fixture(scope="module")
+def own_tokenizer() -> KoreanTokenizer:
+    """A tokenizer of its own: learned synonyms add compounds, which must not leak into other test modules."""
+    return KoreanTokenizer()
+
+
+@pytest.fixture(scope="module")
+def base_kb() -> KnowledgeBase:
+    """The bundled sample handbook."""
+    return load_knowledge_base(sample_kb_dir())
+
+
+@pytest.fixture(scope="module")
+def token_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The token cache the module's replicas share."""
+    return tmp_path_factory.mktemp("learning-cache")
+
+
+@pytest.fixture
+async def rig(
+    request: pytest.FixtureRequest,
+    pg_url: str,
+    base_kb: KnowledgeBase,
+    own_tokenizer: KoreanTokenizer,
+    token_cache: Path,
+) -> AsyncIterator[Rig]:
+    """One replica on a fresh database (phrasings capped at the module's PER_SECTION, default 20)."""
+    per_section = getattr(request.module, "PER_SECTION", 20)
+    made = await open_rig(pg_url, base_kb, own_tokenizer, token_cache, per_section=per_section)
+    yield made
+    await made.pool.close()
 
 
 @dataclass

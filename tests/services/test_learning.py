@@ -2,49 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import asyncpg
 import pytest
 
 from services.answer_types import AnswerKind
 from services.errors import PermissionDenied
 from services.kb_model import KnowledgeBase
-from services.knowledge import load_knowledge_base, sample_kb_dir
 from services.learning import Actor, FaqDraft, LearnedKind, LearningRefused, Refusal
 from services.storage import Storage
-from services.tokenizer import KoreanTokenizer
-from tests.services.learning_support import ADMIN, Rig, asked, open_rig
+from tests.services.learning_support import (
+    ADMIN,
+    FRIDGE,
+    LOUNGE,
+    LOUNGE_ID,
+    ME,
+    Rig,
+    asked,
+)
 
-FRIDGE = "사무실 냉장고 청소 언제 해요?"
-LOUNGE_ID, LOUNGE = "docs/office.md#12", "총무/사무실 가이드 > 라운지와 탕비실 이용"
-ME = Actor("T1", ADMIN)
-
-
-@pytest.fixture(scope="module")
-def own_tokenizer() -> KoreanTokenizer:
-    """A tokenizer of its own: learned synonyms add compounds, which must not leak into other test modules."""
-    return KoreanTokenizer()
-
-
-@pytest.fixture(scope="module")
-def base_kb() -> KnowledgeBase:
-    return load_knowledge_base(sample_kb_dir())
-
-
-@pytest.fixture(scope="module")
-def token_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("learning-cache")
-
-
-@pytest.fixture
-async def rig(
-    pg_url: str, base_kb: KnowledgeBase, own_tokenizer: KoreanTokenizer, token_cache: Path
-) -> AsyncIterator[Rig]:
-    made = await open_rig(pg_url, base_kb, own_tokenizer, token_cache, per_section=3)
-    yield made
-    await made.pool.close()
+PER_SECTION = 3  # the rig caps phrasings per section this low (tests/services/learning_support.py)
 
 
 async def count(rig: Rig, table: str) -> int:
@@ -74,6 +50,7 @@ async def test_teaching_a_section_answers_the_gap_and_closes_it(rig: Rig) -> Non
     assert await rig.ask(FRIDGE) == (AnswerKind.ANSWER, LOUNGE)
     preview = await rig.svc.preview(FRIDGE)
     assert preview.kind is AnswerKind.ANSWER and preview.sources[0].title == LOUNGE
+    assert [s.title for s in preview.sources].count(LOUNGE) == 1  # the learned copy cites as its section, once
     assert await rig.svc.gaps(7) == []  # closed: its questions never come back
     assert [e.section_title for e in await rig.svc.learned(LOUNGE_ID)] == [LOUNGE, LOUNGE]
     handbook = {s.id: s for s in rig.base.sections}

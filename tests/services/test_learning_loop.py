@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,41 +17,23 @@ from services.answer_types import AnswerKind
 from services.kb_model import KnowledgeBase
 from services.kb_reload import KnowledgeReloader
 from services.knowledge import load_knowledge_base, sample_kb_dir
-from services.learning import WRONG_SECTION_REASON, Actor, FaqDraft, VoteEvent
+from services.learning import WRONG_SECTION_REASON, FaqDraft, VoteEvent
 from services.learning_merge import merge_learned
 from services.signing import Keyring
 from services.tokenizer import KoreanTokenizer
 from tests.helpers import eventually
-from tests.services.learning_support import ADMIN, Rig, asked, open_rig
+from tests.services.learning_support import (
+    ADMIN,
+    FRIDGE,
+    LOUNGE,
+    LOUNGE_ID,
+    ME,
+    Rig,
+    asked,
+    open_rig,
+)
 
-FRIDGE = "사무실 냉장고 청소 언제 해요?"
-LOUNGE_ID, LOUNGE = "docs/office.md#12", "총무/사무실 가이드 > 라운지와 탕비실 이용"
-ME = Actor("T1", ADMIN)
 KEYS = Keyring("learning-test-secret-key-0123456789abcdef")
-
-
-@pytest.fixture(scope="module")
-def own_tokenizer() -> KoreanTokenizer:
-    return KoreanTokenizer()
-
-
-@pytest.fixture(scope="module")
-def base_kb() -> KnowledgeBase:
-    return load_knowledge_base(sample_kb_dir())
-
-
-@pytest.fixture(scope="module")
-def token_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("learning-cache")
-
-
-@pytest.fixture
-async def rig(
-    pg_url: str, base_kb: KnowledgeBase, own_tokenizer: KoreanTokenizer, token_cache: Path
-) -> AsyncIterator[Rig]:
-    made = await open_rig(pg_url, base_kb, own_tokenizer, token_cache)
-    yield made
-    await made.pool.close()
 
 
 def vote(user: str, rating: int, section: str = LOUNGE_ID, reasons: tuple[str, ...] = ()) -> VoteEvent:
