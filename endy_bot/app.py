@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from loguru import logger
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -59,12 +61,27 @@ def error_hook(deps: Deps, client: AsyncWebClient) -> Callable[[BaseException, d
     return report
 
 
+class _NoUnusedTokenNote(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and, given Endy's client too, warns at every start
+    that the token "will be unused": the client carries the same token (from settings), so nothing is unused."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _quiet_bolt_token_note() -> None:
+    bolt = logging.getLogger(f"slack_bolt.{AsyncApp.__name__}")  # Bolt's framework logger (get_bolt_logger)
+    if not any(isinstance(f, _NoUnusedTokenNote) for f in bolt.filters):
+        bolt.addFilter(_NoUnusedTokenNote())
+
+
 def build_app(deps: Deps, tasks: TaskTracker, *, http: bool = False) -> AsyncApp:
     """The Bolt app: one global middleware injects the Slack services and the task tracker; Slack retries are
     answered once."""
     settings = deps.settings
     client = slack_client(deps)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    _quiet_bolt_token_note()
     app = AsyncApp(
         client=client,
         signing_secret=secret if http else None,

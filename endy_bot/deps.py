@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from loguru import logger
 
 from config.settings import Settings
+from handlers import texts
 from handlers.context import SlackServices
 from services.admin import AdminService
 from services.answering import AnswerService, Protection
@@ -120,6 +121,15 @@ def build_retriever(kb: KnowledgeBase, settings: Settings, tokenizer: KoreanToke
     return Retriever(kb, tokenizer, cache_dir=settings.data_dir / "cache")
 
 
+def log_knowledge_findings(kb: KnowledgeBase) -> None:
+    """One line for the admin when the folder has problems or warnings: how many, and where to see them (the file
+    log has each at INFO with its file and line; `endy kb stats` lists them in Korean)."""
+    if kb.errors or kb.warnings:
+        logger.bind(errors=len(kb.errors), warnings=len(kb.warnings)).warning(
+            texts.KB_FINDINGS_LINE.format(errors=len(kb.errors), warnings=len(kb.warnings))
+        )
+
+
 async def load_index(
     settings: Settings,
     llm: LlmClient | None,
@@ -133,6 +143,7 @@ async def load_index(
     logger.bind(kb=kb.name, version=kb.version, sections=len(kb.sections), errors=len(kb.errors)).info(
         "knowledge base loaded"
     )
+    log_knowledge_findings(kb)
     retriever = await asyncio.to_thread(build_retriever, kb, settings, tokenizer)
     if llm is not None:
         dense = DenseIndex(llm, kb.sections, settings.data_dir / "cache")

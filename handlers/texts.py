@@ -167,6 +167,8 @@ FEEDBACK_KIND = {True: "👎만", False: "전체"}
 FEEDBACK_EMPTY = "이 페이지에는 피드백이 없어요."
 EXPORT_DONE = "CSV를 DM으로 보냈어요. ({rows}건, 최근 {days}일, 개인정보는 가려져 있어요)"
 EXPORT_EMPTY = "최근 {days}일 동안 내보낼 질문이 없어요."
+# ask/chat/serve/reload on a folder with findings (each is in the file log with its file and line).
+KB_FINDINGS_LINE = "⚠️ 지식 폴더에 문제 {errors}개, 경고 {warnings}개가 있어요: `endy kb stats`로 확인해 주세요"
 KB_RELOADED = "지식 베이스를 다시 불러왔어요. 다른 인스턴스 {others}곳에도 알렸어요."
 DASHBOARD_TITLE = "관리자 대시보드 — 최근 7일"
 

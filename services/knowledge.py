@@ -90,7 +90,7 @@ class _Loader:
         except KnowledgeError as err:
             self.config_broken |= path.name in CONFIG_NAMES
             self.findings.append(err)
-            logger.bind(file=rel, line=err.line).warning("knowledge file skipped")
+            logger.bind(file=rel, line=err.line).info("knowledge file skipped")
 
     def _markdown(self, rel: str, text: str) -> None:
         sections = parse_markdown(rel, text, self.findings)
@@ -185,7 +185,7 @@ def _checked_link(rel: str, line: int | None, value: object, errors: list[Knowle
     message = t.LINK_IGNORED.format(value=str(value)[:80])
     if errors is not None:
         errors.append(KnowledgeError(rel, line, message))
-    logger.bind(file=rel, line=line).warning("knowledge link ignored: not a plain http(s) URL")
+    logger.bind(file=rel, line=line).info("knowledge link ignored: not a plain http(s) URL")
     return None
 
 
@@ -270,7 +270,7 @@ def parse_faq(rel: str, text: str, errors: list[KnowledgeError], refs: list[Refe
     for i, node in items or []:
         entry = read_faq_entry(reader, node, refs)
         if entry is None:
-            logger.bind(file=rel, line=line_of(node)).warning("FAQ entry skipped")
+            logger.bind(file=rel, line=line_of(node)).info("FAQ entry skipped")
             continue
         link_value = to_python(entry.link) if entry.link is not None else None
         link = _checked_link(rel, _key_line(node, "link") or line_of(node), link_value, errors)

@@ -399,6 +399,13 @@ def test_unit_runs_endy_as_a_dedicated_user(unit: dict[str, dict[str, list[str]]
         assert not SECRET_NAME.search(key), f"{key} belongs in the EnvironmentFile, not the unit"
 
 
+def test_unit_does_not_restart_what_a_restart_cannot_fix(unit: dict[str, dict[str, list[str]]]) -> None:
+    """Exit code 2 is a wrong setting, a token Slack refuses or a missing KNOWLEDGE_DIR (one line in the journal):
+    restarting five times only repeats that line. A crash (any other failure) is still restarted."""
+    assert unit["Service"]["Restart"] == ["on-failure"]
+    assert "2" in unit["Service"].get("RestartPreventExitStatus", [""])[-1].split()
+
+
 def test_unit_is_hardened(unit: dict[str, dict[str, list[str]]]) -> None:
     service = {key: values[-1] for key, values in unit["Service"].items()}
     assert service["NoNewPrivileges"] == "yes"

@@ -267,3 +267,11 @@ def test_events_and_commands_match_the_handlers() -> None:
     assert "assistant_view" not in m["features"]  # new apps: agent_view only
     assert m["settings"]["socket_mode_enabled"] is True
     assert m["settings"]["interactivity"]["is_enabled"]
+
+
+def test_the_readme_lists_exactly_the_manifests_scopes() -> None:
+    """README's "Running in Slack" names the bot scopes an admin approves at install: the manifest's, all of them."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sentence = readme.split("The manifest's bot scopes are exactly", 1)[1].split(". ", 1)[0]
+    listed = re.findall(r"`([a-z_.]+:[a-z_.]+|commands)`", sentence)
+    assert sorted(listed) == sorted(load_manifest()["oauth_config"]["scopes"]["bot"])

@@ -92,6 +92,13 @@ KB_STATS_EXIT = [
     pytest.param({"docs/a.md": DOC, "kb.yaml": "departments:\n  - it\n"}, [], 1, "kb.yaml:2", id="problem"),
     pytest.param({"docs/a.md": DOC, "docs/empty.md": ""}, [], 0, "⚠️ 경고 1개", id="warning"),
     pytest.param({"docs/a.md": DOC, "docs/empty.md": ""}, ["--strict"], 1, "docs/empty.md", id="warning-strict"),
+    pytest.param(
+        {"docs/a.md": DOC, "faq.yaml": "- 그냥 문자열\n- question: 질문\n  answer: 답\n  link: 'javascript:x'\n"},
+        [],
+        1,
+        "faq.yaml:4",
+        id="skipped-entry-and-bad-link",  # listed once, in Korean, not also logged in English
+    ),
     pytest.param({}, [], 0, "답할 수 있는 내용이 없어요", id="empty-folder"),
     pytest.param({}, ["--strict"], 1, "답할 수 있는 내용이 없어요", id="empty-folder-strict"),
 ]
@@ -109,6 +116,21 @@ def test_kb_stats_exit_code_is_a_ci_check(
     result = run(tmp_path, "kb", "stats", "--kb", str(kb), *flags)
     assert (result.returncode, result.stderr) == (code, "")
     assert shown in result.stdout
+
+
+def test_ask_on_a_folder_with_problems_says_so_in_one_korean_line(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "a.md").write_text(DOC, encoding="utf-8")
+    (kb / "faq.yaml").write_text("- 그냥 문자열\n- question: 질문\n  answer: 답\n  link: 'javascript:x'\n", "utf-8")
+    (kb / "empty.md").write_text("", encoding="utf-8")
+    result = run(tmp_path, "ask", "연차는 며칠이에요?", KNOWLEDGE_DIR=str(kb))
+    assert result.returncode == 0, result.stderr
+    assert "15일" in result.stdout
+    lines = [line for line in result.stderr.splitlines() if "LLM 서비스" not in line]
+    assert len(lines) == 1, result.stderr  # not one English line per skipped entry, without its file or line
+    assert "문제 2개, 경고 1개" in lines[0]
+    assert "endy kb stats" in lines[0]
 
 
 MISSING_FOLDER = [

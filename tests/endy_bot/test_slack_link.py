@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
@@ -179,3 +180,17 @@ async def test_an_app_token_revoked_while_serving_stops_the_reconnects(launch: L
         calls = len(slack.calls_to("apps.connections.open"))
     assert calls == 2
     assert slack.connects == 1
+
+
+async def test_the_bot_token_in_the_environment_draws_no_warning_from_bolt(
+    launch: Launch, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How every admin sets it (.env, systemd, compose): Bolt reads SLACK_BOT_TOKEN from the environment by itself
+    and, next to Endy's own client, warned "As you gave `client` as well, `token` will be unused" at every start."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    async with FakeSlack() as slack:
+        endy = await launch(slack)
+        assert endy.server.link is not None
+        await asyncio.wait_for(endy.server.link.until_ready(), BOUND)
+    bolt = [r.getMessage() for r in caplog.records if r.name.startswith("slack_bolt") and r.levelno >= logging.WARNING]
+    assert bolt == []
