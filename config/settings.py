@@ -39,13 +39,15 @@ def _split_csv(value: object) -> object:
 
 
 # Credentials in text (log lines, URLs): `name=value` pairs whose name ends in a secret word (a DSN's ?password=,
-# an OPENAI_BASE_URL's ?api-key=, libpq's `password=` key/value form) and `scheme://user:password@`. Every
-# repetition is bounded, so the cost is linear in the text whatever it holds.
-_PARAM = re.compile(r"(?<![\w.-])([\w.-]{1,64})=([^&;#\s'\"]{1,2048})")
+# an OPENAI_BASE_URL's ?api-key=, libpq's `password=` key/value form, quoted or not), `scheme://user:password@`,
+# and any userinfo of an http(s)/ws(s) URL (`https://<token>@host`: the HTTP client logs each request's URL, and
+# an OPENAI_BASE_URL may carry a bare key there). Every repetition is bounded, so the cost is linear in the text.
+_PARAM = re.compile(r"(?<![\w.-])([\w.-]{1,64})=('[^'\n]{0,2048}'|\"[^\"\n]{0,2048}\"|[^&;#\s'\"]{1,2048})")
 _SECRET_NAME = re.compile(
     r".*(?:pass|passwd|password|pwd|secret|token|key|sig|signature|auth|authorization|credentials?)", re.I
 )
 _USERINFO = re.compile(r"(?<![\w+.-])([a-zA-Z][\w+.-]{0,30}://)([^\s/@:]{0,256}):([^\s/]{1,256})@")
+_HTTP_USERINFO = re.compile(r"(?<![\w+.-])((?:https?|wss?)://)[^\s/@]{1,512}@", re.IGNORECASE)
 
 
 def _secret_param(match: re.Match[str]) -> str:
@@ -53,11 +55,12 @@ def _secret_param(match: re.Match[str]) -> str:
 
 
 def redact_credentials(text: str) -> str:
-    """Replace URL userinfo passwords and the values of password/key/token/secret parameters by `***`."""
+    """Replace URL userinfo passwords (an http(s) URL's whole userinfo) and the values of password/key/token/secret
+    parameters by `***`."""
     if "=" in text:
         text = _PARAM.sub(_secret_param, text)
     if "@" in text:
-        text = _USERINFO.sub(r"\1\2:***@", text)
+        text = _HTTP_USERINFO.sub(r"\1***@", _USERINFO.sub(r"\1\2:***@", text))
     return text
 
 

@@ -94,15 +94,18 @@ class KnowledgeSwap:
         llm: LlmClient | None,
         answers: AnswerService,
         learned: Callable[[KnowledgeBase], Awaitable[KnowledgeBase]] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._settings = settings
         self._llm = llm
         self._answers = answers
         self._learned = learned
+        self._metrics = metrics
 
     async def __call__(self) -> KnowledgeBase:
         """Reload and swap; the new knowledge base."""
-        kb, retriever = await load_index(self._settings, self._llm, self._answers.retriever.tokenizer, self._learned)
+        tokenizer = self._answers.retriever.tokenizer
+        kb, retriever = await load_index(self._settings, self._llm, tokenizer, self._learned, self._metrics)
         self._answers.swap(kb, retriever)
         logger.bind(version=kb.version, sections=len(kb.sections), errors=len(kb.errors)).info(
             "knowledge base reloaded"
@@ -135,9 +138,13 @@ async def load_index(
     llm: LlmClient | None,
     tokenizer: KoreanTokenizer | None = None,
     learned: Callable[[KnowledgeBase], Awaitable[KnowledgeBase]] | None = None,
+    metrics: Metrics | None = None,
 ) -> tuple[KnowledgeBase, Retriever]:
-    """Load KNOWLEDGE_DIR (plus what was learned in Slack) and build its retriever (and dense embeddings)."""
+    """Load KNOWLEDGE_DIR (plus what was learned in Slack) and build its retriever (and dense embeddings); each
+    problem found (a bad link, a broken file: reported with its file and line) is counted as bad input."""
     kb = await asyncio.to_thread(load_knowledge_base, knowledge_root(settings))
+    if metrics is not None and kb.errors:
+        metrics.errors.labels(type="knowledge_problem").inc(len(kb.errors))
     if learned is not None:
         kb = await learned(kb)
     logger.bind(kb=kb.name, version=kb.version, sections=len(kb.sections), errors=len(kb.errors)).info(
@@ -163,7 +170,7 @@ async def _knowledge(
     if settings.llm_enabled:
         llm = LlmClient(settings, metrics=metrics)
         stack.push_async_callback(llm.aclose)
-    kb, retriever = await load_index(settings, llm, tokenizer, learned)
+    kb, retriever = await load_index(settings, llm, tokenizer, learned, metrics)
     return kb, retriever, llm
 
 
@@ -260,7 +267,7 @@ async def open_deps(settings: Settings, tokenizer: KoreanTokenizer | None = None
         answers = _answer_service(settings, kb, retriever, llm, protection)
         storage = Storage(pool)
         admin = AdminService(storage, settings.admin_user_ids, retriever.tokenizer)
-        swap = KnowledgeSwap(settings, llm, answers, merge)
+        swap = KnowledgeSwap(settings, llm, answers, merge, metrics)
         reloader = KnowledgeReloader(
             redis, key_prefix=settings.redis_key_prefix, reload=swap, signer=keys.signer("kb-reload"), metrics=metrics
         )

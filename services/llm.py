@@ -1,4 +1,5 @@
-"""OpenAI(-compatible) client with an explicit deadline, bounded retries, a circuit breaker and masked input."""
+"""OpenAI(-compatible) client with an explicit deadline, bounded retries, a circuit breaker and masked input (all but
+the knowledge base's own text, which a prompt marks as Handbook)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from contextlib import aclosing, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from types import ModuleType
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal, TypedDict, cast
 
 from loguru import logger
 
@@ -22,7 +23,25 @@ if TYPE_CHECKING:
     from openai import AsyncOpenAI
     from openai.types.chat import ChatCompletionMessageParam
 
-Message = dict[str, str]
+
+@dataclass(frozen=True, slots=True)
+class Handbook:
+    """Knowledge-base text inside a prompt: the company's own published words (a team's phone number, the office
+    address), sent to the LLM as written. Only a prompt builder wraps text in it; everything else is masked."""
+
+    text: str
+
+
+Content = str | tuple[str | Handbook, ...]
+
+
+class Message(TypedDict):
+    """One chat message; its content a string or parts, of which only the Handbook parts are left unmasked."""
+
+    role: str
+    content: Content
+
+
 Clock = Callable[[], float]
 CircuitState = Literal["closed", "open", "half_open"]
 
@@ -270,9 +289,21 @@ def _status(err: BaseException) -> str:
     return "error"
 
 
+def prompt_text(content: Content) -> str:
+    """A message's content as one string, as written (Handbook parts unwrapped, nothing masked)."""
+    return content if isinstance(content, str) else "".join(p.text if isinstance(p, Handbook) else p for p in content)
+
+
+def wire_text(content: Content) -> str:
+    """A message's content as the LLM receives it: every part masked except the knowledge base's own text."""
+    if isinstance(content, str):
+        return mask_pii(content)
+    return "".join(p.text if isinstance(p, Handbook) else mask_pii(p) for p in content)
+
+
 def _masked(messages: list[Message]) -> list[ChatCompletionMessageParam]:
     return [
-        cast("ChatCompletionMessageParam", {"role": m["role"], "content": mask_pii(m["content"])}) for m in messages
+        cast("ChatCompletionMessageParam", {"role": m["role"], "content": wire_text(m["content"])}) for m in messages
     ]
 
 

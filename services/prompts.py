@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from services.knowledge import Section
-from services.llm import Message
+from services.llm import Handbook, Message
 
 SYSTEM_PROMPT = """You are 엔디 (Endy), the employee help assistant of the company, answering in Slack.
 Rules:
@@ -52,14 +52,16 @@ def build_rewrite_messages(question: str, history: Sequence[tuple[str, str]]) ->
 def build_messages(
     question: str, sections: Sequence[Section], history: Sequence[tuple[str, str]] = ()
 ) -> list[Message]:
-    """Chat messages for a grounded answer; history is (question, answer) pairs, oldest first."""
+    """Chat messages for a grounded answer; history is (question, answer) pairs, oldest first. Only the sections go
+    to the LLM unmasked (services/llm.py Handbook)."""
     blocks = "\n".join(
         f'<section id="{i}" title="{_attr(s.title)}">\n{_content(s.text)}\n</section>'
         for i, s in enumerate(sections, 1)
-    )
+    )  # the handbook's own words, sent as written: its phone numbers and addresses are published, not user PII
     messages: list[Message] = [{"role": "system", "content": SYSTEM_PROMPT}]
     for past_q, past_a in history[-4:]:
         messages.append({"role": "user", "content": past_q})
         messages.append({"role": "assistant", "content": past_a})
-    messages.append({"role": "user", "content": f"<sections>\n{blocks}\n</sections>\n\n질문: {_content(question)}"})
+    question_part = f"\n</sections>\n\n질문: {_content(question)}"  # masked by the client, like the history
+    messages.append({"role": "user", "content": ("<sections>\n", Handbook(blocks), question_part)})
     return messages

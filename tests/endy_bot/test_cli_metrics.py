@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,7 @@ from endy_bot import cli
 from endy_bot.deps import Deps, open_deps
 from handlers import texts
 from services.answer_types import Turn
+from services.knowledge import sample_kb_dir
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -49,3 +52,25 @@ async def test_every_outcome_of_a_terminal_question_is_counted(
     out = capsys.readouterr().out
     assert texts.rate_limited(1).split(".")[0] in out  # the sentence before the wait, which varies
     assert len(history) == 2
+
+
+async def test_knowledge_problems_are_counted_as_bad_input_at_load_and_reload(
+    make_settings: Callable[..., Settings], pg_url: str, redis_url: str, key_prefix: str, tmp_path: Path
+) -> None:
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(sample_kb_dir(), kb_dir)
+    office = kb_dir / "docs" / "office.md"
+    forged = 'link: "https://wiki.example.com/guide|근태 가이드> <!channel> <https://evil.example/login"'
+    office.write_text(office.read_text(encoding="utf-8").replace("link: https://wiki.example.com/guide/office", forged))
+    settings = make_settings(
+        database_url=pg_url, redis_url=redis_url, redis_key_prefix=key_prefix, knowledge_dir=kb_dir
+    )
+    async with open_deps(settings) as deps:
+
+        def counted() -> float:
+            return deps.metrics.registry.get_sample_value("errors_total", {"type": "knowledge_problem"}) or 0.0
+
+        assert [e.line for e in deps.kb.errors if "office.md" in str(e)] == [4]  # reported with its file and line
+        assert counted() == 1
+        await deps.reload_knowledge()  # what `/endy-admin kb reload` and a reload request run
+        assert counted() == 2

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,9 +13,11 @@ from config.settings import Settings
 from endy_bot.deps import open_deps
 from services.answer_types import Answer, AnswerKind, Asker
 from services.answering import AnswerService
-from services.knowledge import KnowledgeBase
+from services.knowledge import KnowledgeBase, load_knowledge_base, sample_kb_dir
 from services.llm import LlmClient
+from services.output_policy import policy_for
 from services.retrieval import Retriever
+from services.tokenizer import KoreanTokenizer
 from tests.fakes.openai_server import FakeOpenAI
 
 pytestmark = pytest.mark.timeout(60)
@@ -161,3 +165,40 @@ async def test_dense_embeddings_are_fused_and_cached_on_disk(
     async with open_deps(settings) as deps:  # a restart: section vectors come from the disk cache
         assert deps.retriever.dense is not None
     assert len(fake.embedding_requests()) == embedded_before
+
+
+OFFICE_CONTACTS = """
+## 본사 대표번호와 주소
+- 본사 대표번호는 02-3456-7890이고, 주소는 서울특별시 중구 세종대로 110 엔카빌딩이에요.
+- 택배와 우편은 이 주소로 받고, 외부 손님께는 대표번호를 안내해 주세요.
+"""
+
+
+async def test_the_handbooks_own_contacts_reach_the_llm_as_written_and_the_users_stay_masked(
+    fake: FakeOpenAI, make_settings: Callable[..., Settings], tokenizer: KoreanTokenizer, tmp_path: Path
+) -> None:
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(sample_kb_dir(), kb_dir)
+    office = kb_dir / "docs" / "office.md"
+    office.write_text(office.read_text(encoding="utf-8") + OFFICE_CONTACTS, encoding="utf-8")
+    kb = load_knowledge_base(kb_dir)
+    llm = LlmClient(make_settings(openai_api_key="sk-test", openai_base_url=fake.base_url))
+    service = AnswerService(kb, Retriever(kb, tokenizer, cache_dir=tmp_path / "cache"), llm)
+    fake.reply = (
+        "본사 대표번호는 02-3456-7890이고 주소는 서울특별시 중구 세종대로 110 엔카빌딩이에요. [1] "
+        "[주소 확인](https://evil.example/map) <!channel>"
+    )
+    try:
+        chunks, answer = await _streamed(service, "본사 대표번호랑 주소 알려 주세요. 제 번호는 010-9876-5432예요")
+    finally:
+        await llm.aclose()
+    (request,) = fake.chat_requests()
+    sent = str(request.json)
+    assert "02-3456-7890" in sent  # the handbook's own number and address, as written
+    assert "서울특별시 중구 세종대로 110 엔카빌딩" in sent
+    assert "010-9876-5432" not in sent  # the asker's stays masked
+    assert "[전화번호]" in str(request.json["messages"][-1]["content"]).rsplit("질문: ", 1)[-1]
+    assert answer.used_llm and answer.kind is AnswerKind.ANSWER
+    shown = policy_for(service.kb_links).answer(answer.text)
+    assert "02-3456-7890" in shown and "[전화번호]" not in shown
+    assert "evil.example" not in shown and "<!channel>" not in shown  # the output policy still holds

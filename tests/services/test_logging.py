@@ -11,7 +11,9 @@ import pytest
 from loguru import logger
 
 from config.settings import Settings
+from services.llm import LlmClient
 from services.logging import LOG_FILE_NAME, configure_logging, log_llm_status
+from tests.fakes.openai_server import FakeOpenAI
 
 
 @pytest.fixture
@@ -174,6 +176,9 @@ def test_the_llm_base_url_is_logged_without_credentials(
         ("libpq: host=db user=endy password=s3cret dbname=endy", "s3cret"),
         ('HTTP Request: POST https://llm.example/v1/chat/completions?key=sk-123 "HTTP/1.1 200 OK"', "sk-123"),
         ("redis error at rediss://default:pa55@cache:6380/0", "pa55"),
+        ("libpq: host=db user=endy password='s3cret phrase' dbname=endy", "s3cret"),
+        ('libpq: host=db user=endy password="s3cret" dbname=endy', "s3cret"),
+        ('HTTP Request: POST https://sk-bare-token@llm.example/v1/chat/completions "HTTP/1.1 200 OK"', "sk-bare-token"),
     ],
 )
 def test_credentials_in_any_log_line_are_redacted(
@@ -185,6 +190,24 @@ def test_credentials_in_any_log_line_are_redacted(
     line = _only_line(settings.log_dir)
     assert leaked not in line
     assert "***" in line
+
+
+async def test_the_llm_clients_own_request_lines_carry_no_credential_of_the_base_url(
+    make_settings: Callable[..., Settings], restore_logging: None
+) -> None:
+    async with FakeOpenAI() as fake:  # the HTTP client logs every request's URL at INFO, userinfo included
+        base_url = fake.base_url.replace("http://", "http://sk-bare-token@")
+        settings = make_settings(openai_api_key="sk-test", openai_base_url=base_url)
+        configure_logging(settings, console_level="CRITICAL")
+        llm = LlmClient(settings)
+        try:
+            await llm.complete([{"role": "user", "content": "연차는 어떻게 신청하나요?"}])
+        finally:
+            await llm.aclose()
+    text = (settings.log_dir / LOG_FILE_NAME).read_text(encoding="utf-8")
+    assert "/v1/chat/completions" in text  # the request line was written
+    assert "sk-bare-token" not in text
+    assert "***@127.0.0.1" in text
 
 
 def test_parameters_that_are_not_credentials_stay(
