@@ -16,6 +16,17 @@ _ROAD = compiled(
     r"\d{1,4}(?:-\d{1,4})?(?![0-9\ue000])(?:,?\s?(?:\d{1,4}동\s?)?\d{1,5}호|,?\s?(?:지하\s?)?\d{1,3}층|\s?\([가-힣0-9,.\s]{1,16}\))?"
     rf"(?![.,][0-9\ue000])(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지){COUNT}"
 )
+# 지번 address: a 동/읍/면/리 name and a lot number ("역삼동 123-45", "용봉동 1234", "산 12번지").
+_LOT = compiled(
+    r"[가-힣](?<![가-힣0-9\ue000].)[가-힣]{0,4}?[0-9]?(?:동|읍|면|리)\s?(?:산\s?)?(?P<lot>\d{1,5}(?:-\d{1,4})?)(?P<bunji>번지)?"
+    rf"(?![0-9\ue000-])(?![.,][0-9])(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지){COUNT}"
+)
+# What follows an address: a building name or two, then the unit ("래미안광교 108동 702호", ", 3동 204호",
+# "(녹번동) 105동 1301호", "지하1층 B101호", "2층"). Words are whole (separated by spaces), so no backtracking within.
+_UNIT = compiled(
+    r",?(?:\s(?:\([가-힣0-9,.\s]{1,16}\)|[가-힣A-Za-z○0-9]{1,12}+),?){0,4}?\s?"
+    r"(?:(?:지하\s?)?\d{1,3}층\s?)?(?:[A-Z]?\d{1,4}동\s?)?(?:[A-Z]?\d{1,5}호|(?:지하\s?)?\d{1,3}층)(?![0-9A-Za-z\ue000])"
+)
 _REGION_WORD = (
     rf"(?<![{HG}])(?:{REGIONS}|[가-힣]{{1,4}}(?:특별시|광역시|특별자치시|특별자치도)|[가-힣]{{2,4}}[시군구]"
     rf"|[중동서남북]구|경기도|강원도|충청[남북]도|전라[남북]도|경상[남북]도|제주도)(?![{HG}])"
@@ -38,20 +49,37 @@ def _bare_road(view: str, road: str, end: int) -> bool:
     )
 
 
+def _with_unit(view: str, end: int) -> int:
+    """The end of the address, widened to the building and unit written right after it."""
+    unit = _UNIT.match(view, end)
+    return unit.end() if unit else end
+
+
 def addresses(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
-    """Road name + building number: after a region (kept in the span), a label, as N길, or bare if unmistakable."""
+    """Road name + building number or 동 + lot number (with the unit after it): after a region (kept in the span),
+    a label, as N길, or bare if unmistakable (a road of three syllables, a lot number followed by a unit)."""
     label_tail = label_regex(rule.labels, r"[^0-9\n\[\]@\ue000]{0,20}\Z")
     for m in _ROAD.finditer(view):
         start, road = m.start(), m["road"]
         region = _REGION_TAIL.search(view, max(0, start - 40), start)
         if region is not None:
-            yield region.start(), m.end()
+            yield region.start(), _with_unit(view, m.end())
         elif (
             _STRONG_ROAD.search(road)
             or label_tail.search(view, max(0, start - 30), start)
             or _bare_road(view, road, m.end())
         ):
-            yield start, m.end()
+            yield start, _with_unit(view, m.end())
+    for m in _LOT.finditer(view):
+        start, end = m.span()
+        unit = _UNIT.match(view, end)
+        region = _REGION_TAIL.search(view, max(0, start - 40), start)
+        if region is not None:
+            yield region.start(), unit.end() if unit else end
+        elif label_tail.search(view, max(0, start - 30), start) or m["bunji"]:
+            yield start, unit.end() if unit else end
+        elif unit is not None and "-" in m["lot"]:
+            yield start, unit.end()
 
 
 # ------------------------------------------------------------------------------------------------ names
@@ -61,7 +89,8 @@ _SURNAMES = (  # the most common family names; 황보, 남궁, 제갈, 선우, �
     "마길연위표명기반라왕금옥나제독사"
 )
 # Starts with the surname it consumes (look-behind after it), so the engine skips ahead to a possible name.
-_NAME = r"(?P<name>[{s}](?<![가-힣\ue000].)[가-힣]{{1,3}})\s?(?:{t})"
+# Also spelled out syllable by syllable: "김 민 재 대리님".
+_NAME = r"(?P<name>[{s}](?<![가-힣\ue000].)(?:[가-힣]{{1,3}}|\s[가-힣]\s[가-힣](?:\s[가-힣])?))\s?(?:{t})"
 _NOT_NAMES = frozenset(
     "고객 선생 이번 이번주 이번달 이번에 "
     "이제 이상 이하 이전 이후 정말 정식 정규 정기 전체 전임 전무 전화 주임 주말 조장 조직 신입 신규 "
@@ -109,5 +138,5 @@ def names(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     starts = [start for start, _ in found]
     for lo, hi in _windows(found, _NAME_REACH + 12):  # 12: room for the name and its title
         for m in pattern.finditer(view, lo, hi):
-            if _is_name(m["name"]) and _beside(view, m.span(), found, starts):
+            if _is_name(m["name"].replace(" ", "")) and _beside(view, m.span(), found, starts):
                 yield m.span("name")
