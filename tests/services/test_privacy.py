@@ -282,26 +282,35 @@ def recall(rows: list[list[str]]) -> dict[PiiKind, tuple[int, int, list[str]]]:
     return found
 
 
-def test_corpus_is_big_enough() -> None:
-    assert len(corpus_rows("positives.tsv")) >= 300
-    assert len(corpus_rows("near_misses.tsv")) >= 150
-    assert {PiiKind(r[0]) for r in corpus_rows("positives.tsv")} == set(PiiKind)
+# The frozen corpus, and the blind one (written by someone else without seeing the patterns, development data
+# since 2026-12-01): every assertion holds on each.
+CORPORA = [P("", id="frozen"), P("blind_", id="blind")]
 
 
-def test_corpus_recall_per_kind() -> None:
-    for kind, (hits, total, missed) in recall(corpus_rows("positives.tsv")).items():
+@pytest.mark.parametrize("prefix", CORPORA)
+def test_corpus_is_big_enough(prefix: str) -> None:
+    assert len(corpus_rows(f"{prefix}positives.tsv")) >= 300
+    assert len(corpus_rows(f"{prefix}near_misses.tsv")) >= 150
+    assert {PiiKind(r[0]) for r in corpus_rows(f"{prefix}positives.tsv")} == set(PiiKind)
+
+
+@pytest.mark.parametrize("prefix", CORPORA)
+def test_corpus_recall_per_kind(prefix: str) -> None:
+    for kind, (hits, total, missed) in recall(corpus_rows(f"{prefix}positives.tsv")).items():
         target = 0.98 if kind in COVERED_KINDS else 0.95
         assert hits / total >= target, f"{kind}: {hits}/{total}, missed {missed}"
 
 
-def test_corpus_false_positive_rate() -> None:
-    rows = corpus_rows("near_misses.tsv")
+@pytest.mark.parametrize("prefix", CORPORA)
+def test_corpus_false_positive_rate(prefix: str) -> None:
+    rows = corpus_rows(f"{prefix}near_misses.tsv")
     changed = [text for _, text in rows if mask_pii(text) != text]
     assert len(changed) / len(rows) <= 0.01, changed
 
 
 def test_corpus_masking_is_idempotent() -> None:
-    for row in corpus_rows("positives.tsv") + corpus_rows("ambiguous.tsv"):
+    rows = corpus_rows("positives.tsv") + corpus_rows("blind_positives.tsv") + corpus_rows("ambiguous.tsv")
+    for row in rows:
         once = mask_pii(row[1])
         assert mask_pii(once) == once, row[1]
 
