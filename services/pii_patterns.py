@@ -141,21 +141,22 @@ def pattern_finder(pattern: re.Pattern[str], region: bool = False) -> Finder:
 
 
 _CORRECTION_REACH = 32  # "E20419 아니고 E20491", "M20384756 → M593B1048"
+_CORRECTION = compiled(r"아니|말고|→|->|=>|정정|수정|바뀌|변경|오타|틀렸")
 
 
 def _corrected(view: str, span: Span, item: re.Pattern[str]) -> Iterator[Span]:
-    """An identifier starting with a letter, and the next one of its kind starting with that letter close after it."""
+    """The identifier that corrects one starting with a letter: same first letter, close after a correction word."""
     start, end = span
-    for _ in range(2):
-        first = view[start : start + 1]
-        if not first.isascii() or not first.isalpha():
-            return
-        line = view.find("\n", end, end + _CORRECTION_REACH)
-        m = item.search(view, end, line if line >= 0 else end + _CORRECTION_REACH)
-        if m is None or m.group()[:1].lower() != first.lower():
-            return
-        yield m.span()
-        start, end = m.span()
+    first = view[start]
+    if not (first.isascii() and first.isalpha()):
+        return
+    stop = view.find("\n", end, end + _CORRECTION_REACH)
+    stop = stop if stop >= 0 else end + _CORRECTION_REACH
+    cue = _CORRECTION.search(view, end, stop)
+    if cue is not None:
+        m = item.search(view, cue.end(), stop)
+        if m is not None and m.group()[0].lower() == first.lower():
+            yield m.span()
 
 
 def labelled_finder(item: re.Pattern[str], alone: re.Pattern[str] | None = None, before_label: bool = False) -> Finder:
@@ -180,7 +181,7 @@ def emails(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]
     """E-mail addresses, also spaced or spelled out: ``a @ b . com``, (at) / [at], 골뱅이 / 앳, at … dot."""
     if "@" in view or _AT_WORD.search(view):
         yield from (m.span() for m in EMAIL.finditer(view))
-    if _SPELLED_AT.search(view):
+    if "골뱅이" in view or "앳" in view or _SPELLED_AT.search(view):
         yield from (m.span() for m in EMAIL_SPELLED.finditer(view))
 
 
@@ -194,7 +195,7 @@ EMAIL = compiled(rf"{_LOCAL_PART}{_AT}{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}{_DOT}[A-
 # Spelled out: "jiho.han 골뱅이 gmail.com", "song 앳 naver 닷 com"; a bare English "at" only with a spelled "dot"
 # too or a mail host ("look at google.com" is no address).
 _MAIL_HOSTS = "naver|gmail|daum|hanmail|kakao|nate|outlook|hotmail|yahoo|icloud"  # "hong at naver.com"
-_SPELLED_AT = compiled(r"골뱅이|앳|\sat\s")
+_SPELLED_AT = compiled(r"\sat\s")
 _SPELLED_DOT = r"\s?(?:닷|쩜|점)\s?|\s(?:dot)\s"
 EMAIL_SPELLED = compiled(
     rf"{_LOCAL_PART}(?:\s?(?:골뱅이|앳)\s?{_LABEL}(?:(?:{_DOT}|{_SPELLED_DOT}){_LABEL}){{0,8}}"
@@ -207,8 +208,8 @@ _PHONE_TAIL = rf"(?:{_S})?\d{{3,4}}(?:{_S})?\d{{4}}(?![{AN}])(?![-._][0-9\ue000]
 _INTL = rf"(?:{_S})?(?:\(0\)\s?|0)?{_NSN}{_PHONE_TAIL}"
 # Company representative numbers (1588-xxxx, 1644-xxxx …) are not personal: no branch for them.
 # "01O-…": a letter O typed for a zero in a mobile number (only there: 0 and O share a key's look, not its place).
-_O = "[0O]"
-_TYPO_MOBILE = rf"O(?<![{AN}].)1{_O}|0{_B}1O"
+_O = "(?-i:[0O])"  # capital O only: a lower-case o is a letter in English text, and every one would be tried
+_TYPO_MOBILE = rf"(?-i:O)(?<![{AN}].)1{_O}|0{_B}1(?-i:O)"
 PHONE = compiled(  # each branch starts with a literal character, so the engine skips ahead to one
     rf"\((?<![{AN}]\()\+82\){_INTL}|\+(?<![{AN}+]\+)82{_INTL}|8(?<![{AN}+.-]8)2(?={_S}){_INTL}"
     rf"|\((?<![{AN}]\()0{_NSN}\){_PHONE_TAIL}|0{_B}{_NSN}\)?{_PHONE_TAIL}"
@@ -246,9 +247,10 @@ _ACCOUNT_TAIL = compiled(rf"(?P<n>{_ACCOUNT}){_AFTER_GLUE}\Z")
 LICENCE = compiled(rf"(?:1{_B}[1-9]|2{_B}[0-8]){_HS}\d{{2}}{_HS}\d{{6}}{_HS}\d{{2}}{_POST}")  # 2-2-6-2, region 11-28
 _LICENCE_OLD = compiled(rf"(?:{REGIONS})(?<![{HG}]..)\s?\d{{2}}{_HS}\d{{6}}{_HS}\d{{2}}{_POST}")  # 서울 12-345678-90
 LICENCE_ANY = compiled(rf"[0-9]{_B}\d(?:{_S})?(?:\d{{2}}(?:{_S})?)?\d{{6}}(?:{_S})?\d{{2}}{_POST}")
-_SP = r"[-\s]?"  # passports are also read out in groups: "M 2938 4710", "M-4829-1038", "M 384 A 2019"
+_SP = r"[-\s]?"  # other countries' shapes too; also read out in groups: "M 2938 4710", "M-4829-1038", "M 384 A 2019"
 PASSPORT = compiled(
-    rf"[A-Za-z]{_B}(?:{_SP}\d{{4}}{_SP}\d{{4}}|\d{{7}}[A-Za-z]|{_SP}\d{{3}}{_SP}[A-Za-z]{_SP}\d{{4}}){_POST}"
+    rf"[A-Za-z]{_B}(?:{_SP}\d{{4}}{_SP}\d{{4}}|\d{{7}}[A-Za-z]|{_SP}\d{{3}}{_SP}[A-Za-z]{_SP}\d{{4}}"
+    rf"|[A-Za-z]?\d{{7,9}}){_POST}"
 )
 EMPLOYEE = compiled(
     rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}[-\s]?(?:\d{{3,10}}|\d{{2}}(?=-\d))(?:-\d{{2,6}}){{0,2}}"

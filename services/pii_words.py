@@ -6,6 +6,7 @@ it consumes. Names run in the second pass, only around what the first pass found
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Iterator
 
@@ -17,21 +18,28 @@ _ROAD = compiled(
     rf"(?![.,][0-9\ue000])(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지){COUNT}"
 )
 # 지번 address: a 동/읍/면/리 name and a lot number ("역삼동 123-45", "용봉동 1234", "산 12번지").
-_LOT = compiled(
-    r"[가-힣](?<![가-힣0-9\ue000].)[가-힣]{0,4}?[0-9]?(?:동|읍|면|리)\s?(?:산\s?)?(?P<lot>\d{1,5}(?:-\d{1,4})?)(?P<bunji>번지)?"
+_LOT = compiled(  # starts at the 동/읍/면/리 (rare), its name is looked up behind it (_LOT_NAME)
+    r"(?P<suffix>[동읍면리])(?<=[가-힣0-9][동읍면리])\s?(?:산\s?)?(?P<lot>\d{1,5}(?:-\d{1,4})?)(?P<bunji>번지)?"
     rf"(?![0-9\ue000-])(?![.,][0-9])(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지){COUNT}"
 )
+_LOT_NAME = compiled(r"(?<![가-힣0-9\ue000])[가-힣]{1,5}[0-9]?\Z")
 # What follows an address: a building name or two, then the unit ("래미안광교 108동 702호", ", 3동 204호",
 # "(녹번동) 105동 1301호", "지하1층 B101호", "2층"). Words are whole (separated by spaces), so no backtracking within.
 _UNIT = compiled(
     r",?(?:\s(?:\([가-힣0-9,.\s]{1,16}\)|[가-힣A-Za-z○0-9]{1,12}+),?){0,4}?\s?"
     r"(?:(?:지하\s?)?\d{1,3}층\s?)?(?:[A-Z]?\d{1,4}동\s?)?(?:[A-Z]?\d{1,5}호|(?:지하\s?)?\d{1,3}층)(?![0-9A-Za-z\ue000])"
 )
+# An apartment's 동/호 with its name but no street ("은마아파트 12동 345호"): only after a label or a region.
+_APARTMENT = compiled(r"[0-9](?<![0-9\ue000].)\d{0,3}동\s?\d{1,5}호(?![0-9A-Za-z\ue000])")
+_BUILDING = compiled(r"(?<![가-힣A-Za-z0-9\ue000])[가-힣A-Za-z][가-힣A-Za-z0-9]{0,11}\s\Z")  # its name before it
+_DONG_BEFORE = compiled(r"[가-힣]{1,5}(?:동|읍|면|리)\s\Z")
 _REGION_WORD = (
     rf"(?<![{HG}])(?:{REGIONS}|[가-힣]{{1,4}}(?:특별시|광역시|특별자치시|특별자치도)|[가-힣]{{2,4}}[시군구]"
     rf"|[중동서남북]구|경기도|강원도|충청[남북]도|전라[남북]도|경상[남북]도|제주도)(?![{HG}])"
 )
 _REGION_TAIL = compiled(rf"(?:{_REGION_WORD}\s?){{1,4}}\Z")
+_RURAL_TAIL = compiled(rf"(?:{_REGION_WORD}\s?){{1,4}}(?:[가-힣]{{1,4}}[읍면]\s?)?\Z")
+_REGION_DONG_TAIL = compiled(rf"(?:{_REGION_WORD}\s?){{1,4}}(?:[가-힣]{{1,5}}(?:동|읍|면|리)\s?)?\Z")
 _STRONG_ROAD = compiled(r"[0-9]번?가?길\Z")
 _BARE_FOLLOW = compiled(r"\s*\Z|\s+(?![0-9\ue000])|[,.)\]!?~(]|에|으로|로|이고|이에요|입니다|번지")
 _NOT_ROADS = frozenset("이메일로 엑셀파일로 문자메시지로 카카오톡로".split())
@@ -55,10 +63,8 @@ def _with_unit(view: str, end: int) -> int:
     return unit.end() if unit else end
 
 
-def addresses(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
-    """Road name + building number or 동 + lot number (with the unit after it): after a region (kept in the span),
-    a label, as N길, or bare if unmistakable (a road of three syllables, a lot number followed by a unit)."""
-    label_tail = label_regex(rule.labels, r"[^0-9\n\[\]@\ue000]{0,20}\Z")
+def _roads(view: str, label_tail: re.Pattern[str]) -> Iterator[Span]:
+    """Road name + building number: after a region (kept in the span), a label, as N길, or bare if unmistakable."""
     for m in _ROAD.finditer(view):
         start, road = m.start(), m["road"]
         region = _REGION_TAIL.search(view, max(0, start - 40), start)
@@ -70,16 +76,52 @@ def addresses(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Sp
             or _bare_road(view, road, m.end())
         ):
             yield start, _with_unit(view, m.end())
+
+
+def _lots(view: str, label_tail: re.Pattern[str]) -> Iterator[Span]:
+    """동 + lot number: after a region or a label, with 번지, or bare when a unit follows a lot written 123-45."""
     for m in _LOT.finditer(view):
-        start, end = m.span()
-        unit = _UNIT.match(view, end)
+        name = _LOT_NAME.search(view, max(0, m.start() - 6), m.start())
+        if name is None:
+            continue
+        start, end = name.start(), m.end()
+        if m["suffix"] == "리":  # 자리, 거리, 처리 …: a 리 lot only after its region (경기 가평군 청평면 대성리 12)
+            rural = view[max(0, start - 2) : start] in ("면 ", "읍 ", "군 ")
+            region = _RURAL_TAIL.search(view, max(0, start - 40), start) if rural else None
+            if region is not None:
+                yield region.start(), _with_unit(view, end)
+            continue
         region = _REGION_TAIL.search(view, max(0, start - 40), start)
         if region is not None:
-            yield region.start(), unit.end() if unit else end
-        elif label_tail.search(view, max(0, start - 30), start) or m["bunji"]:
-            yield start, unit.end() if unit else end
-        elif unit is not None and "-" in m["lot"]:
+            yield region.start(), _with_unit(view, end)
+        elif m["bunji"] or label_tail.search(view, max(0, start - 30), start):
+            yield start, _with_unit(view, end)
+        elif "-" in m["lot"] and (unit := _UNIT.match(view, end)) is not None:
             yield start, unit.end()
+
+
+def _apartments(view: str, label_tail: re.Pattern[str]) -> Iterator[Span]:
+    """An apartment's name and 동/호 after a region (and 동 name) or a label."""
+    for m in _APARTMENT.finditer(view):
+        unit = m.start()
+        building = _BUILDING.search(view, max(0, unit - 13), unit)
+        start = building.start() if building else unit
+        region = _REGION_DONG_TAIL.search(view, max(0, start - 40), start)
+        label = label_tail.search(view, max(0, unit - 30), unit)
+        if region is not None:
+            yield region.start(), m.end()
+        elif label is not None:
+            start = start if label.start() < start else unit  # the word before the unit was the label itself
+            dong = _DONG_BEFORE.search(view, max(0, start - 7), start)
+            yield (dong.start() if dong else start), m.end()
+
+
+def addresses(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
+    """Street (도로명) and lot (지번) addresses with the building and unit after them, or an apartment's 동/호."""
+    label_tail = label_regex(rule.labels, r"[^0-9\n\[\]@\ue000]{0,20}\Z")
+    yield from _roads(view, label_tail)
+    yield from _lots(view, label_tail)
+    yield from _apartments(view, label_tail)
 
 
 # ------------------------------------------------------------------------------------------------ names

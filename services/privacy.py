@@ -33,7 +33,7 @@ class PiiKind(StrEnum):
     PASSPORT = "passport"  # 여권번호
     DRIVER_LICENSE = "driver_license"  # 운전면허번호
     VEHICLE_PLATE = "vehicle_plate"  # 차량번호: a plate next to an employee is personal data
-    ADDRESS = "address"  # 도로명주소 with a building number
+    ADDRESS = "address"  # 도로명 or 지번 address (with its building and unit), or an apartment's 동/호
     PERSON_NAME = "person_name"  # a name with a title or 님, right next to other PII
 
 

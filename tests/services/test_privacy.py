@@ -315,6 +315,31 @@ def test_corpus_masking_is_idempotent() -> None:
         assert mask_pii(once) == once, row[1]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        P("주소 서울 강남구 대치동 은마아파트 12동 345호", "주소 [주소]", id="lot-less-apartment"),
+        P("배송지 101동 1203호 경비실", "배송지 [주소] 경비실", id="apartment-after-label"),
+        P("3동 201호 회의실", "3동 201호 회의실", id="office-unit-alone"),
+        P("경기 가평군 청평면 대성리 123", "[주소]", id="rural-lot"),
+        P("주소 주민번호 앞자리 1", "주소 주민번호 앞자리 1", id="jari-is-no-lot"),
+        P("PASSPORT NO: S7654321B, 사번 E-20419", "PASSPORT NO: [여권번호], 사번 [사번]", id="passport-letter-end"),
+        P("emp_no=A10293 acct_no=1002345678901", "emp_no=[사번] acct_no=[계좌번호]", id="log-keys"),
+        P("메일 minsu.kim 골뱅이 naver 닷 com", "메일 [이메일]", id="email-golbaengi"),
+        P("look at google.com", "look at google.com", id="english-at-is-no-email"),
+        P("주민등록번호: 921212-2xxxxxx", "주민등록번호: [주민등록번호]xxxxxx", id="rrn-hidden-by-writer"),
+        P("주민 앞번호 850505 뒷번호 1234567", "주민 앞번호 [주민등록번호] 뒷번호 [주민등록번호]", id="rrn-split"),
+        P("사번 A20419 아니고 A20491", "사번 [사번] 아니고 [사번]", id="correction"),
+        P("핸드폰 O10-1234-5678", "핸드폰 [전화번호]", id="letter-o-for-zero"),
+        P("공일공 일이삼사 오육칠팔", "[전화번호]", id="digit-words"),
+        P("대표번호 1800-1234, 1566-0000", "대표번호 1800-1234, 1566-0000", id="representative-numbers"),
+    ],
+)
+def test_general_forms(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+    assert mask_pii(expected) == expected
+
+
 # ------------------------------------------------------------------------------------------------ normalisation
 
 
