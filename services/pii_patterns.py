@@ -140,23 +140,27 @@ def pattern_finder(pattern: re.Pattern[str], region: bool = False) -> Finder:
     return find
 
 
-_CORRECTION_REACH = 32  # "E20419 아니고 E20491", "M20384756 → M593B1048"
-_CORRECTION = compiled(r"아니|말고|→|->|=>|정정|수정|바뀌|변경|오타|틀렸")
+_CORRECTION = r"아니|말고|→|->|=>|정정|수정|바뀌|변경|오타|틀렸"  # "E20419 아니고 E20491", "M20384756 → M593B1048"
+
+
+@lru_cache(maxsize=16)
+def _correction(item: str) -> re.Pattern[str]:
+    """A correction word, then another item, on the same line shortly after an item."""
+    return compiled(rf"[^\n]{{0,16}}?(?:{_CORRECTION})[^\n]{{0,24}}?(?P<next>{item})")
 
 
 def _corrected(view: str, span: Span, item: re.Pattern[str]) -> Iterator[Span]:
     """The identifier that corrects one starting with a letter: same first letter, close after a correction word."""
-    start, end = span
-    first = view[start]
-    if not (first.isascii() and first.isalpha()):
-        return
-    stop = view.find("\n", end, end + _CORRECTION_REACH)
-    stop = stop if stop >= 0 else end + _CORRECTION_REACH
-    cue = _CORRECTION.search(view, end, stop)
-    if cue is not None:
-        m = item.search(view, cue.end(), stop)
-        if m is not None and m.group()[0].lower() == first.lower():
-            yield m.span()
+    first = view[span[0]]
+    if first.isascii() and first.isalpha():
+        m = _correction(item.pattern).match(view, span[1])
+        if m is not None and m["next"][0].lower() == first.lower():
+            yield m.span("next")
+
+
+@lru_cache(maxsize=16)
+def _before_label(item: str, labels: tuple[str, ...]) -> re.Pattern[str]:
+    return compiled(rf"(?P<item>{item}){_AFTER_GLUE}{_words(labels)}")
 
 
 def labelled_finder(item: re.Pattern[str], alone: re.Pattern[str] | None = None, before_label: bool = False) -> Finder:
@@ -169,7 +173,7 @@ def labelled_finder(item: re.Pattern[str], alone: re.Pattern[str] | None = None,
         if alone is not None:
             yield from (m.span() for m in alone.finditer(view))
         if before_label:
-            yield from (m.span() for m in item.finditer(view) if _followed(view, m.end(), rule))
+            yield from (m.span("item") for m in _before_label(item.pattern, rule.labels).finditer(view))
 
     return find
 

@@ -7,7 +7,7 @@ it consumes. Names run in the second pass, only around what the first pass found
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 
 from services.pii_patterns import AN, COUNT, HG, REGIONS, Labelled, Span, compiled, label_regex
@@ -63,22 +63,50 @@ def _with_unit(view: str, end: int) -> int:
     return unit.end() if unit else end
 
 
-def _roads(view: str, label_tail: re.Pattern[str]) -> Iterator[Span]:
+_REGION_LAST = frozenset("시군구도동읍면리") | {word[-1] for word in REGIONS.split("|")}
+_LABEL_GAP = compiled(r"[^0-9\n\[\]@\ue000]{0,20}")
+
+
+class _Before:
+    """What stands right before a candidate: a region (a tail pattern) or a label. Labels are found once per view
+    and looked up by position, and a region is searched for only where one could end: linear in the view."""
+
+    def __init__(self, view: str, labels: re.Pattern[str]) -> None:
+        self.view = view
+        self.labels = [m.span() for m in labels.finditer(view)]
+        self.ends = [end for _, end in self.labels]
+
+    def region(self, tail: re.Pattern[str], start: int) -> int | None:
+        """Where the region written right before ``start`` begins."""
+        view = self.view
+        last = start - 2 if view[start - 1 : start] == " " else start - 1
+        if last < 0 or view[last] not in _REGION_LAST:
+            return None
+        m = tail.search(view, max(0, start - 40), start)
+        return m.start() if m else None
+
+    def label(self, start: int) -> Span | None:
+        """The label shortly before ``start`` with no digit, bracket or line break between."""
+        k = bisect_right(self.ends, start) - 1
+        if k < 0:
+            return None
+        label = self.labels[k]
+        gap = _LABEL_GAP.match(self.view, label[1], start)
+        return label if start - label[0] <= 30 and gap is not None and gap.end() == start else None
+
+
+def _roads(view: str, before: _Before) -> Iterator[Span]:
     """Road name + building number: after a region (kept in the span), a label, as N길, or bare if unmistakable."""
     for m in _ROAD.finditer(view):
         start, road = m.start(), m["road"]
-        region = _REGION_TAIL.search(view, max(0, start - 40), start)
+        region = before.region(_REGION_TAIL, start)
         if region is not None:
-            yield region.start(), _with_unit(view, m.end())
-        elif (
-            _STRONG_ROAD.search(road)
-            or label_tail.search(view, max(0, start - 30), start)
-            or _bare_road(view, road, m.end())
-        ):
+            yield region, _with_unit(view, m.end())
+        elif _STRONG_ROAD.search(road) or before.label(start) or _bare_road(view, road, m.end()):
             yield start, _with_unit(view, m.end())
 
 
-def _lots(view: str, label_tail: re.Pattern[str]) -> Iterator[Span]:
+def _lots(view: str, before: _Before) -> Iterator[Span]:
     """동 + lot number: after a region or a label, with 번지, or bare when a unit follows a lot written 123-45."""
     for m in _LOT.finditer(view):
         name = _LOT_NAME.search(view, max(0, m.start() - 6), m.start())
@@ -86,42 +114,41 @@ def _lots(view: str, label_tail: re.Pattern[str]) -> Iterator[Span]:
             continue
         start, end = name.start(), m.end()
         if m["suffix"] == "리":  # 자리, 거리, 처리 …: a 리 lot only after its region (경기 가평군 청평면 대성리 12)
-            rural = view[max(0, start - 2) : start] in ("면 ", "읍 ", "군 ")
-            region = _RURAL_TAIL.search(view, max(0, start - 40), start) if rural else None
+            region = before.region(_RURAL_TAIL, start)
             if region is not None:
-                yield region.start(), _with_unit(view, end)
+                yield region, _with_unit(view, end)
             continue
-        region = _REGION_TAIL.search(view, max(0, start - 40), start)
+        region = before.region(_REGION_TAIL, start)
         if region is not None:
-            yield region.start(), _with_unit(view, end)
-        elif m["bunji"] or label_tail.search(view, max(0, start - 30), start):
+            yield region, _with_unit(view, end)
+        elif m["bunji"] or before.label(start):
             yield start, _with_unit(view, end)
         elif "-" in m["lot"] and (unit := _UNIT.match(view, end)) is not None:
             yield start, unit.end()
 
 
-def _apartments(view: str, label_tail: re.Pattern[str]) -> Iterator[Span]:
+def _apartments(view: str, before: _Before) -> Iterator[Span]:
     """An apartment's name and 동/호 after a region (and 동 name) or a label."""
     for m in _APARTMENT.finditer(view):
         unit = m.start()
         building = _BUILDING.search(view, max(0, unit - 13), unit)
         start = building.start() if building else unit
-        region = _REGION_DONG_TAIL.search(view, max(0, start - 40), start)
-        label = label_tail.search(view, max(0, unit - 30), unit)
+        region = before.region(_REGION_DONG_TAIL, start)
+        label = before.label(unit)
         if region is not None:
-            yield region.start(), m.end()
+            yield region, m.end()
         elif label is not None:
-            start = start if label.start() < start else unit  # the word before the unit was the label itself
+            start = start if label[0] < start else unit  # the word before the unit was the label itself
             dong = _DONG_BEFORE.search(view, max(0, start - 7), start)
             yield (dong.start() if dong else start), m.end()
 
 
 def addresses(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     """Street (도로명) and lot (지번) addresses with the building and unit after them, or an apartment's 동/호."""
-    label_tail = label_regex(rule.labels, r"[^0-9\n\[\]@\ue000]{0,20}\Z")
-    yield from _roads(view, label_tail)
-    yield from _lots(view, label_tail)
-    yield from _apartments(view, label_tail)
+    before = _Before(view, label_regex(rule.labels))
+    yield from _roads(view, before)
+    yield from _lots(view, before)
+    yield from _apartments(view, before)
 
 
 # ------------------------------------------------------------------------------------------------ names
