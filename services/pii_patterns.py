@@ -56,8 +56,8 @@ COUNT = (  # a count or an amount follows: not a building number or a plate
 )
 REGIONS = "서울|부산|대구|인천|광주|대전|울산|세종|경기|강원|충북|충남|전북|전남|경북|경남|제주"
 _REGION_BEFORE = compiled(rf"(?<![{HG}])(?:{REGIONS})\s?\Z")
-# label → value: no digits, letters or placeholder between, except a log key's suffix (acct_no=, emp_id:)
-_GAP = compiled(rf"(?:[_-]?(?:no|num|number|id)(?![A-Za-z])\.?)?[^{AN}@\[\]\n]{{0,16}}+")
+# label → value: no digits, letters or placeholder between, except a log key's suffix (acct_no=, card_no:)
+_GAP = compiled(rf"(?:[_-]?(?:no|num|number)(?![A-Za-z])\.?)?[^{AN}@\[\]\n]{{0,16}}+")
 _NEAR_GAP = compiled(r"\s?[:(/]?\s?")
 _LIST_SEP = compiled(r"\s?(?:[,/&]|및|와|과|또는)\s?")
 _AFTER_GLUE = r"\s?\(?\s?(?:으로|로|은|는|이|가|에|:)?\s?"
