@@ -50,6 +50,14 @@ ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "Hangul road-like words + numbers": lambda i: ["메일로 3번 ", "기본으로 15일 ", "코드로 404를 ", "서울시 "][i % 4],
     "names near phones": lambda i: ["김민수 과장 ", "010-1234-5678 ", "박지영님 "][i % 3],
     "full-width and zero-width": lambda i: ["０１０－１２３４", "\u200b", "５６７８", "·"][i % 4],
+    "spelled-out e-mails (골뱅이, 앳, at … dot)": lambda i: ["hong 골뱅이 ", "a.b at c ", "dot ", "앳 x 닷 ", ". "][
+        i % 5
+    ],
+    "lots and units (동 123-45, 101동 1203호)": lambda i: ["역삼동 123-4 ", "래미안 ", "101동 ", "1203호 ", "주소 "][
+        i % 5
+    ],
+    "hidden and split 주민번호": lambda i: ["주민번호 840606-2", "*****", " 앞 ", "930108 ", "뒤 "][i % 5],
+    "passport groups, corrections": lambda i: ["여권 M ", "1234 ", "5678 ", "A ", "아니고 "][i % 5],
 }
 
 

@@ -56,7 +56,8 @@ COUNT = (  # a count or an amount follows: not a building number or a plate
 )
 REGIONS = "서울|부산|대구|인천|광주|대전|울산|세종|경기|강원|충북|충남|전북|전남|경북|경남|제주"
 _REGION_BEFORE = compiled(rf"(?<![{HG}])(?:{REGIONS})\s?\Z")
-_GAP = compiled(rf"[^{AN}@\[\]\n]{{0,16}}+")  # label → value: no digits, letters or placeholder between
+# label → value: no digits, letters or placeholder between, except a log key's suffix (acct_no=, card_no:)
+_GAP = compiled(rf"(?:[_-]?(?:no|num|number)(?![A-Za-z])\.?)?[^{AN}@\[\]\n]{{0,16}}+")
 _NEAR_GAP = compiled(r"\s?[:(/]?\s?")
 _LIST_SEP = compiled(r"\s?(?:[,/&]|및|와|과|또는)\s?")
 _AFTER_GLUE = r"\s?\(?\s?(?:으로|로|은|는|이|가|에|:)?\s?"
@@ -64,6 +65,7 @@ _MAX_LISTED = 8
 _DIGITS = compiled(r"[0-9]+")
 _NON_DIGIT = compiled(r"[^0-9]")
 HINT = compiled(r"[0-9@]|[(\[{]\s?at\s?[)\]}]")  # every finder needs a digit or an at-sign
+EMAIL_HINT = compiled(r"[0-9@]|[(\[{]\s?at\s?[)\]}]|골뱅이|앳|\sat\s")  # or an e-mail's spelled-out at
 _AT_WORD = compiled(r"[(\[{]\s?at\s?[)\]}]")
 
 
@@ -138,13 +140,40 @@ def pattern_finder(pattern: re.Pattern[str], region: bool = False) -> Finder:
     return find
 
 
-def labelled_finder(item: re.Pattern[str], alone: re.Pattern[str] | None = None) -> Finder:
-    """A finder yielding ``item`` after a label (and ``alone`` wherever it stands)."""
+_CORRECTION = r"아니|말고|→|->|=>|정정|수정|바뀌|변경|오타|틀렸"  # "E20419 아니고 E20491", "M20384756 → M593B1048"
+
+
+@lru_cache(maxsize=16)
+def _correction(item: str) -> re.Pattern[str]:
+    """A correction word, then another item, on the same line shortly after an item."""
+    return compiled(rf"[^\n]{{0,16}}?(?:{_CORRECTION})[^\n]{{0,24}}?(?P<next>{item})")
+
+
+def _corrected(view: str, span: Span, item: re.Pattern[str]) -> Iterator[Span]:
+    """The identifier that corrects one starting with a letter: same first letter, close after a correction word."""
+    first = view[span[0]]
+    if first.isascii() and first.isalpha():
+        m = _correction(item.pattern).match(view, span[1])
+        if m is not None and m["next"][0].lower() == first.lower():
+            yield m.span("next")
+
+
+@lru_cache(maxsize=16)
+def _before_label(item: str, labels: tuple[str, ...]) -> re.Pattern[str]:
+    return compiled(rf"(?P<item>{item}){_AFTER_GLUE}{_words(labels)}")
+
+
+def labelled_finder(item: re.Pattern[str], alone: re.Pattern[str] | None = None, before_label: bool = False) -> Finder:
+    """``item`` after a label (and the one correcting it), ``alone`` wherever it stands, or right before a label."""
 
     def find(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
-        yield from _introduced(view, rule, item)
+        for span in _introduced(view, rule, item):
+            yield span
+            yield from _corrected(view, span, item)
         if alone is not None:
             yield from (m.span() for m in alone.finditer(view))
+        if before_label:
+            yield from (m.span("item") for m in _before_label(item.pattern, rule.labels).finditer(view))
 
     return find
 
@@ -153,27 +182,66 @@ def labelled_finder(item: re.Pattern[str], alone: re.Pattern[str] | None = None)
 
 
 def emails(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
-    """E-mail addresses, also with spaces around @ or written with (at) / [at] and (dot)."""
+    """E-mail addresses, also spaced or spelled out: ``a @ b . com``, (at) / [at], 골뱅이 / 앳, at … dot."""
     if "@" in view or _AT_WORD.search(view):
         yield from (m.span() for m in EMAIL.finditer(view))
+    if "골뱅이" in view or "앳" in view or _SPELLED_AT.search(view):
+        yield from (m.span() for m in EMAIL_SPELLED.finditer(view))
 
 
 _LOCAL = r"[A-Za-z0-9._%+-]"
 _LOCAL_OR_GLUE = r"[A-Za-z0-9._%+\ue000-]"
+_LOCAL_PART = rf"{_LOCAL}(?<!{_LOCAL_OR_GLUE}.){_LOCAL}{{0,63}}+(?:\s\.\s{_LOCAL}{{1,63}}+){{0,3}}"  # "nayeon . jang"
 _AT = r"(?:\s{0,2}@\s{0,2}|\s?[(\[{]\s?at\s?[)\]}]\s?)"  # also "hong (at) encar.com", "hong[at]encar.com"
-_DOT = r"(?:\.|\s?[(\[{]\s?dot\s?[)\]}]\s?)"
-EMAIL = compiled(
-    rf"{_LOCAL}(?<!{_LOCAL_OR_GLUE}.){_LOCAL}{{0,63}}+{_AT}[A-Za-z0-9-]{{1,63}}(?:{_DOT}[A-Za-z0-9-]{{1,63}}){{0,8}}"
-    rf"{_DOT}[A-Za-z]{{2,24}}(?![A-Za-z0-9\ue000-])"
+_DOT = r"(?:\.|\s\.\s|\s?[(\[{]\s?dot\s?[)\]}]\s?)"
+_LABEL = r"[A-Za-z0-9-]{1,63}"
+EMAIL = compiled(rf"{_LOCAL_PART}{_AT}{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}{_DOT}[A-Za-z]{{2,24}}(?![A-Za-z0-9\ue000-])")
+# Spelled out: "jiho.han 골뱅이 gmail.com", "song 앳 naver 닷 com"; a bare English "at" only with a spelled "dot"
+# too or a mail host ("look at google.com" is no address).
+_MAIL_HOSTS = "naver|gmail|daum|hanmail|kakao|nate|outlook|hotmail|yahoo|icloud"  # "hong at naver.com"
+_SPELLED_AT = compiled(r"\sat\s")
+_SPELLED_DOT = r"\s?(?:닷|쩜|점)\s?|\s(?:dot)\s"
+EMAIL_SPELLED = compiled(
+    rf"{_LOCAL_PART}(?:\s?(?:골뱅이|앳)\s?{_LABEL}(?:(?:{_DOT}|{_SPELLED_DOT}){_LABEL}){{0,8}}"
+    rf"|\sat\s{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}?\sdot\s{_LABEL}(?:(?:{_DOT}|\sdot\s){_LABEL}){{0,8}}"
+    rf"|\sat\s(?:{_MAIL_HOSTS})(?:\.[A-Za-z]{{2,6}}){{1,2}})"
+    rf"(?<=[A-Za-z]{{2}})(?![A-Za-z0-9\ue000-])"
 )
 _NSN = r"(?:1[016789]|2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|50[2-8])"  # mobile, Seoul, area codes, VoIP, 050X
 _PHONE_TAIL = rf"(?:{_S})?\d{{3,4}}(?:{_S})?\d{{4}}(?![{AN}])(?![-._][0-9\ue000])"
 _INTL = rf"(?:{_S})?(?:\(0\)\s?|0)?{_NSN}{_PHONE_TAIL}"
+# Company representative numbers (1588-xxxx, 1644-xxxx …) are not personal: no branch for them.
+# "01O-…": a letter O typed for a zero in a mobile number (only there: 0 and O share a key's look, not its place).
+_O = "(?-i:[0O])"  # capital O only: a lower-case o is a letter in English text, and every one would be tried
+_TYPO_MOBILE = rf"(?-i:O)(?<![{AN}].)1{_O}|0{_B}1(?-i:O)"
 PHONE = compiled(  # each branch starts with a literal character, so the engine skips ahead to one
     rf"\((?<![{AN}]\()\+82\){_INTL}|\+(?<![{AN}+]\+)82{_INTL}|8(?<![{AN}+.-]8)2(?={_S}){_INTL}"
     rf"|\((?<![{AN}]\()0{_NSN}\){_PHONE_TAIL}|0{_B}{_NSN}\)?{_PHONE_TAIL}"
-    rf"|1{_B}(?:5(?:88|44|66|77)|6(?:00|44|61|70|88)|8(?:00|99))[-. ]?\d{{4}}{_POST}{_AMOUNT}"
+    rf"|(?:{_TYPO_MOBILE}){_PHONE_TAIL}"
 )
+# "앞은 010이고 뒤는 3928-5571": a mobile number told in two halves (both masked).
+_PHONE_SPLIT = compiled(
+    rf"0(?<![{AN}].)1[016789](?![0-9\ue000])[^0-9\n\[\]\ue000]{{1,12}}?(?:뒤|뒷)[^0-9\n\[\]\ue000]{{0,6}}?"
+    rf"(?P<back>\d{{3,4}}-?\d{{4}})(?![{AN}])"
+)
+_KO_DIGIT = "[공영일이삼사오육칠팔구]"
+# "공일공 팔팔이삼 사사칠일": a mobile number in Korean digit words (it always starts 공일공/공일육 …).
+_PHONE_WORDS = compiled(
+    rf"[공영](?<![가-힣].)일[공영육칠팔구](?:{_S})?{_KO_DIGIT}{{3,4}}(?:{_S})?{_KO_DIGIT}{{4}}(?![가-힣])"
+)
+PHONE_HINT = compiled(r"[0-9]|[공영]일")
+
+
+def phones(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
+    """Phone numbers (also with an O typed for a zero), a mobile number told in halves, or in digit words."""
+    yield from (m.span() for m in PHONE.finditer(view))
+    for m in _PHONE_SPLIT.finditer(view):
+        yield m.start(), m.start() + 3
+        yield m.span("back")
+    if "공일" in view or "영일" in view:
+        yield from (m.span() for m in _PHONE_WORDS.finditer(view))
+
+
 CARD = compiled(
     rf"[0-9]{_B}(?:\d{{3}}(?:{_S}\d{{4}}){{3}}(?:{_S}\d{{3}})?|\d{{3}}{_S}\d{{6}}{_S}\d{{4,5}}|\d{{12,18}}){_POST}"
 )
@@ -183,16 +251,21 @@ _ACCOUNT_TAIL = compiled(rf"(?P<n>{_ACCOUNT}){_AFTER_GLUE}\Z")
 LICENCE = compiled(rf"(?:1{_B}[1-9]|2{_B}[0-8]){_HS}\d{{2}}{_HS}\d{{6}}{_HS}\d{{2}}{_POST}")  # 2-2-6-2, region 11-28
 _LICENCE_OLD = compiled(rf"(?:{REGIONS})(?<![{HG}]..)\s?\d{{2}}{_HS}\d{{6}}{_HS}\d{{2}}{_POST}")  # 서울 12-345678-90
 LICENCE_ANY = compiled(rf"[0-9]{_B}\d(?:{_S})?(?:\d{{2}}(?:{_S})?)?\d{{6}}(?:{_S})?\d{{2}}{_POST}")
-PASSPORT = compiled(rf"[A-Za-z]{_B}(?:\d{{8}}|\d{{3}}[A-Za-z]\d{{4}}){_POST}")
+_SP = r"[-\s]?"  # other countries' shapes too; also read out in groups: "M 2938 4710", "M-4829-1038", "M 384 A 2019"
+PASSPORT = compiled(
+    rf"[A-Za-z]{_B}(?:{_SP}\d{{4}}{_SP}\d{{4}}|\d{{7}}[A-Za-z]|{_SP}\d{{3}}{_SP}[A-Za-z]{_SP}\d{{4}}"
+    rf"|[A-Za-z]?\d{{7,9}}){_POST}"
+)
 EMPLOYEE = compiled(
-    rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}-?\d{{3,10}}(?:-\d{{2,6}}){{0,2}}|[0-9]{_B}(?:\d{{3}}{_S}\d{{4}}|\d{{4,11}}"
-    rf"(?:-\d{{2,6}}){{0,2}})){_POST}(?!\s?(?:년|월|일|원|만|명|개|시|분|%))"
+    rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}[-\s]?(?:\d{{3,10}}|\d{{2}}(?=-\d))(?:-\d{{2,6}}){{0,2}}"
+    rf"|[0-9]{_B}(?:\d{{3}}{_S}\d{{4}}|\d{{4,11}}(?:-\d{{2,6}}){{0,2}}|\d-\d{{3,6}}))"
+    rf"{_POST}(?!\s?(?:년|월|일|원|만|명|개|시|분|%))"
 )
 EMPLOYEE_ALONE = re.compile(rf"E(?<![{AN}-]E)N(?:C-?\d{{5,6}}|\d{{6}}|-\d{{4}}-\d{{3,4}})(?![{AN}])", re.ASCII)
 CORPORATE = compiled(rf"[0-9]{_B}(?:\d{{5}}(?:{_S})?\d{{7}}|\d{{2}}(?:{_S})?\d{{2}}(?:{_S})?\d{{5}}){_POST}")
 _PLATE_LETTERS = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자배하허호"
-PLATE = compiled(
-    rf"[0-9](?<![{AN}].)\d{{1,2}}\s?[{_PLATE_LETTERS}]\s?\d{{4}}(?![{AN}])(?!\s?(?:원|만|억|천|%|명|개|건|년|월|일|회|대))"
+PLATE = compiled(  # also "69소-2038" and read out digit by digit, "12 가 3 4 5 6"
+    rf"[0-9](?<![{AN}].)\d{{1,2}}[-\s]?[{_PLATE_LETTERS}](?:[-\s]?\d{{4}}|\s?\d(?:\s\d){{3}})(?![{AN}])(?!\s?(?:원|만|억|천|%|명|개|건|년|월|일|회|대))"
 )
 
 
@@ -207,9 +280,20 @@ def driver_licences(view: str, rule: Labelled, found: tuple[Span, ...]) -> Itera
 
 _REGNO = compiled(rf"(?P<birth>[0-9]{_B}\d{{5}})(?:{_S})?(?P<back>\d{{7}}){_POST}")
 _SPLIT_GAP = r"[^0-9\n\[\]\ue000]"
-_REGNO_SPLIT = compiled(
-    rf"(?:주민|외국인)\s?(?:등록)?\s?번호{_SPLIT_GAP}{{0,8}}?앞\s?(?:6\s?)?자리{_SPLIT_GAP}{{0,6}}+(?P<birth>\d{{6}})"
-    rf"(?![0-9\ue000]){_SPLIT_GAP}{{1,12}}?(?:뒤|뒷)\s?(?:7\s?)?자리{_SPLIT_GAP}{{0,6}}+(?P<back>\d{{7}})(?![0-9\ue000])"
+_REG_LABEL = r"(?:주민|외국인)(?:\s?(?:등록)?\s?번호)?"
+_FRONT = r"앞\s?(?:6\s?)?(?:자리|번호)?"
+_BACK = r"(?:뒤|뒷)\s?(?:7\s?)?(?:자리|번호)?"
+_REGNO_SPLIT = compiled(  # 앞자리 … 뒷자리 (or 앞 … 뒤), either way round
+    rf"{_REG_LABEL}{_SPLIT_GAP}{{0,8}}?(?:{_FRONT}{_SPLIT_GAP}{{0,6}}+(?P<birth>\d{{6}})(?![0-9\ue000])"
+    rf"{_SPLIT_GAP}{{1,12}}?{_BACK}{_SPLIT_GAP}{{0,6}}+(?P<back>\d{{7}})(?![0-9\ue000])"
+    rf"|{_BACK}{_SPLIT_GAP}{{0,6}}+(?P<back2>\d{{7}})(?![0-9\ue000])"
+    rf"{_SPLIT_GAP}{{1,12}}?{_FRONT}{_SPLIT_GAP}{{0,6}}+(?P<birth2>\d{{6}})(?![0-9\ue000]))"
+)
+# "주민번호 840606-2******": the writer hid the rest; the birth date and the 7th digit are still theirs (only after
+# a label: a number someone else already redacted is left as it is).
+_REGNO_HIDDEN = compiled(
+    rf"{_REG_LABEL}{_SPLIT_GAP}{{0,12}}?(?P<n>(?P<birth>[0-9]{_B}\d{{5}})(?:{_S})?(?P<g>\d))[*xX●○•#]{{4,8}}"
+    rf"(?![{AN}*])"
 )
 _CENTURY = dict.fromkeys("90", 1800) | dict.fromkeys("1256", 1900) | dict.fromkeys("3478", 2000)
 
@@ -234,8 +318,12 @@ def _registrations(view: str) -> list[tuple[str, Span]]:
         return last[1]
     found = [(m["back"][0], m.span()) for m in _REGNO.finditer(view) if _born(m["birth"], m["back"][0])]
     for m in _REGNO_SPLIT.finditer(view):
-        if _born(m["birth"], m["back"][0]):
-            found += [(m["back"][0], m.span("birth")), (m["back"][0], m.span("back"))]
+        birth, back = ("birth", "back") if m["birth"] else ("birth2", "back2")
+        if _born(m[birth], m[back][0]):
+            found += [(m[back][0], m.span(birth)), (m[back][0], m.span(back))]
+    for m in _REGNO_HIDDEN.finditer(view):
+        if _born(m["birth"], m["g"]):
+            found.append((m["g"], m.span("n")))
     _last_registrations = (view, found)
     return found
 

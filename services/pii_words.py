@@ -6,7 +6,8 @@ it consumes. Names run in the second pass, only around what the first pass found
 
 from __future__ import annotations
 
-from bisect import bisect_left
+import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 
 from services.pii_patterns import AN, COUNT, HG, REGIONS, Labelled, Span, compiled, label_regex
@@ -16,11 +17,29 @@ _ROAD = compiled(
     r"\d{1,4}(?:-\d{1,4})?(?![0-9\ue000])(?:,?\s?(?:\d{1,4}동\s?)?\d{1,5}호|,?\s?(?:지하\s?)?\d{1,3}층|\s?\([가-힣0-9,.\s]{1,16}\))?"
     rf"(?![.,][0-9\ue000])(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지){COUNT}"
 )
+# 지번 address: a 동/읍/면/리 name and a lot number ("역삼동 123-45", "용봉동 1234", "산 12번지").
+_LOT = compiled(  # starts at the 동/읍/면/리 (rare), its name is looked up behind it (_LOT_NAME)
+    r"(?P<suffix>[동읍면리])(?<=[가-힣0-9][동읍면리])\s?(?:산\s?)?(?P<lot>\d{1,5}(?:-\d{1,4})?)(?P<bunji>번지)?"
+    rf"(?![0-9\ue000-])(?![.,][0-9])(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지){COUNT}"
+)
+_LOT_NAME = compiled(r"(?<![가-힣0-9\ue000])[가-힣]{1,5}[0-9]?\Z")
+# What follows an address: a building name or two, then the unit ("래미안광교 108동 702호", ", 3동 204호",
+# "(녹번동) 105동 1301호", "지하1층 B101호", "2층"). Words are whole (separated by spaces), so no backtracking within.
+_UNIT = compiled(
+    r",?(?:\s(?:\([가-힣0-9,.\s]{1,16}\)|[가-힣A-Za-z○0-9]{1,12}+),?){0,4}?\s?"
+    r"(?:(?:지하\s?)?\d{1,3}층\s?)?(?:[A-Z]?\d{1,4}동\s?)?(?:[A-Z]?\d{1,5}호|(?:지하\s?)?\d{1,3}층)(?![0-9A-Za-z\ue000])"
+)
+# An apartment's 동/호 with its name but no street ("은마아파트 12동 345호"): only after a label or a region.
+_APARTMENT = compiled(r"[0-9](?<![0-9\ue000].)\d{0,3}동\s?\d{1,5}호(?![0-9A-Za-z\ue000])")
+_BUILDING = compiled(r"(?<![가-힣A-Za-z0-9\ue000])[가-힣A-Za-z][가-힣A-Za-z0-9]{0,11}\s\Z")  # its name before it
+_DONG_BEFORE = compiled(r"[가-힣]{1,5}(?:동|읍|면|리)\s\Z")
 _REGION_WORD = (
     rf"(?<![{HG}])(?:{REGIONS}|[가-힣]{{1,4}}(?:특별시|광역시|특별자치시|특별자치도)|[가-힣]{{2,4}}[시군구]"
     rf"|[중동서남북]구|경기도|강원도|충청[남북]도|전라[남북]도|경상[남북]도|제주도)(?![{HG}])"
 )
 _REGION_TAIL = compiled(rf"(?:{_REGION_WORD}\s?){{1,4}}\Z")
+_RURAL_TAIL = compiled(rf"(?:{_REGION_WORD}\s?){{1,4}}(?:[가-힣]{{1,4}}[읍면]\s?)?\Z")
+_REGION_DONG_TAIL = compiled(rf"(?:{_REGION_WORD}\s?){{1,4}}(?:[가-힣]{{1,5}}(?:동|읍|면|리)\s?)?\Z")
 _STRONG_ROAD = compiled(r"[0-9]번?가?길\Z")
 _BARE_FOLLOW = compiled(r"\s*\Z|\s+(?![0-9\ue000])|[,.)\]!?~(]|에|으로|로|이고|이에요|입니다|번지")
 _NOT_ROADS = frozenset("이메일로 엑셀파일로 문자메시지로 카카오톡로".split())
@@ -38,20 +57,98 @@ def _bare_road(view: str, road: str, end: int) -> bool:
     )
 
 
-def addresses(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
+def _with_unit(view: str, end: int) -> int:
+    """The end of the address, widened to the building and unit written right after it."""
+    unit = _UNIT.match(view, end)
+    return unit.end() if unit else end
+
+
+_REGION_LAST = frozenset("시군구도동읍면리") | {word[-1] for word in REGIONS.split("|")}
+_LABEL_GAP = compiled(r"[^0-9\n\[\]@\ue000]{0,20}")
+
+
+class _Before:
+    """What stands right before a candidate: a region (a tail pattern) or a label. Labels are found once per view
+    and looked up by position, and a region is searched for only where one could end: linear in the view."""
+
+    def __init__(self, view: str, labels: re.Pattern[str]) -> None:
+        self.view = view
+        self.labels = [m.span() for m in labels.finditer(view)]
+        self.ends = [end for _, end in self.labels]
+
+    def region(self, tail: re.Pattern[str], start: int) -> int | None:
+        """Where the region written right before ``start`` begins."""
+        view = self.view
+        last = start - 2 if view[start - 1 : start] == " " else start - 1
+        if last < 0 or view[last] not in _REGION_LAST:
+            return None
+        m = tail.search(view, max(0, start - 40), start)
+        return m.start() if m else None
+
+    def label(self, start: int) -> Span | None:
+        """The label shortly before ``start`` with no digit, bracket or line break between."""
+        k = bisect_right(self.ends, start) - 1
+        if k < 0:
+            return None
+        label = self.labels[k]
+        gap = _LABEL_GAP.match(self.view, label[1], start)
+        return label if start - label[0] <= 30 and gap is not None and gap.end() == start else None
+
+
+def _roads(view: str, before: _Before) -> Iterator[Span]:
     """Road name + building number: after a region (kept in the span), a label, as N길, or bare if unmistakable."""
-    label_tail = label_regex(rule.labels, r"[^0-9\n\[\]@\ue000]{0,20}\Z")
     for m in _ROAD.finditer(view):
         start, road = m.start(), m["road"]
-        region = _REGION_TAIL.search(view, max(0, start - 40), start)
+        region = before.region(_REGION_TAIL, start)
         if region is not None:
-            yield region.start(), m.end()
-        elif (
-            _STRONG_ROAD.search(road)
-            or label_tail.search(view, max(0, start - 30), start)
-            or _bare_road(view, road, m.end())
-        ):
-            yield start, m.end()
+            yield region, _with_unit(view, m.end())
+        elif _STRONG_ROAD.search(road) or before.label(start) or _bare_road(view, road, m.end()):
+            yield start, _with_unit(view, m.end())
+
+
+def _lots(view: str, before: _Before) -> Iterator[Span]:
+    """동 + lot number: after a region or a label, with 번지, or bare when a unit follows a lot written 123-45."""
+    for m in _LOT.finditer(view):
+        name = _LOT_NAME.search(view, max(0, m.start() - 6), m.start())
+        if name is None:
+            continue
+        start, end = name.start(), m.end()
+        if m["suffix"] == "리":  # 자리, 거리, 처리 …: a 리 lot only after its region (경기 가평군 청평면 대성리 12)
+            region = before.region(_RURAL_TAIL, start)
+            if region is not None:
+                yield region, _with_unit(view, end)
+            continue
+        region = before.region(_REGION_TAIL, start)
+        if region is not None:
+            yield region, _with_unit(view, end)
+        elif m["bunji"] or before.label(start):
+            yield start, _with_unit(view, end)
+        elif "-" in m["lot"] and (unit := _UNIT.match(view, end)) is not None:
+            yield start, unit.end()
+
+
+def _apartments(view: str, before: _Before) -> Iterator[Span]:
+    """An apartment's name and 동/호 after a region (and 동 name) or a label."""
+    for m in _APARTMENT.finditer(view):
+        unit = m.start()
+        building = _BUILDING.search(view, max(0, unit - 13), unit)
+        start = building.start() if building else unit
+        region = before.region(_REGION_DONG_TAIL, start)
+        label = before.label(unit)
+        if region is not None:
+            yield region, m.end()
+        elif label is not None:
+            start = start if label[0] < start else unit  # the word before the unit was the label itself
+            dong = _DONG_BEFORE.search(view, max(0, start - 7), start)
+            yield (dong.start() if dong else start), m.end()
+
+
+def addresses(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
+    """Street (도로명) and lot (지번) addresses with the building and unit after them, or an apartment's 동/호."""
+    before = _Before(view, label_regex(rule.labels))
+    yield from _roads(view, before)
+    yield from _lots(view, before)
+    yield from _apartments(view, before)
 
 
 # ------------------------------------------------------------------------------------------------ names
@@ -61,7 +158,8 @@ _SURNAMES = (  # the most common family names; 황보, 남궁, 제갈, 선우, �
     "마길연위표명기반라왕금옥나제독사"
 )
 # Starts with the surname it consumes (look-behind after it), so the engine skips ahead to a possible name.
-_NAME = r"(?P<name>[{s}](?<![가-힣\ue000].)[가-힣]{{1,3}})\s?(?:{t})"
+# Also spelled out syllable by syllable: "김 민 재 대리님".
+_NAME = r"(?P<name>[{s}](?<![가-힣\ue000].)(?:[가-힣]{{1,3}}|\s[가-힣]\s[가-힣](?:\s[가-힣])?))\s?(?:{t})"
 _NOT_NAMES = frozenset(
     "고객 선생 이번 이번주 이번달 이번에 "
     "이제 이상 이하 이전 이후 정말 정식 정규 정기 전체 전임 전무 전화 주임 주말 조장 조직 신입 신규 "
@@ -109,5 +207,5 @@ def names(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     starts = [start for start, _ in found]
     for lo, hi in _windows(found, _NAME_REACH + 12):  # 12: room for the name and its title
         for m in pattern.finditer(view, lo, hi):
-            if _is_name(m["name"]) and _beside(view, m.span(), found, starts):
+            if _is_name(m["name"].replace(" ", "")) and _beside(view, m.span(), found, starts):
                 yield m.span("name")

@@ -33,7 +33,7 @@ class PiiKind(StrEnum):
     PASSPORT = "passport"  # 여권번호
     DRIVER_LICENSE = "driver_license"  # 운전면허번호
     VEHICLE_PLATE = "vehicle_plate"  # 차량번호: a plate next to an employee is personal data
-    ADDRESS = "address"  # 도로명주소 with a building number
+    ADDRESS = "address"  # 도로명 or 지번 address (with its building and unit), or an apartment's 동/호
     PERSON_NAME = "person_name"  # a name with a title or 님, right next to other PII
 
 
@@ -68,7 +68,7 @@ def _w(words: str) -> tuple[str, ...]:
 
 _RULES: tuple[Rule, ...] = (
     # EMAIL first: its span contains any digit run found inside the local part.
-    Rule(PiiKind.EMAIL, "[이메일]", 0, find.emails),
+    Rule(PiiKind.EMAIL, "[이메일]", 0, find.emails, hint=find.EMAIL_HINT),
     # 법인/사업자등록번호 are public identifiers, not 주민번호 (110111-1234567 would pass as one).
     Rule(
         None,
@@ -92,16 +92,16 @@ _RULES: tuple[Rule, ...] = (
         "[운전면허번호]",
         4,
         find.driver_licences,
-        _w(r"면허 driver'?s?\s?licen[cs]e"),
+        _w(r"면허 driver'?s?[\s_]?licen[cs]e licen[cs]e(?=[\s_]?(?:no|num|#))"),
     ),
-    Rule(PiiKind.PHONE, "[전화번호]", 5, find.pattern_finder(find.PHONE)),
+    Rule(PiiKind.PHONE, "[전화번호]", 5, find.phones, hint=find.PHONE_HINT),
     Rule(
         PiiKind.ACCOUNT,
         "[계좌번호]",
         6,
         find.accounts,
         _w(
-            "계좌 입금 송금 이체 통장 은행 뱅크 예금주 신한 농협 신협 수협 새마을금고 SC제일 씨티"
+            "계좌 입금 송금 이체 통장 은행 뱅크 카뱅 케뱅 예금주 신한 농협 신협 수협 새마을금고 SC제일 씨티"
             " IBK NH bank account acct"
         ),
         _w("국민 우리 하나 기업 우체국 새마을 부산 대구 경남 광주 전북 제주 카카오 토스 케이 산업 SC"),  # "우리 팀"
@@ -110,8 +110,8 @@ _RULES: tuple[Rule, ...] = (
         PiiKind.PASSPORT,
         "[여권번호]",
         7,
-        find.labelled_finder(find.PASSPORT),
-        _w(r"여권 passport(?:\s?(?:no|number|#)\.?)? PP\s?No\.?"),
+        find.labelled_finder(find.PASSPORT, before_label=True),
+        _w(r"여권(?:\s?(?:번호|no|number|#)\.?)? passport(?:\s?(?:no|number|#)\.?)? PP\s?No\.?"),
     ),
     Rule(
         PiiKind.EMPLOYEE_ID,
@@ -121,7 +121,7 @@ _RULES: tuple[Rule, ...] = (
         # "사번호" is never 사번 but occurs inside 검사번호/조사번호
         _w(
             r"사번(?!호) 사원\s?번호 직원\s?번호 인사\s?번호 직번"
-            r" employee\s?(?:id|no|number|#)\.? emp\.?\s?(?:id|no|#)\.?"
+            r" employee[\s_]?(?:id|no|number|#)\.? emp[._]?\s?(?:id|no|#)\.?"
         ),
     ),
     Rule(PiiKind.VEHICLE_PLATE, "[차량번호]", 9, find.pattern_finder(find.PLATE, region=True)),

@@ -38,7 +38,6 @@ PHONE_CASES = [
         "인터넷전화 [전화번호], 안심번호 [전화번호]",
         id="070-050x",
     ),
-    P("고객센터 1588-1234 또는 1899-0000", "고객센터 [전화번호] 또는 [전화번호]", id="representative"),
     P(
         "해외에서는 +82 10-1234-5678 또는 +82-10-1234-5678",
         "해외에서는 [전화번호] 또는 [전화번호]",
@@ -150,6 +149,8 @@ NEAR_MISSES = [
     P("사번은 2024년에 바뀌었어요", id="sabeon-then-year"),
     P("가려진 번호 900101-1****** 입니다", id="rrn-already-redacted"),
     P("입금일 2024-03-15 14:30", id="bank-word-with-date"),
+    # A company's representative number (1588-xxxx …) is nobody's personal data.
+    P("고객센터 1588-1234 또는 1899-0000", id="representative"),
 ]
 
 MASKED_PLACEHOLDERS = (
@@ -281,28 +282,62 @@ def recall(rows: list[list[str]]) -> dict[PiiKind, tuple[int, int, list[str]]]:
     return found
 
 
-def test_corpus_is_big_enough() -> None:
-    assert len(corpus_rows("positives.tsv")) >= 300
-    assert len(corpus_rows("near_misses.tsv")) >= 150
-    assert {PiiKind(r[0]) for r in corpus_rows("positives.tsv")} == set(PiiKind)
+# The frozen corpus, and the blind one (written by someone else without seeing the patterns, development data
+# since 2026-12-01): every assertion holds on each.
+CORPORA = [P("", id="frozen"), P("blind_", id="blind")]
 
 
-def test_corpus_recall_per_kind() -> None:
-    for kind, (hits, total, missed) in recall(corpus_rows("positives.tsv")).items():
+@pytest.mark.parametrize("prefix", CORPORA)
+def test_corpus_is_big_enough(prefix: str) -> None:
+    assert len(corpus_rows(f"{prefix}positives.tsv")) >= 300
+    assert len(corpus_rows(f"{prefix}near_misses.tsv")) >= 150
+    assert {PiiKind(r[0]) for r in corpus_rows(f"{prefix}positives.tsv")} == set(PiiKind)
+
+
+@pytest.mark.parametrize("prefix", CORPORA)
+def test_corpus_recall_per_kind(prefix: str) -> None:
+    for kind, (hits, total, missed) in recall(corpus_rows(f"{prefix}positives.tsv")).items():
         target = 0.98 if kind in COVERED_KINDS else 0.95
         assert hits / total >= target, f"{kind}: {hits}/{total}, missed {missed}"
 
 
-def test_corpus_false_positive_rate() -> None:
-    rows = corpus_rows("near_misses.tsv")
+@pytest.mark.parametrize("prefix", CORPORA)
+def test_corpus_false_positive_rate(prefix: str) -> None:
+    rows = corpus_rows(f"{prefix}near_misses.tsv")
     changed = [text for _, text in rows if mask_pii(text) != text]
     assert len(changed) / len(rows) <= 0.01, changed
 
 
 def test_corpus_masking_is_idempotent() -> None:
-    for row in corpus_rows("positives.tsv") + corpus_rows("ambiguous.tsv"):
+    rows = corpus_rows("positives.tsv") + corpus_rows("blind_positives.tsv") + corpus_rows("ambiguous.tsv")
+    for row in rows:
         once = mask_pii(row[1])
         assert mask_pii(once) == once, row[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        P("주소 서울 강남구 대치동 은마아파트 12동 345호", "주소 [주소]", id="lot-less-apartment"),
+        P("배송지 101동 1203호 경비실", "배송지 [주소] 경비실", id="apartment-after-label"),
+        P("3동 201호 회의실", "3동 201호 회의실", id="office-unit-alone"),
+        P("경기 가평군 청평면 대성리 123", "[주소]", id="rural-lot"),
+        P("주소 주민번호 앞자리 1", "주소 주민번호 앞자리 1", id="jari-is-no-lot"),
+        P("PASSPORT NO: S7654321B, 사번 E-20419", "PASSPORT NO: [여권번호], 사번 [사번]", id="passport-letter-end"),
+        P("emp_no=A10293 acct_no=1002345678901", "emp_no=[사번] acct_no=[계좌번호]", id="log-keys"),
+        P("메일 minsu.kim 골뱅이 naver 닷 com", "메일 [이메일]", id="email-golbaengi"),
+        P("look at google.com", "look at google.com", id="english-at-is-no-email"),
+        P("주민등록번호: 921212-2xxxxxx", "주민등록번호: [주민등록번호]xxxxxx", id="rrn-hidden-by-writer"),
+        P("주민 앞번호 850505 뒷번호 1234567", "주민 앞번호 [주민등록번호] 뒷번호 [주민등록번호]", id="rrn-split"),
+        P("사번 A20419 아니고 A20491", "사번 [사번] 아니고 [사번]", id="correction"),
+        P("핸드폰 O10-1234-5678", "핸드폰 [전화번호]", id="letter-o-for-zero"),
+        P("공일공 일이삼사 오육칠팔", "[전화번호]", id="digit-words"),
+        P("대표번호 1800-1234, 1566-0000", "대표번호 1800-1234, 1566-0000", id="representative-numbers"),
+    ],
+)
+def test_general_forms(text: str, expected: str) -> None:
+    assert mask_pii(text) == expected
+    assert mask_pii(expected) == expected
 
 
 # ------------------------------------------------------------------------------------------------ normalisation
