@@ -26,6 +26,8 @@ from services.lexicon import SynonymExpander, builtin_lexicon, merge_synonyms
 from services.ranking import (
     CHILD_LOOKAHEAD,
     CHILD_SCORE,
+    COUNTER_MAX_DF,
+    COUNTER_WEIGHT,
     COVERAGE_BONUS,
     DENSE_POOL,
     DENSE_WEIGHT,
@@ -220,7 +222,7 @@ class Retriever:
         hits = self._hits(order, [fused[i] for i in order], evidence)
         # Confidence stays lexical (calibrated); dense similarity only reorders what is shown.
         confidence = max(
-            [h.coverage for h in hits[:1]]
+            [self._confidence(order[0], h.coverage, evidence) for h in hits[:1]]
             + [lexical.confidence for h in hits[:3] if lexical.best and h.section is lexical.best.section]
         )
         return Retrieval(hits, confidence, lexical.query_tokens, lexical.concepts)
@@ -274,7 +276,42 @@ class Retriever:
         candidates = [int(i) for i in np.argsort(-scores)[:RERANK_DEPTH] if scores[i] > 0]
         hits = sorted(self._hits(candidates, [float(scores[i]) for i in candidates], evidence), key=lambda h: -h.score)
         hits = _prefer_children(hits)[:k]
-        return Retrieval(hits, hits[0].coverage if hits else 0.0, tokens, evidence.strong)
+        if not hits:
+            return Retrieval([], 0.0, tokens, evidence.strong)
+        confidence = self._confidence(self._position[id(hits[0].section)], hits[0].coverage, evidence)
+        return Retrieval(hits, confidence, tokens, evidence.strong)
+
+    def _confidence(self, top: int, coverage: float, evidence: Evidence) -> float:
+        """The top hit's coverage, with each topic word the handbook has only in unrelated sections counting
+        COUNTER_WEIGHT times against it (the question is about what the handbook says elsewhere)."""
+        doc = self._token_sets[top]
+        extra = 0.0
+        for concept, weight in zip(evidence.concepts, evidence.weights, strict=True):
+            if concept.factor < 1.0 or any(all(t in doc for t in m) for m in concept.members):
+                continue
+            if self._elsewhere(concept, top):
+                extra += (COUNTER_WEIGHT - 1.0) * weight
+        if not extra:
+            return coverage
+        total = sum(evidence.weights)
+        return coverage * total / (total + extra)
+
+    def _elsewhere(self, concept: Concept, top: int) -> bool:
+        """Whether the handbook uses the concept only in sections unrelated to the top one (not its parent or
+        sub-sections); False for a word it never uses or uses in more than COUNTER_MAX_DF sections."""
+        found = False
+        for member in concept.members:
+            if not all(t in self._df for t in member):
+                continue
+            rarest = min(member, key=self._df.__getitem__)
+            if self._df[rarest] > COUNTER_MAX_DF:
+                return False
+            for j in self._body.sections_with(rarest):
+                j = int(j)
+                if all(t in self._token_sets[j] for t in member) and _nested(self.sections[j], self.sections[top]):
+                    return False
+            found = True
+        return found
 
 
 def _nested(a: Section, b: Section) -> bool:

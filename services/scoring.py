@@ -84,6 +84,13 @@ class FieldIndex:
         out[np.repeat(rows, lengths), self._indices[at]] = self._data[at]
         return out
 
+    def sections_with(self, term: str) -> np.ndarray:
+        """The sections (positions) whose field uses the term; empty when none does."""
+        tid = self._vocab.get(term)
+        if tid is None:
+            return self._indices[:0]
+        return self._indices[self._indptr[tid] : self._indptr[tid + 1]]
+
 
 class TermScores:
     """BM25 scores of terms and phrases over both fields, from rows gathered once per chunk of the question.
@@ -128,6 +135,8 @@ class Evidence:
     """A question's concepts and weights, checked against many sections at once (coverage and matched words)."""
 
     def __init__(self, concepts: list[Concept], weights: list[float]) -> None:
+        self.concepts = concepts
+        self.weights = weights
         self._weights = np.array(weights, dtype=np.float64)
         self._strong = np.array([c.factor >= 1.0 for c in concepts])
         self.strong = sum(1 for c, w in zip(concepts, weights, strict=True) if c.factor >= 1.0 and w > 0)

@@ -191,3 +191,26 @@ def test_bare_hosts_the_handbook_writes_stay_in_the_answer(tmp_path: Any) -> Non
     )
     assert policy.markdown(said).startswith("서버 주소에 [vpn.corp.example](https://vpn.corp.example) 을")
     assert "evil" not in policy.markdown(said)
+
+
+def _confidence_on(tmp_path: Any, name: str, trip_text: str, question: str) -> tuple[str, float]:
+    from services.knowledge import load_knowledge_base
+
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "h.md").write_text(
+        "# 핸드북\n## 법인카드\n법인카드는 재무팀이 발급해요. 카드를 잃어버리면 카드사에 바로 신고해요.\n"
+        f"## 출장\n{trip_text}\n## 복지\n복지포인트는 매년 1월에 지급해요.\n",
+        encoding="utf-8",
+    )
+    result = Retriever(load_knowledge_base(folder), KoreanTokenizer()).search_lexical(question)
+    assert result.best is not None
+    return result.best.section.heading, result.confidence
+
+
+def test_a_word_the_handbook_has_elsewhere_counts_against_the_hit_more_than_an_unknown_one(tmp_path: Any) -> None:
+    """ "카드 한도": when 한도 is what the travel rules talk about, the card section is the wrong place to answer."""
+    elsewhere = _confidence_on(tmp_path, "a", "출장 숙박비 한도는 1박 10만원이에요.", "카드 한도 올리는 법")
+    unknown = _confidence_on(tmp_path, "b", "출장 숙박비는 1박 10만원까지예요.", "카드 한도 올리는 법")
+    assert elsewhere[0] == unknown[0] == "법인카드"
+    assert elsewhere[1] < unknown[1]
