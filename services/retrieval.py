@@ -283,11 +283,16 @@ class Retriever:
 
     def _confidence(self, top: int, coverage: float, evidence: Evidence) -> float:
         """The top hit's coverage, with each topic word the handbook has only in unrelated sections counting
-        COUNTER_WEIGHT times against it (the question is about what the handbook says elsewhere)."""
+        COUNTER_WEIGHT times against it (the question is about what the handbook says elsewhere). A time word
+        ("이번", "올해") points nowhere, whichever sections happen to use it."""
         doc = self._token_sets[top]
         extra = 0.0
         for concept, weight in zip(evidence.concepts, evidence.weights, strict=True):
-            if concept.factor < 1.0 or any(all(t in doc for t in m) for m in concept.members):
+            if (
+                concept.factor < 1.0
+                or concept.token in TIME_FORMS
+                or any(all(t in doc for t in m) for m in concept.members)
+            ):
                 continue
             if self._elsewhere(concept, top):
                 extra += (COUNTER_WEIGHT - 1.0) * weight
