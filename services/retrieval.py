@@ -176,7 +176,7 @@ class Retriever:
     def concepts(self, question: str) -> list[Concept]:
         """The question's words with their synonyms, transliterations and evidence factors."""
         tokens, verbs = self.tokenizer.analyse(question)
-        expanded = self._expander.expand(tokens, question)
+        expanded = self._expander.expand(self._rejoin(tokens), question)
         out = []
         for token, members in expanded.items():
             factor = token_factor(token, verbs)
@@ -187,6 +187,21 @@ class Retriever:
             known = any(all(t in self._df for t in m) for m in members)
             near = () if known or not self._word_vectors else self._neighbours(token)
             out.append(Concept(token, frozenset(members), factor, near))
+        return out
+
+    def _rejoin(self, tokens: list[str]) -> list[str]:
+        """Two one-letter pieces in a row that together are a word of the handbook are that word: Kiwi splits a
+        compound by context ("경조휴가 며칠" → 경/조/휴가, alone → 경조/휴가), the handbook's own use decides."""
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            pair = tokens[i] + tokens[i + 1] if i + 1 < len(tokens) else ""
+            if len(tokens[i]) == 1 and len(pair) == 2 and pair in self._df:
+                out.append(pair)
+                i += 2
+            else:
+                out.append(tokens[i])
+                i += 1
         return out
 
     def _neighbours(self, token: str) -> tuple[str, ...]:

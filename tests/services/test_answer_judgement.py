@@ -214,3 +214,20 @@ def test_a_word_the_handbook_has_elsewhere_counts_against_the_hit_more_than_an_u
     unknown = _confidence_on(tmp_path, "b", "출장 숙박비는 1박 10만원까지예요.", "카드 한도 올리는 법")
     assert elsewhere[0] == unknown[0] == "법인카드"
     assert elsewhere[1] < unknown[1]
+
+
+def test_one_letter_pieces_that_make_a_handbook_word_are_that_word(tmp_path: Any) -> None:
+    """Kiwi splits 경조휴가 into 경/조/휴가 inside this question (alone it keeps 경조): the handbook's word wins."""
+    from services.knowledge import load_knowledge_base
+
+    (tmp_path / "h.md").write_text(
+        "# 핸드북\n## 병가 및 경조휴가\n경조휴가는 본인 결혼 5일, 조부모 사망 3일이에요.\n"
+        "## 복지\n복지포인트는 매년 지급해요.\n",
+        encoding="utf-8",
+    )
+    retriever = Retriever(load_knowledge_base(tmp_path), KoreanTokenizer())
+    question = "외할머니 돌아가셨는데 경조휴가 며칠 쓸수있어요"
+    assert {"경", "조"} <= set(retriever.tokenizer.tokenize(question))
+    tokens = [c.token for c in retriever.concepts(question)]
+    assert "경조" in tokens
+    assert "경" not in tokens
