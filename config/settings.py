@@ -131,8 +131,9 @@ class Settings(BaseSettings):
     knowledge_dir: Path | None = None
     max_question_chars: int = Field(default=500, ge=10)
     answer_min_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
-    # Between this and ANSWER_MIN_CONFIDENCE Endy answers with a hedge (or lets the LLM decide).
-    answer_hedge_confidence: float = Field(default=0.4, ge=0.0, le=1.0)
+    # Between this and ANSWER_MIN_CONFIDENCE Endy answers with a hedge (or lets the LLM decide); at the same value the
+    # grey zone is only a clear-enough hit without a margin over the runner-up (chosen across four knowledge bases).
+    answer_hedge_confidence: float = Field(default=0.5, ge=0.0, le=1.0)
     # Knowledge learned in Slack (issue 16): 👍 from this many distinct people teach a question to its section;
     # a section keeps at most this many learned phrasings (the newest).
     learn_min_upvotes: int = Field(default=2, ge=1, le=100)

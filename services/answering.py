@@ -74,7 +74,7 @@ class AnswerService:
         *,
         max_question_chars: int = 500,
         min_confidence: float = 0.5,
-        hedge_confidence: float | None = 0.4,
+        hedge_confidence: float | None = 0.5,
         protection: Protection | None = None,
     ) -> None:
         self.llm = llm

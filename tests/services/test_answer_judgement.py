@@ -191,3 +191,43 @@ def test_bare_hosts_the_handbook_writes_stay_in_the_answer(tmp_path: Any) -> Non
     )
     assert policy.markdown(said).startswith("서버 주소에 [vpn.corp.example](https://vpn.corp.example) 을")
     assert "evil" not in policy.markdown(said)
+
+
+def _site_handbook(tmp_path: Any) -> KnowledgeBase:
+    """Ten sections on different topics; the site name 오송 is in three of them (more than a fifth)."""
+    from services.knowledge import load_knowledge_base
+
+    topics = [
+        ("오송 공장 출입", "오송 공장에는 사원증을 찍고 들어가요."),
+        ("오송 교대근무", "오송 공장은 A조와 B조가 교대로 근무해요."),
+        ("오송 셔틀버스", "오송역에서 오송 공장까지 셔틀이 다녀요."),
+        ("연차", "연차는 입사일 기준으로 생겨요."),
+        ("급여", "급여는 매월 25일에 들어와요."),
+        ("노트북", "노트북은 3년마다 교체해요."),
+        ("회의실 예약", "회의실은 그룹웨어에서 예약해요."),
+        ("법인카드", "법인카드를 잃어버리면 재무팀에 알려요."),
+        ("경조금", "결혼하면 경조금이 나와요."),
+        ("건강검진", "건강검진은 해마다 받아요."),
+    ]
+    body = "\n".join(f"## {title}\n{text}\n" for title, text in topics)
+    (tmp_path / "handbook.md").write_text(f"# 핸드북\n{body}", encoding="utf-8")
+    return load_knowledge_base(tmp_path)
+
+
+async def test_a_word_in_many_of_the_handbooks_sections_is_not_evidence(tmp_path: Any) -> None:
+    """The site name and a verb (the question is about lunch) do not make an answer."""
+    kb = _site_handbook(tmp_path)
+    service = AnswerService(kb, Retriever(kb, KoreanTokenizer()), None)
+    lunch = await service.answer("오송 가면 뭐 먹어요?", ASKER)
+    assert lunch.kind is AnswerKind.NOT_FOUND
+    shuttle = await service.answer("오송 셔틀버스 어디서 타요?", ASKER)
+    assert shuttle.kind is AnswerKind.ANSWER
+    assert "셔틀" in shuttle.sources[0].title
+
+
+def test_emoticons_are_not_question_words(retriever: Retriever) -> None:
+    plain = retriever.search_lexical("법카 잃어버렸어요")
+    crying = retriever.search_lexical("법카 잃어버렸어요 ㅠㅠ")
+    assert crying.confidence == pytest.approx(plain.confidence)
+    assert crying.best is not None and plain.best is not None
+    assert crying.best.section.id == plain.best.section.id

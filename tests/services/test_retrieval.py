@@ -21,7 +21,7 @@ HELDOUT_HIT_AT_3 = 0.94
 DEV_ANSWERED = 0.78
 MAX_FALSE_ACCEPT = 0.05
 MIN_CONFIDENCE = 0.5  # the default ANSWER_MIN_CONFIDENCE
-HEDGE_CONFIDENCE = 0.4  # the default ANSWER_HEDGE_CONFIDENCE: answered (with a hedge) from here
+HEDGE_CONFIDENCE = 0.5  # the default ANSWER_HEDGE_CONFIDENCE: answered (with a hedge) from here
 
 
 @pytest.fixture(scope="module")
