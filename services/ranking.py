@@ -23,6 +23,7 @@ GENERIC_FACTOR = 0.3  # a generic workplace noun, a number, or a time word the h
 # about which section answers: it counts as generic in the confidence (ranking keeps its BM25 idf). Derived from the
 # handbook itself, not from a word list; chosen across four knowledge bases (leave-one-KB-out).
 GENERIC_SHARE = 0.2
+GENERIC_MIN_SECTIONS = 5  # ... and in more than this many: in a handbook of a dozen sections a share says nothing
 SHORT_FACTOR = 0.5  # a one-letter word
 UNKNOWN_FACTOR = 0.75  # a word the handbook never uses counts against confidence, at most this share of max idf
 

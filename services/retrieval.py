@@ -32,6 +32,7 @@ from services.ranking import (
     FAQ_LINK_DEPTH,
     FAQ_LINK_WEIGHT,
     GENERIC_FACTOR,
+    GENERIC_MIN_SECTIONS,
     GENERIC_SHARE,
     LEXICAL_POOL,
     NEIGHBOUR_POOL,
@@ -252,7 +253,7 @@ class Retriever:
     def _evidence(self, concepts: list[Concept]) -> Evidence:
         """Each concept's evidence weight (idf × factor), computed once per question, not per candidate."""
         weights, factors = [], []
-        common = GENERIC_SHARE * len(self.sections)
+        common = max(GENERIC_SHARE * len(self.sections), GENERIC_MIN_SECTIONS)
         for concept in concepts:
             known = [m for m in concept.members if self._phrase_idf(m) is not None]
             factor = concept.factor

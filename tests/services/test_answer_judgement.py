@@ -194,10 +194,10 @@ def test_bare_hosts_the_handbook_writes_stay_in_the_answer(tmp_path: Any) -> Non
 
 
 def _site_handbook(tmp_path: Any) -> KnowledgeBase:
-    """Ten sections on different topics; the site name 오송 is in three of them (more than a fifth)."""
+    """Thirty sections on different topics; the site name 오송 is in seven of them (more than a fifth, more than five)."""
     from services.knowledge import load_knowledge_base
 
-    topics = [
+    topics: list[tuple[str, str]] = [
         ("오송 공장 출입", "오송 공장에는 사원증을 찍고 들어가요."),
         ("오송 교대근무", "오송 공장은 A조와 B조가 교대로 근무해요."),
         ("오송 셔틀버스", "오송역에서 오송 공장까지 셔틀이 다녀요."),
@@ -208,7 +208,13 @@ def _site_handbook(tmp_path: Any) -> KnowledgeBase:
         ("법인카드", "법인카드를 잃어버리면 재무팀에 알려요."),
         ("경조금", "결혼하면 경조금이 나와요."),
         ("건강검진", "건강검진은 해마다 받아요."),
+        ("오송 식당", "오송 공장 식당은 지하에 있어요."),
+        ("오송 주차", "오송 공장 주차장은 정문 옆이에요."),
+        ("오송 보안", "오송 공장에서는 촬영을 할 수 없어요."),
+        ("오송 안전", "오송 공장에서는 안전화를 신어요."),
     ]
+    others = "택배 명함 우편 비품 복합기 와이파이 메신저 메일 출장 교육 평가 승진 재택 육아 퇴직 동호회"
+    topics += [(word, f"{word} 관련 문의는 담당 부서에 해요.") for word in others.split()]
     body = "\n".join(f"## {title}\n{text}\n" for title, text in topics)
     (tmp_path / "handbook.md").write_text(f"# 핸드북\n{body}", encoding="utf-8")
     return load_knowledge_base(tmp_path)

@@ -368,7 +368,7 @@ async def test_not_found_names_the_team_of_the_closest_section(
     tmp_path: Path, tokenizer: KoreanTokenizer, question: str, routes: bool, department: str
 ) -> None:
     kb = _routed(tmp_path, routes=routes)
-    service = AnswerService(kb, Retriever(kb, tokenizer), None, max_question_chars=500, min_confidence=0.4)
+    service = AnswerService(kb, Retriever(kb, tokenizer), None, max_question_chars=500)  # default thresholds
     answer = await service.answer(question, Asker(user_id="U1"))
     assert answer.kind is AnswerKind.NOT_FOUND
     assert answer.department is not None
