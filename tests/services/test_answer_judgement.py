@@ -194,7 +194,7 @@ def test_bare_hosts_the_handbook_writes_stay_in_the_answer(tmp_path: Any) -> Non
 
 
 def _site_handbook(tmp_path: Any) -> KnowledgeBase:
-    """Thirty sections on different topics; the site name 오송 is in seven of them (more than a fifth, more than five)."""
+    """Thirty sections on different topics; the site name 오송 is in seven (more than a fifth, more than five)."""
     from services.knowledge import load_knowledge_base
 
     topics: list[tuple[str, str]] = [
