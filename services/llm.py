@@ -8,24 +8,36 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import aclosing, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal, cast
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal, cast
 
-import openai
 from loguru import logger
-from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletionMessageParam
 
 from config.settings import Settings
 from services.errors import LlmUnavailable
 from services.metrics import Metrics
 from services.privacy import mask_pii
 
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletionMessageParam
+
 Message = dict[str, str]
 Clock = Callable[[], float]
 CircuitState = Literal["closed", "open", "half_open"]
 
-# Rejections of one particular request (its size or content): they say nothing about the provider's health.
-_REQUEST_SPECIFIC = (openai.BadRequestError, openai.UnprocessableEntityError)
+
+def _openai() -> ModuleType:
+    """The openai package, imported on first use: ~1 s of CPU that a run without an LLM never pays."""
+    import openai  # noqa: PLC0415 - deliberately lazy
+
+    return openai
+
+
+def _request_specific(err: BaseException) -> bool:
+    """A rejection of one particular request (its size or content): it says nothing about the provider's health."""
+    oa = _openai()
+    return isinstance(err, oa.BadRequestError | oa.UnprocessableEntityError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +145,7 @@ class LlmClient:
         self.embed_circuit = CircuitBreaker("embeddings", failures, open_seconds, clock, probe_timeout)
         # Split the deadline across attempts so a retry still fits in what the user waits.
         attempt = settings.llm_timeout_seconds / (settings.llm_max_retries + 1)
-        self._client = client or AsyncOpenAI(
+        self._client = client or _openai().AsyncOpenAI(
             api_key=key, base_url=settings.openai_base_url, timeout=attempt, max_retries=settings.llm_max_retries
         )
 
@@ -209,8 +221,8 @@ class LlmClient:
         try:
             yield
             ok = True
-        except (openai.OpenAIError, TimeoutError) as err:
-            ok = None if isinstance(err, _REQUEST_SPECIFIC) else False
+        except (_openai().OpenAIError, TimeoutError) as err:
+            ok = None if _request_specific(err) else False
             raise self._failed(op, err) from err
         finally:
             circuit.settle(admission, ok)
@@ -248,17 +260,20 @@ class _WaitBudget:
 
 def _status(err: BaseException) -> str:
     """The llm_requests_total status label for a failure."""
-    if isinstance(err, openai.RateLimitError):
+    oa = _openai()
+    if isinstance(err, oa.RateLimitError):
         return "rate_limited"
-    if isinstance(err, openai.APITimeoutError | TimeoutError):
+    if isinstance(err, oa.APITimeoutError | TimeoutError):
         return "timeout"
-    if isinstance(err, openai.APIConnectionError):
+    if isinstance(err, oa.APIConnectionError):
         return "connection_error"
     return "error"
 
 
 def _masked(messages: list[Message]) -> list[ChatCompletionMessageParam]:
-    return [cast(ChatCompletionMessageParam, {"role": m["role"], "content": mask_pii(m["content"])}) for m in messages]
+    return [
+        cast("ChatCompletionMessageParam", {"role": m["role"], "content": mask_pii(m["content"])}) for m in messages
+    ]
 
 
 def _unavailable(op: str, err: BaseException) -> LlmUnavailable:

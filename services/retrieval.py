@@ -34,6 +34,8 @@ from services.ranking import (
     FAQ_LINK_DEPTH,
     FAQ_LINK_WEIGHT,
     GENERIC_FACTOR,
+    GENERIC_MIN_SECTIONS,
+    GENERIC_SHARE,
     LEXICAL_POOL,
     NEIGHBOUR_POOL,
     NEIGHBOURS,
@@ -50,6 +52,8 @@ from services.versions import function_digest, token_cache_version
 
 _BOLD = re.compile(r"\*\*([^*\n]{2,30})\*\*")
 _HANGUL_WORD = re.compile(r"[가-힣]+")
+# Bare jamo (ㅠㅠ, ㅋㅋ, ㅇㅇ): an emoticon, never a topic word.
+_JAMO = re.compile(r"[\u1100-\u11ff\u3130-\u318f]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,11 +269,18 @@ class Retriever:
 
     def _evidence(self, concepts: list[Concept]) -> Evidence:
         """Each concept's evidence weight (idf × factor), computed once per question, not per candidate."""
-        weights = []
+        weights, factors = [], []
+        common = max(GENERIC_SHARE * len(self.sections), GENERIC_MIN_SECTIONS)
         for concept in concepts:
-            known = [i for i in map(self._phrase_idf, concept.members) if i is not None]
-            weights.append(concept.factor * (max(known) if known else self._unknown_idf))
-        return Evidence(concepts, weights)
+            known = [m for m in concept.members if self._phrase_idf(m) is not None]
+            factor = concept.factor
+            # Generic by this handbook's own counts: even its most specific form is in many sections.
+            if known and min(min(self._df[t] for t in m) for m in known) > common:
+                factor = min(factor, GENERIC_FACTOR)
+            idf = max(i for i in map(self._phrase_idf, known) if i is not None) if known else self._unknown_idf
+            weights.append(factor * idf)
+            factors.append(factor)
+        return Evidence(concepts, weights, factors)
 
     def _phrase_idf(self, phrase: tuple[str, ...]) -> float | None:
         """The highest idf among a phrase's terms, or None when the handbook lacks one of them."""
@@ -357,6 +368,8 @@ def _prefer_children(hits: list[Hit]) -> list[Hit]:
 
 def token_factor(token: str, verbs: set[str] | frozenset[str] = frozenset()) -> float:
     """How much a question word says about the topic, relative to its idf."""
+    if _JAMO.fullmatch(token):
+        return 0.0
     if token in GENERIC_FORMS or token.isdigit():
         return GENERIC_FACTOR
     if token in verbs:

@@ -134,12 +134,14 @@ class TermScores:
 class Evidence:
     """A question's concepts and weights, checked against many sections at once (coverage and matched words)."""
 
-    def __init__(self, concepts: list[Concept], weights: list[float]) -> None:
+    def __init__(self, concepts: list[Concept], weights: list[float], factors: list[float] | None = None) -> None:
+        """`factors`: each concept's evidence factor (default: its own); a strong word has a factor of at least 1."""
         self.concepts = concepts
         self.weights = weights
+        factors = [c.factor for c in concepts] if factors is None else factors
         self._weights = np.array(weights, dtype=np.float64)
-        self._strong = np.array([c.factor >= 1.0 for c in concepts])
-        self.strong = sum(1 for c, w in zip(concepts, weights, strict=True) if c.factor >= 1.0 and w > 0)
+        self._strong = np.array([f >= 1.0 for f in factors])
+        self.strong = sum(1 for f, w in zip(factors, weights, strict=True) if f >= 1.0 and w > 0)
         # Every concept's members, term by term, laid end to end: a member is in a section when all its terms
         # are (minimum over its run), a concept when any member is (maximum over its members' run).
         members = [frozenset(m) for c in concepts for m in c.members]
