@@ -27,12 +27,16 @@ from services.lexicon import SynonymExpander, builtin_lexicon, merge_synonyms
 from services.ranking import (
     CHILD_LOOKAHEAD,
     CHILD_SCORE,
+    COUNTER_MAX_DF,
+    COUNTER_WEIGHT,
     COVERAGE_BONUS,
     DENSE_POOL,
     DENSE_WEIGHT,
     FAQ_LINK_DEPTH,
     FAQ_LINK_WEIGHT,
     GENERIC_FACTOR,
+    GENERIC_MIN_SECTIONS,
+    GENERIC_SHARE,
     LEXICAL_POOL,
     NEIGHBOUR_POOL,
     NEIGHBOURS,
@@ -49,6 +53,8 @@ from services.versions import function_digest, token_cache_version
 
 _BOLD = re.compile(r"\*\*([^*\n]{2,30})\*\*")
 _HANGUL_WORD = re.compile(r"[가-힣]+")
+# Bare jamo (ㅠㅠ, ㅋㅋ, ㅇㅇ): an emoticon, never a topic word.
+_JAMO = re.compile(r"[\u1100-\u11ff\u3130-\u318f]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +182,7 @@ class Retriever:
     def concepts(self, question: str) -> list[Concept]:
         """The question's words with their synonyms, transliterations and evidence factors."""
         tokens, verbs = self.tokenizer.analyse(question)
-        expanded = self._expander.expand(tokens, question)
+        expanded = self._expander.expand(self._rejoin(tokens), question)
         out = []
         for token, members in expanded.items():
             factor = token_factor(token, verbs)
@@ -187,6 +193,21 @@ class Retriever:
             known = any(all(t in self._df for t in m) for m in members)
             near = () if known or not self._word_vectors else self._neighbours(token)
             out.append(Concept(token, frozenset(members), factor, near))
+        return out
+
+    def _rejoin(self, tokens: list[str]) -> list[str]:
+        """Two one-letter pieces in a row that together are a word of the handbook are that word: Kiwi splits a
+        compound by context ("경조휴가 며칠" → 경/조/휴가, alone → 경조/휴가), the handbook's own use decides."""
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            pair = tokens[i] + tokens[i + 1] if i + 1 < len(tokens) else ""
+            if len(tokens[i]) == 1 and len(pair) == 2 and pair in self._df:
+                out.append(pair)
+                i += 2
+            else:
+                out.append(tokens[i])
+                i += 1
         return out
 
     def _neighbours(self, token: str) -> tuple[str, ...]:
@@ -224,7 +245,7 @@ class Retriever:
         hits = demote(self._hits(order, [fused[i] for i in order], evidence), demoted)[:k]
         # Confidence stays lexical (calibrated); dense similarity only reorders what is shown.
         confidence = max(
-            [h.coverage for h in hits[:1]]
+            [self._confidence(self._position[id(h.section)], h.coverage, evidence) for h in hits[:1]]
             + [lexical.confidence for h in hits[:3] if lexical.best and h.section is lexical.best.section]
         )
         return Retrieval(hits, confidence, lexical.query_tokens, lexical.concepts)
@@ -252,11 +273,18 @@ class Retriever:
 
     def _evidence(self, concepts: list[Concept]) -> Evidence:
         """Each concept's evidence weight (idf × factor), computed once per question, not per candidate."""
-        weights = []
+        weights, factors = [], []
+        common = max(GENERIC_SHARE * len(self.sections), GENERIC_MIN_SECTIONS)
         for concept in concepts:
-            known = [i for i in map(self._phrase_idf, concept.members) if i is not None]
-            weights.append(concept.factor * (max(known) if known else self._unknown_idf))
-        return Evidence(concepts, weights)
+            known = [m for m in concept.members if self._phrase_idf(m) is not None]
+            factor = concept.factor
+            # Generic by this handbook's own counts: even its most specific form is in many sections.
+            if known and min(min(self._df[t] for t in m) for m in known) > common:
+                factor = min(factor, GENERIC_FACTOR)
+            idf = max(i for i in map(self._phrase_idf, known) if i is not None) if known else self._unknown_idf
+            weights.append(factor * idf)
+            factors.append(factor)
+        return Evidence(concepts, weights, factors)
 
     def _phrase_idf(self, phrase: tuple[str, ...]) -> float | None:
         """The highest idf among a phrase's terms, or None when the handbook lacks one of them."""
@@ -280,7 +308,47 @@ class Retriever:
         candidates = [int(i) for i in np.argsort(-scores)[:RERANK_DEPTH] if scores[i] > 0]
         hits = sorted(self._hits(candidates, [float(scores[i]) for i in candidates], evidence), key=lambda h: -h.score)
         hits = _prefer_children(demote(hits, demoted))[:k]
-        return Retrieval(hits, hits[0].coverage if hits else 0.0, tokens, evidence.strong)
+        if not hits:
+            return Retrieval([], 0.0, tokens, evidence.strong)
+        confidence = self._confidence(self._position[id(hits[0].section)], hits[0].coverage, evidence)
+        return Retrieval(hits, confidence, tokens, evidence.strong)
+
+    def _confidence(self, top: int, coverage: float, evidence: Evidence) -> float:
+        """The top hit's coverage, with each topic word the handbook has only in unrelated sections counting
+        COUNTER_WEIGHT times against it (the question is about what the handbook says elsewhere). A time word
+        ("이번", "올해") points nowhere, whichever sections happen to use it."""
+        doc = self._token_sets[top]
+        extra = 0.0
+        for concept, weight in zip(evidence.concepts, evidence.weights, strict=True):
+            if (
+                concept.factor < 1.0
+                or concept.token in TIME_FORMS
+                or any(all(t in doc for t in m) for m in concept.members)
+            ):
+                continue
+            if self._elsewhere(concept, top):
+                extra += (COUNTER_WEIGHT - 1.0) * weight
+        if not extra:
+            return coverage
+        total = sum(evidence.weights)
+        return coverage * total / (total + extra)
+
+    def _elsewhere(self, concept: Concept, top: int) -> bool:
+        """Whether the handbook uses the concept only in sections unrelated to the top one (not its parent or
+        sub-sections); False for a word it never uses or uses in more than COUNTER_MAX_DF sections."""
+        found = False
+        for member in concept.members:
+            if not all(t in self._df for t in member):
+                continue
+            rarest = min(member, key=self._df.__getitem__)
+            if self._df[rarest] > COUNTER_MAX_DF:
+                return False
+            for j in self._body.sections_with(rarest):
+                j = int(j)
+                if all(t in self._token_sets[j] for t in member) and _nested(self.sections[j], self.sections[top]):
+                    return False
+            found = True
+        return found
 
 
 def _nested(a: Section, b: Section) -> bool:
@@ -306,6 +374,8 @@ def _prefer_children(hits: list[Hit]) -> list[Hit]:
 
 def token_factor(token: str, verbs: set[str] | frozenset[str] = frozenset()) -> float:
     """How much a question word says about the topic, relative to its idf."""
+    if _JAMO.fullmatch(token):
+        return 0.0
     if token in GENERIC_FORMS or token.isdigit():
         return GENERIC_FACTOR
     if token in verbs:

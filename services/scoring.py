@@ -84,6 +84,13 @@ class FieldIndex:
         out[np.repeat(rows, lengths), self._indices[at]] = self._data[at]
         return out
 
+    def sections_with(self, term: str) -> np.ndarray:
+        """The sections (positions) whose field uses the term; empty when none does."""
+        tid = self._vocab.get(term)
+        if tid is None:
+            return self._indices[:0]
+        return self._indices[self._indptr[tid] : self._indptr[tid + 1]]
+
 
 class TermScores:
     """BM25 scores of terms and phrases over both fields, from rows gathered once per chunk of the question.
@@ -127,10 +134,14 @@ class TermScores:
 class Evidence:
     """A question's concepts and weights, checked against many sections at once (coverage and matched words)."""
 
-    def __init__(self, concepts: list[Concept], weights: list[float]) -> None:
+    def __init__(self, concepts: list[Concept], weights: list[float], factors: list[float] | None = None) -> None:
+        """`factors`: each concept's evidence factor (default: its own); a strong word has a factor of at least 1."""
+        self.concepts = concepts
+        self.weights = weights
+        factors = [c.factor for c in concepts] if factors is None else factors
         self._weights = np.array(weights, dtype=np.float64)
-        self._strong = np.array([c.factor >= 1.0 for c in concepts])
-        self.strong = sum(1 for c, w in zip(concepts, weights, strict=True) if c.factor >= 1.0 and w > 0)
+        self._strong = np.array([f >= 1.0 for f in factors])
+        self.strong = sum(1 for f, w in zip(factors, weights, strict=True) if f >= 1.0 and w > 0)
         # Every concept's members, term by term, laid end to end: a member is in a section when all its terms
         # are (minimum over its run), a concept when any member is (maximum over its members' run).
         members = [frozenset(m) for c in concepts for m in c.members]

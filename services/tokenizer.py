@@ -37,6 +37,8 @@ _NOUN_TAGS = ("NNG", "NNP", "XSN", "XR")
 _COMPOUND_ROUNDS = 3
 _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 _WORD = re.compile(r"[0-9A-Za-z가-힣]+")
+# "ㅠㅠ", "ㅋㅋ", "ㅎㅎ": runs of bare jamo are chat emoticons (Kiwi tags some as nouns), never a topic word.
+_JAMO_ONLY = re.compile(r"[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\ud7b0-\ud7ff]+")
 # Kiwi holds the GIL for a whole call (measured: bench notes in docs/benchmarks.md), so a text longer than this is
 # analysed a few words at a time: between pieces the event loop and other workers get their turn. Ordinary questions
 # are shorter and analysed whole (their tokens are exactly Kiwi's); a long one may differ at the piece boundaries.
@@ -200,7 +202,7 @@ class KoreanTokenizer:
             if not tag.startswith(_CONTENT_TAG_PREFIXES):
                 continue
             form: str = tok.form.lower()  # type: ignore[attr-defined]
-            if form in _STOP_FORMS or not form.strip():
+            if form in _STOP_FORMS or not form.strip() or _JAMO_ONLY.fullmatch(form):
                 continue
             out.append(form)
             out.extend(self._compounds.get(form, ()))

@@ -191,3 +191,89 @@ def test_bare_hosts_the_handbook_writes_stay_in_the_answer(tmp_path: Any) -> Non
     )
     assert policy.markdown(said).startswith("서버 주소에 [vpn.corp.example](https://vpn.corp.example) 을")
     assert "evil" not in policy.markdown(said)
+
+
+def _confidence_on(tmp_path: Any, name: str, trip_text: str, question: str) -> tuple[str, float]:
+    from services.knowledge import load_knowledge_base
+
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "h.md").write_text(
+        "# 핸드북\n## 법인카드\n법인카드는 재무팀이 발급해요. 카드를 잃어버리면 카드사에 바로 신고해요.\n"
+        f"## 출장\n{trip_text}\n## 복지\n복지포인트는 매년 1월에 지급해요.\n",
+        encoding="utf-8",
+    )
+    result = Retriever(load_knowledge_base(folder), KoreanTokenizer()).search_lexical(question)
+    assert result.best is not None
+    return result.best.section.heading, result.confidence
+
+
+def test_a_word_the_handbook_has_elsewhere_counts_against_the_hit_more_than_an_unknown_one(tmp_path: Any) -> None:
+    """ "카드 한도": when 한도 is what the travel rules talk about, the card section is the wrong place to answer."""
+    elsewhere = _confidence_on(tmp_path, "a", "출장 숙박비 한도는 1박 10만원이에요.", "카드 한도 올리는 법")
+    unknown = _confidence_on(tmp_path, "b", "출장 숙박비는 1박 10만원까지예요.", "카드 한도 올리는 법")
+    assert elsewhere[0] == unknown[0] == "법인카드"
+    assert elsewhere[1] < unknown[1]
+
+
+def test_one_letter_pieces_that_make_a_handbook_word_are_that_word(tmp_path: Any) -> None:
+    """Kiwi splits 경조휴가 into 경/조/휴가 inside this question (alone it keeps 경조): the handbook's word wins."""
+    from services.knowledge import load_knowledge_base
+
+    (tmp_path / "h.md").write_text(
+        "# 핸드북\n## 병가 및 경조휴가\n경조휴가는 본인 결혼 5일, 조부모 사망 3일이에요.\n"
+        "## 복지\n복지포인트는 매년 지급해요.\n",
+        encoding="utf-8",
+    )
+    retriever = Retriever(load_knowledge_base(tmp_path), KoreanTokenizer())
+    question = "외할머니 돌아가셨는데 경조휴가 며칠 쓸수있어요"
+    assert {"경", "조"} <= set(retriever.tokenizer.tokenize(question))
+    tokens = [c.token for c in retriever.concepts(question)]
+    assert "경조" in tokens
+    assert "경" not in tokens
+
+
+def _site_handbook(tmp_path: Any) -> KnowledgeBase:
+    """Thirty sections on different topics; the site name 오송 is in seven (more than a fifth, more than five)."""
+    from services.knowledge import load_knowledge_base
+
+    topics: list[tuple[str, str]] = [
+        ("오송 공장 출입", "오송 공장에는 사원증을 찍고 들어가요."),
+        ("오송 교대근무", "오송 공장은 A조와 B조가 교대로 근무해요."),
+        ("오송 셔틀버스", "오송역에서 오송 공장까지 셔틀이 다녀요."),
+        ("연차", "연차는 입사일 기준으로 생겨요."),
+        ("급여", "급여는 매월 25일에 들어와요."),
+        ("노트북", "노트북은 3년마다 교체해요."),
+        ("회의실 예약", "회의실은 그룹웨어에서 예약해요."),
+        ("법인카드", "법인카드를 잃어버리면 재무팀에 알려요."),
+        ("경조금", "결혼하면 경조금이 나와요."),
+        ("건강검진", "건강검진은 해마다 받아요."),
+        ("오송 식당", "오송 공장 식당은 지하에 있어요."),
+        ("오송 주차", "오송 공장 주차장은 정문 옆이에요."),
+        ("오송 보안", "오송 공장에서는 촬영을 할 수 없어요."),
+        ("오송 안전", "오송 공장에서는 안전화를 신어요."),
+    ]
+    others = "택배 명함 우편 비품 복합기 와이파이 메신저 메일 출장 교육 평가 승진 재택 육아 퇴직 동호회"
+    topics += [(word, f"{word} 관련 문의는 담당 부서에 해요.") for word in others.split()]
+    body = "\n".join(f"## {title}\n{text}\n" for title, text in topics)
+    (tmp_path / "handbook.md").write_text(f"# 핸드북\n{body}", encoding="utf-8")
+    return load_knowledge_base(tmp_path)
+
+
+async def test_a_word_in_many_of_the_handbooks_sections_is_not_evidence(tmp_path: Any) -> None:
+    """The site name and a verb (the question is about lunch) do not make an answer."""
+    kb = _site_handbook(tmp_path)
+    service = AnswerService(kb, Retriever(kb, KoreanTokenizer()), None)
+    lunch = await service.answer("오송 가면 뭐 먹어요?", ASKER)
+    assert lunch.kind is AnswerKind.NOT_FOUND
+    shuttle = await service.answer("오송 셔틀버스 어디서 타요?", ASKER)
+    assert shuttle.kind is AnswerKind.ANSWER
+    assert "셔틀" in shuttle.sources[0].title
+
+
+def test_emoticons_are_not_question_words(retriever: Retriever) -> None:
+    plain = retriever.search_lexical("법카 잃어버렸어요")
+    crying = retriever.search_lexical("법카 잃어버렸어요 ㅠㅠ")
+    assert crying.confidence == pytest.approx(plain.confidence)
+    assert crying.best is not None and plain.best is not None
+    assert crying.best.section.id == plain.best.section.id

@@ -368,7 +368,8 @@ async def test_not_found_names_the_team_of_the_closest_section(
     tmp_path: Path, tokenizer: KoreanTokenizer, question: str, routes: bool, department: str
 ) -> None:
     kb = _routed(tmp_path, routes=routes)
-    service = AnswerService(kb, Retriever(kb, tokenizer), None, max_question_chars=500, min_confidence=0.4)
+    # No grey zone: the question (0.41 here) must be refused for its not-found reply to be checked.
+    service = AnswerService(kb, Retriever(kb, tokenizer), None, max_question_chars=500, hedge_confidence=0.5)
     answer = await service.answer(question, Asker(user_id="U1"))
     assert answer.kind is AnswerKind.NOT_FOUND
     assert answer.department is not None

@@ -26,3 +26,9 @@ def test_a_long_question_keeps_every_word(tokenizer: KoreanTokenizer) -> None:
     assert tokens.count("신청") == 12  # every piece analysed (Kiwi may join 재택+근무 differently by context)
     assert set(alone) <= set(tokens)
     assert verbs == alone_verbs
+
+
+def test_chat_emoticons_of_bare_jamo_are_not_words(tokenizer: KoreanTokenizer) -> None:
+    plain = tokenizer.tokenize("법인카드 잃어버렸어요 어떡하죠")
+    assert tokenizer.tokenize("법인카드 잃어버렸어요ㅠㅠ 어떡하죠 ㅋㅋㅋ ㅎㅎ") == plain
+    assert tokenizer.tokenize("ㅠㅠ") == []
