@@ -259,6 +259,13 @@ async def start_endy(
         yield start
 
 
+@pytest.fixture
+def warm_cache(tmp_path: Path, tokenizers: TokenizerPool) -> None:
+    """The sample handbook's caches in `.endy`, the default DATA_DIR of a child `endy` run in tmp_path (tests/endy.py):
+    the child registers the handbook's words and reads its tokens instead of analysing them again."""
+    tokenizers.seed_child(tmp_path / ".endy")
+
+
 # --- The run leaves no process behind ------------------------------------------------------------------------------
 
 
