@@ -12,9 +12,10 @@ then costs another second or two. Tests share both through `TokenizerPool`, with
   leaves a tokenizer with foreign words, which is dropped instead of lent again;
 - a tokenizer is lent to one Endy at a time (two replicas in a test get two, as two processes have);
 - the handbook's caches under DATA_DIR/cache — its token cache (`tokens-…`, keyed by handbook version, tokenizer
-  version and vocabulary) and its compound cache (`compounds-…`, the user words a fresh tokenizer learnt from it,
-  keyed by the phrases and the vocabulary before) — are copied into the next Endy's DATA_DIR: files Endy would have
-  written itself, byte for byte. A fresh tokenizer then registers the handbook's words without analysing them.
+  version and vocabulary), its compound cache (`compounds-…`, the user words a fresh tokenizer learnt from it,
+  keyed by the phrases and the vocabulary before) and the lexicon's term cache (`terms-…`, keyed by the terms and
+  the vocabulary) — are copied into the next Endy's DATA_DIR: files Endy would have written itself, byte for byte.
+  A fresh tokenizer then registers the handbook's words and reads its analyses without running Kiwi on them.
   Embedding caches are not copied (tests count the fake OpenAI's embedding calls);
 - an Endy started as a child process (`endy serve`, `endy ask`) has a fresh Kiwi of its own and nothing of the
   pool's but those caches: `seed_child` copies them into its DATA_DIR (building them once in this process,
@@ -47,7 +48,7 @@ from tests.helpers import free_port
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 READY_BOUND = 15.0  # auth.test and the first Socket Mode connection against the fake Slack
 IDLE_TOKENIZERS = 4  # ~300 MB each; two replicas of the sample handbook need two
-HANDBOOK_CACHES = ("tokens-*", "compounds-*")  # not embeddings-*: see above
+HANDBOOK_CACHES = ("tokens-*", "compounds-*", "terms-*")  # not embeddings-*: see above
 
 
 def folder_fingerprint(folder: Path) -> str:
