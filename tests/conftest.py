@@ -3,6 +3,8 @@ PostgreSQL and Redis (shared or throwaway), real Endy processes; and the check t
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import tempfile
@@ -11,12 +13,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from loguru import logger
 
 from config.settings import Settings
 from services.knowledge import KnowledgeBase, load_knowledge_base, sample_kb_dir
@@ -26,6 +29,10 @@ from tests.endy import Endy, StartEndy, TokenizerPool, run_endy
 from tests.fakes.pg_process import PgProcess
 from tests.fakes.redis_process import RedisProcess
 from tests.fakes.slack import FakeSlack
+from tests.helpers import eventually
+
+if TYPE_CHECKING:
+    from loguru import Record
 
 DATA = Path(__file__).parent / "data"
 # The machine's own configuration (CI sets DATABASE_URL / REDIS_URL), captured before tests isolate it.
@@ -42,6 +49,15 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's or CI's Endy variables unless it sets them itself."""
     for name in HOST_ENV:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def warnings_logged() -> Iterator[list[Record]]:
+    """Endy's WARNING+ records (loguru) while the test runs."""
+    records: list[Record] = []
+    sink = logger.add(lambda message: records.append(message.record), level="WARNING", format="{message}")
+    yield records
+    logger.remove(sink)
 
 
 @pytest.fixture
@@ -146,6 +162,28 @@ async def redis_client(redis_url: str, key_prefix: str) -> AsyncIterator[aioredi
 
 
 @pytest.fixture
+async def held_redis(redis_url: str, redis_client: aioredis.Redis, key_prefix: str) -> AsyncIterator[aioredis.Redis]:
+    """A client on the shared Redis whose pool's only connection is held by a BLPOP (2 s, Redis reports it running):
+    what a burst that exhausted the pool looks like. The BLPOP has returned and the client is closed afterwards."""
+    name = f"{key_prefix.rstrip(':')}-holder"
+    pool = aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=1, timeout=0.2, client_name=name)
+    client = aioredis.Redis.from_pool(pool)
+
+    async def hold() -> object:
+        return await client.blpop([f"{key_prefix}held"], timeout=2)  # takes the only connection
+
+    holder = asyncio.create_task(hold())
+
+    async def holding() -> bool:
+        return any(c.get("name") == name and c.get("cmd") == "blpop" for c in await redis_client.client_list())
+
+    await eventually(holding, "the BLPOP holding the only connection", 10)
+    yield client
+    await holder
+    await client.aclose()
+
+
+@pytest.fixture
 async def redis_server() -> AsyncIterator[RedisProcess]:
     """A throwaway redis-server on a free port that the test may stop, freeze or fill (never the shared one)."""
     async with RedisProcess() as server:
@@ -158,6 +196,20 @@ async def own_redis(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]
     client = aioredis.Redis.from_url(redis_server.url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+async def frozen_redis(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
+    """A client on the throwaway server, which is frozen (SIGSTOP) once the client is connected; thawed after."""
+    client = aioredis.Redis.from_url(redis_server.url, socket_timeout=5.0)
+    await client.ping()
+    redis_server.pause()
+    try:
+        yield client
+    finally:
+        redis_server.resume()
+        with contextlib.suppress(Exception):
+            await client.aclose()
 
 
 @pytest.fixture
@@ -188,19 +240,30 @@ def tokenizers(tmp_path_factory: pytest.TempPathFactory) -> TokenizerPool:
 async def start_endy(
     make_settings: Callable[..., Settings], pg_url: str, redis_url: str, key_prefix: str, tokenizers: TokenizerPool
 ) -> AsyncIterator[StartEndy]:
-    """Start one or more Endy processes (sharing the fake Slack, PostgreSQL and Redis)."""
+    """Start one or more Endy processes (sharing the fake Slack, PostgreSQL and Redis). `slack`: a fake Slack the
+    test set up itself (its channels, tokens or faults in place before Endy starts) instead of the shared one; the
+    other keywords go to run_endy (tests/endy.py), e.g. ready=False and a short backoff."""
     async with AsyncExitStack() as stack:
         shared: dict[str, Any] = {}
 
-        async def start(*, llm: bool = False, mode: str = "socket", **overrides: Any) -> Endy:
-            if "slack" not in shared:
-                shared["slack"] = await stack.enter_async_context(FakeSlack())
+        async def start(
+            *, slack: FakeSlack | None = None, llm: bool = False, mode: str = "socket", **overrides: Any
+        ) -> Endy:
+            if slack is None:
+                if "slack" not in shared:
+                    shared["slack"] = await stack.enter_async_context(FakeSlack())
+                slack = shared["slack"]
             values = {"database_url": pg_url, "redis_url": redis_url, "key_prefix": key_prefix} | overrides
-            return await run_endy(
-                stack, make_settings, shared["slack"], tokenizers=tokenizers, llm=llm, mode=mode, **values
-            )
+            return await run_endy(stack, make_settings, slack, tokenizers=tokenizers, llm=llm, mode=mode, **values)
 
         yield start
+
+
+@pytest.fixture
+def warm_cache(tmp_path: Path, tokenizers: TokenizerPool) -> None:
+    """The sample handbook's caches in `.endy`, the default DATA_DIR of a child `endy` run in tmp_path (tests/endy.py):
+    the child registers the handbook's words and reads its tokens instead of analysing them again."""
+    tokenizers.seed_child(tmp_path / ".endy")
 
 
 # --- The run leaves no process behind ------------------------------------------------------------------------------

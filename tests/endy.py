@@ -11,9 +11,15 @@ then costs another second or two. Tests share both through `TokenizerPool`, with
   its vocabulary is still the one that handbook gave it: a test that reloads another handbook into its Endy
   leaves a tokenizer with foreign words, which is dropped instead of lent again;
 - a tokenizer is lent to one Endy at a time (two replicas in a test get two, as two processes have);
-- the handbook's token cache (`tokens-…` under DATA_DIR/cache, keyed by handbook version, tokenizer version and
-  vocabulary) is copied into the next Endy's DATA_DIR: a file Endy would have written itself, byte for byte.
-  Embedding caches are not copied (tests count the fake OpenAI's embedding calls).
+- the handbook's caches under DATA_DIR/cache — its token cache (`tokens-…`, keyed by handbook version, tokenizer
+  version and vocabulary), its compound cache (`compounds-…`, the user words a fresh tokenizer learnt from it,
+  keyed by the phrases and the vocabulary before) and the lexicon's term cache (`terms-…`, keyed by the terms and
+  the vocabulary) — are copied into the next Endy's DATA_DIR: files Endy would have written itself, byte for byte.
+  A fresh tokenizer then registers the handbook's words and reads its analyses without running Kiwi on them.
+  Embedding caches are not copied (tests count the fake OpenAI's embedding calls);
+- an Endy started as a child process (`endy serve`, `endy ask`) has a fresh Kiwi of its own and nothing of the
+  pool's but those caches: `seed_child` copies them into its DATA_DIR (building them once in this process,
+  with a tokenizer that then joins the pool, when no Endy of the run has booted on that handbook yet).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
@@ -28,10 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
-from endy_bot.deps import Deps, knowledge_root, open_deps
+from endy_bot.deps import Deps, build_retriever, knowledge_root, open_deps
 from endy_bot.runtime import Server
 from endy_bot.slack_http import ReadTimeouts
 from endy_bot.slack_link import Backoff
+from services.knowledge import load_knowledge_base, sample_kb_dir
 from services.tokenizer import KoreanTokenizer
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack
@@ -40,7 +48,7 @@ from tests.helpers import free_port
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 READY_BOUND = 15.0  # auth.test and the first Socket Mode connection against the fake Slack
 IDLE_TOKENIZERS = 4  # ~300 MB each; two replicas of the sample handbook need two
-TOKEN_CACHE = "tokens-*"
+HANDBOOK_CACHES = ("tokens-*", "compounds-*", "terms-*")  # not embeddings-*: see above
 
 
 def folder_fingerprint(folder: Path) -> str:
@@ -101,20 +109,33 @@ class TokenizerPool:
                 del self._idle[:-IDLE_TOKENIZERS]
 
     def keep_cache(self, key: str, cache_dir: Path) -> None:
-        """Keep the token cache Endy wrote for this handbook (once)."""
+        """Keep the handbook caches Endy wrote for this handbook (once: at its first boot, by a fresh tokenizer)."""
         kept = self._store / key
         if kept.exists():
             return
         kept.mkdir(parents=True)
-        for path in cache_dir.glob(TOKEN_CACHE):
-            shutil.copy2(path, kept / path.name)
+        for pattern in HANDBOOK_CACHES:
+            for path in cache_dir.glob(pattern):
+                shutil.copy2(path, kept / path.name)
+
+    def seed_child(self, data_dir: Path, knowledge_dir: Path | None = None) -> None:
+        """Put the handbook's caches into the DATA_DIR of an Endy that runs as a child process (sample handbook
+        unless `knowledge_dir`); built here first when no Endy of the run has booted on that handbook yet."""
+        key = folder_fingerprint(knowledge_dir or sample_kb_dir())
+        if not (self._store / key).exists():
+            with tempfile.TemporaryDirectory(prefix="endy-test-cache-") as folder:
+                settings = Settings(_env_file=None, data_dir=Path(folder), knowledge_dir=knowledge_dir)
+                with self.lend(settings) as lease:  # the tokenizer joins the pool for in-process Endys
+                    build_retriever(load_knowledge_base(knowledge_root(settings)), settings, lease.tokenizer)
+                    lease.booted(settings)
+        self._seed_cache(key, data_dir / "cache")
 
     def _seed_cache(self, key: str, cache_dir: Path) -> None:
         kept = self._store / key
         if not kept.exists():
             return
         cache_dir.mkdir(parents=True, exist_ok=True)
-        for path in kept.glob(TOKEN_CACHE):
+        for path in kept.iterdir():
             if not (cache_dir / path.name).exists():
                 shutil.copy2(path, cache_dir / path.name)
 

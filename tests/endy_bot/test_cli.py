@@ -15,6 +15,9 @@ from services.knowledge import sample_kb_dir
 from tests.conftest import DATA, HOST_ENV
 
 pytestmark = pytest.mark.timeout(120)
+# The handbook's caches seeded (tests/conftest.py warm_cache) — not for the first `endy ask` below, which builds them as
+# a user's first run does, nor where a test checks that nothing was written.
+WARM = pytest.mark.usefixtures("warm_cache")
 
 
 def run(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
@@ -44,6 +47,7 @@ def test_ask_answers_from_the_bundled_handbook(tmp_path: Path) -> None:
     assert "LLM 서비스 비활성화" in log
 
 
+@WARM
 def test_ask_bad_input_gets_kind_korean_messages(tmp_path: Path) -> None:
     empty = run(tmp_path, "ask", "   ")
     assert empty.returncode == 0
@@ -58,6 +62,7 @@ def test_ask_bad_input_gets_kind_korean_messages(tmp_path: Path) -> None:
     assert "#ask-" in unknown.stdout
 
 
+@WARM
 def test_chat_keeps_history_for_follow_ups(tmp_path: Path) -> None:
     result = run(tmp_path, "chat", stdin="연차는 어떻게 신청하나요?\n그럼 취소는요?\n종료\n")
     assert result.returncode == 0, result.stderr
@@ -157,6 +162,7 @@ def test_a_missing_knowledge_folder_is_one_korean_line_and_exit_2(
     assert not (tmp_path / ".endy").exists()  # refused before any embedded server was started
 
 
+@WARM
 def test_kb_eval_json(tmp_path: Path) -> None:
     oos = DATA / "out_of_scope.txt"
     result = run(tmp_path, "kb", "eval", str(DATA / "devset.jsonl"), "--out-of-scope", str(oos), "--json")
@@ -196,6 +202,7 @@ def test_invalid_setting_value_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@WARM
 def test_chat_shows_the_limiter_message_and_records_the_conversation(tmp_path: Path) -> None:
     questions = "연차 신청 방법\n와이파이 비번\nVPN 접속\n종료\n"
     result = run(tmp_path, "chat", stdin=questions, RATE_LIMIT_PER_MINUTE="2")

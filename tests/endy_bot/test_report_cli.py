@@ -62,6 +62,7 @@ def test_bad_days_is_one_korean_line(value: str, tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.usefixtures("warm_cache")
 def test_report_after_a_question_prints_it_as_asked(tmp_path: Path) -> None:
     asked = run(tmp_path, "ask", "사내 어린이집 & 놀이방 신청은 어떻게 해요?")
     assert asked.returncode == 0, asked.stderr

@@ -17,6 +17,7 @@ import pytest
 from config.settings import ConfigError, Settings
 from endy_bot.runtime import check_serve_settings
 from tests.conftest import HOST_ENV
+from tests.endy import TokenizerPool
 from tests.fakes.slack import FakeSlack
 from tests.helpers import free_port
 from tests.leaks import kill_leftovers, leftovers
@@ -70,8 +71,9 @@ BOT, APP = "xoxb-1-2-abc", "xapp-1-A0001-1-abc"
     ids=["tokens-swapped", "app-token-revoked"],
 )
 async def test_a_refused_token_is_one_line_exit_2_and_nothing_left_running(
-    root: Path, tokens: dict[str, str], revoked: str | None, variable: str, error: str
+    root: Path, tokenizers: TokenizerPool, tokens: dict[str, str], revoked: str | None, variable: str, error: str
 ) -> None:
+    tokenizers.seed_child(root / "data")  # the handbook's caches (tests/endy.py): its analysis is not the point
     async with FakeSlack() as slack:
         if revoked:
             slack.revoke_token(revoked)

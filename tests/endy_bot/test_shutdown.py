@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 
 from tests.conftest import HOST_ENV
+from tests.endy import TokenizerPool
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack
 from tests.helpers import eventually, free_port
@@ -74,8 +75,9 @@ async def endy_serve(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[Servi
 
 
 async def test_sigterm_lets_the_in_flight_answer_finish_then_exits_0(
-    tmp_path: Path, pg_url: str, redis_url: str, key_prefix: str
+    tmp_path: Path, pg_url: str, redis_url: str, key_prefix: str, tokenizers: TokenizerPool
 ) -> None:
+    tokenizers.seed_child(tmp_path / "data")  # the handbook's caches (tests/endy.py): its analysis is not the point
     async with FakeSlack() as slack, FakeOpenAI(reply="연차는 e-HR > 근태 > 휴가 신청에서 해요. [1]") as llm:
         env = {
             "SLACK_MODE": "socket",

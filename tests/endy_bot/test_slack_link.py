@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AsyncExitStack
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from loguru import logger
 
-from config.settings import Settings
 from endy_bot.slack_link import Backoff, SlackTokenError
-from tests.endy import Endy, TokenizerPool, run_endy
+from tests.endy import Endy, StartEndy
 from tests.endy_bot.test_sidecar import get
 from tests.fakes.slack import FakeSlack
 from tests.helpers import eventually, free_port
@@ -32,38 +29,18 @@ pytestmark = pytest.mark.timeout(90)
 FAST = Backoff(first=0.05, factor=2.0, cap=0.4, jitter=0.2)  # the production pauses, scaled down
 CALLS_PER_ATTEMPT = 3  # endy_bot/app.py's Web API client: a 5xx or a connection error is retried twice
 BOUND = 30.0
-
-Launch = Callable[..., Any]
-
-
-@pytest.fixture
-def warnings_logged() -> Iterator[list[Record]]:
-    """Endy's WARNING+ records while the test runs."""
-    records: list[Record] = []
-    sink = logger.add(lambda message: records.append(message.record), level="WARNING", format="{message}")
-    yield records
-    logger.remove(sink)
+Launch = Callable[..., Awaitable[Endy]]
 
 
 @pytest.fixture
-async def launch(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
-    redis_url: str,
-    key_prefix: str,
-    tokenizers: TokenizerPool,
-) -> AsyncIterator[Launch]:
-    """Start Endy against a given fake Slack without waiting for Slack (ready=False), fast backoff."""
-    async with AsyncExitStack() as stack:
+def launch(start_endy: StartEndy) -> Launch:
+    """Start Endy against a given fake Slack (a fresh one for None) without waiting for Slack, fast backoff."""
 
-        async def start(slack: FakeSlack | None, **overrides: Any) -> Endy:
-            fake = slack if slack is not None else await stack.enter_async_context(FakeSlack())
-            values = {"database_url": pg_url, "redis_url": redis_url, "key_prefix": key_prefix}
-            return await run_endy(
-                stack, make_settings, fake, tokenizers=tokenizers, ready=False, backoff=FAST, **(values | overrides)
-            )
+    async def start(slack: FakeSlack | None, **overrides: Any) -> Endy:
+        endy: Endy = await start_endy(slack=slack, ready=False, backoff=FAST, **overrides)
+        return endy
 
-        yield start
+    return start
 
 
 async def slack_signals(endy: Endy) -> tuple[object, object, int]:

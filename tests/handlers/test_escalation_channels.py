@@ -5,19 +5,15 @@ Real Bolt app against the fake Slack, real PostgreSQL and Redis."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
-from loguru import logger
 
-from config.settings import Settings
 from handlers import texts
 from services.knowledge import Department
 from services.output_policy import WITHOUT_LINKS
-from tests.endy import Endy, TokenizerPool, run_endy
+from tests.endy import Endy, StartEndy
 from tests.fakes.slack import FakeSlack, Message
 from tests.fakes.slack_channels import SAMPLE_TEAM_CHANNELS
 from tests.helpers import eventually
@@ -29,35 +25,6 @@ pytestmark = pytest.mark.timeout(120)
 USER, CHANNEL = "U0BOB", "C0GENERAL"
 NOT_FOUND_QUESTION = "사내 어린이집 신청은 어떻게 해요?"
 INVITE = f"invite @{texts.BOT_NAME} to "
-
-Launch = Callable[..., Any]
-
-
-@pytest.fixture
-def warnings_logged() -> Iterator[list[Record]]:
-    """Endy's WARNING+ records while the test runs."""
-    records: list[Record] = []
-    sink = logger.add(lambda message: records.append(message.record), level="WARNING", format="{message}")
-    yield records
-    logger.remove(sink)
-
-
-@pytest.fixture
-async def launch(
-    make_settings: Callable[..., Settings],
-    pg_url: str,
-    redis_url: str,
-    key_prefix: str,
-    tokenizers: TokenizerPool,
-) -> AsyncIterator[Launch]:
-    """Start Endy against a fake Slack the test has set up (its channels exist before Endy starts)."""
-    async with AsyncExitStack() as stack:
-
-        async def start(slack: FakeSlack, **overrides: Any) -> Endy:
-            values = {"database_url": pg_url, "redis_url": redis_url, "key_prefix": key_prefix}
-            return await run_endy(stack, make_settings, slack, tokenizers=tokenizers, **(values | overrides))
-
-        yield start
 
 
 async def not_found_reply(endy: Endy) -> Message:
@@ -85,12 +52,12 @@ def invites(records: list[Record]) -> list[str]:
     return [r["message"] for r in records if r["message"].startswith(INVITE)]
 
 
-async def test_channel_names_are_resolved_once_over_every_page_and_linked_by_id(launch: Launch) -> None:
+async def test_channel_names_are_resolved_once_over_every_page_and_linked_by_id(start_endy: StartEndy) -> None:
     async with FakeSlack(channels=()) as slack:
         for i in range(450):  # a workspace bigger than a page: the teams' channels are on the third
             slack.add_channel(f"general-{i:03d}")
         team = {slack.add_channel(name).id: name for name in SAMPLE_TEAM_CHANNELS}
-        endy = await launch(slack)
+        endy = await start_endy(slack=slack)
         await slack.wait_for("conversations.list", 3)
         reply = await not_found_reply(endy)
         note = await press_escalate(endy, reply)
@@ -107,11 +74,11 @@ async def test_channel_names_are_resolved_once_over_every_page_and_linked_by_id(
 
 
 async def test_a_channel_endy_is_not_in_gets_a_kind_note_and_an_invite_line(
-    launch: Launch, warnings_logged: list[Record]
+    start_endy: StartEndy, warnings_logged: list[Record]
 ) -> None:
     async with FakeSlack(channels=()) as slack:
         team = {slack.add_channel(name, member=False).id: name for name in SAMPLE_TEAM_CHANNELS}
-        endy = await launch(slack)
+        endy = await start_endy(slack=slack)
         await eventually(lambda: len(invites(warnings_logged)) == len(team), "an invite line per team channel at start")
         reply = await not_found_reply(endy)
         note = await press_escalate(endy, reply)
@@ -129,7 +96,7 @@ async def test_a_channel_endy_is_not_in_gets_a_kind_note_and_an_invite_line(
 
 
 async def test_a_private_channel_by_id_that_endy_is_not_in(
-    launch: Launch, warnings_logged: list[Record], tmp_path: Path
+    start_endy: StartEndy, warnings_logged: list[Record], tmp_path: Path
 ) -> None:
     kb = tmp_path / "kb"
     (kb / "docs").mkdir(parents=True)
@@ -140,7 +107,7 @@ async def test_a_private_channel_by_id_that_endy_is_not_in(
     (kb / "docs" / "security.md").write_text("# 보안\n\n## 비밀번호\n\n비밀번호는 90일마다 바꿔요.\n", encoding="utf-8")
     async with FakeSlack(channels=()) as slack:
         slack.add_channel("security", private=True, member=False, channel_id="G0SECURITY1")
-        endy = await launch(slack, knowledge_dir=kb)
+        endy = await start_endy(slack=slack, knowledge_dir=kb)
         await eventually(lambda: len(invites(warnings_logged)) == 1, "the invite line at start")
         note = await press_escalate(endy, await not_found_reply(endy))
         assert note == texts.ESCALATION_NOT_MEMBER.format(team="보안팀", channel="<#G0SECURITY1>")

@@ -30,7 +30,7 @@ from config.settings import Settings
 from services.logging import LOG_FILE_NAME, configure_logging
 from services.privacy import PLACEHOLDERS, mask_pii
 from tests.conftest import HOST_ENV
-from tests.endy import Endy, StartEndy
+from tests.endy import Endy, StartEndy, TokenizerPool
 from tests.fakes.openai_server import FakeOpenAI
 from tests.resilience.helpers import HIGH_LIMIT, report, settle
 
@@ -374,9 +374,10 @@ async def embedded_postgres(pgdata: Path) -> AsyncIterator[str]:
         await asyncio.to_thread(server.cleanup)
 
 
-async def test_no_canary_leaks_from_the_terminal(tmp_path: Path) -> None:
+async def test_no_canary_leaks_from_the_terminal(tmp_path: Path, tokenizers: TokenizerPool) -> None:
     cwd = tmp_path / "cli"
     cwd.mkdir()
+    tokenizers.seed_child(cwd / ".endy")  # the handbook's caches, as the first run would write them (tests/endy.py)
     async with FakeOpenAI() as llm:
         llm.reply_fn = echo_llm
         env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": llm.base_url, "LOG_LEVEL": "debug"}

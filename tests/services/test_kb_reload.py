@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 import pytest
 import redis.asyncio as aioredis
-from loguru import logger
 
 from services.kb_reload import KnowledgeReloader
 from services.metrics import Metrics
@@ -34,15 +33,6 @@ class Counter:
     async def __call__(self) -> None:
         self.calls += 1
         self.called.set()
-
-
-@pytest.fixture
-def warnings() -> Iterator[list[Record]]:
-    """The reloader's WARNING records during the test."""
-    records: list[Record] = []
-    handler = logger.add(lambda m: records.append(m.record), level="WARNING", filter="services.kb_reload")
-    yield records
-    logger.remove(handler)
 
 
 @pytest.fixture
@@ -96,7 +86,7 @@ async def test_twenty_one_signed_requests_in_a_burst_are_one_reload(
 
 
 async def test_unsigned_forged_stale_and_own_requests_are_ignored_with_one_warning(
-    make_reloader: Callable[..., KnowledgeReloader], redis_client: aioredis.Redis, warnings: list[Record]
+    make_reloader: Callable[..., KnowledgeReloader], redis_client: aioredis.Redis, warnings_logged: list[Record]
 ) -> None:
     reload, metrics = Counter(), Metrics()
     listener = make_reloader(reload, metrics)
@@ -120,6 +110,7 @@ async def test_unsigned_forged_stale_and_own_requests_are_ignored_with_one_warni
         "stale": 4,
         "malformed": 4,
     }
+    warnings = [r for r in warnings_logged if r["name"] == "services.kb_reload"]  # the reloader's own
     assert len(warnings) == 1
     assert warnings[0]["message"] == "knowledge reload request ignored"
     assert "another-instance-id" not in str(warnings[0]["extra"])

@@ -7,9 +7,7 @@ blocked event loop is made with time.sleep; a frozen server is a throwaway redis
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -19,7 +17,6 @@ from services.metrics import Metrics
 from services.ratelimit import RateLimiter
 from services.redis_conn import make_client
 from services.redis_watch import RedisSlow, RedisWatch
-from tests.fakes.redis_process import RedisProcess
 from tests.helpers import eventually
 
 SILENCE = 0.3
@@ -66,30 +63,13 @@ async def test_one_silent_command_is_not_an_outage_while_the_probe_answers(
     await watch.aclose()
 
 
-async def test_no_free_connection_while_redis_answers_is_slowness(
-    redis_url: str, key_prefix: str, redis_client: aioredis.Redis
-) -> None:
+async def test_no_free_connection_while_redis_answers_is_slowness(held_redis: aioredis.Redis, key_prefix: str) -> None:
     """A burst can exhaust the pool (redis-py raises ConnectionError after its wait): that is not an outage."""
-    name = f"{key_prefix}holder".replace(":", "-")
-    pool = aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=1, timeout=0.2, client_name=name)
-    client = aioredis.Redis.from_pool(pool)
-    watch = RedisWatch(client)
-
-    async def hold() -> object:
-        return await client.blpop([f"{key_prefix}held"], timeout=2)  # takes the only connection
-
-    async def holding() -> bool:
-        listed = await redis_client.client_list()
-        return any(c.get("name") == name and c.get("cmd") == "blpop" for c in listed)
-
-    holder = asyncio.create_task(hold())
-    await eventually(holding, "the BLPOP holding the only connection", 5)
+    watch = RedisWatch(held_redis)  # its probe has a connection of its own
     with pytest.raises(RedisSlow):
-        await watch.run(client.set(f"{key_prefix}k", 1), silence=SILENCE, patience=1.0)
+        await watch.run(held_redis.set(f"{key_prefix}k", 1), silence=SILENCE, patience=1.0)
     assert watch.up
-    await holder
     await watch.aclose()
-    await client.aclose()
 
 
 async def test_an_error_reply_is_decided_in_process_not_raised(own_redis: aioredis.Redis) -> None:
@@ -147,19 +127,6 @@ async def test_a_busy_event_loop_is_not_a_redis_outage(redis_url: str, key_prefi
     async for key in redis_client.scan_iter(match=f"{key_prefix}*"):
         await redis_client.delete(key)
     await redis_client.aclose()
-
-
-@pytest.fixture
-async def frozen_redis(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_server.url, socket_timeout=5.0)
-    await client.ping()
-    redis_server.pause()
-    try:
-        yield client
-    finally:
-        redis_server.resume()
-        with contextlib.suppress(Exception):
-            await client.aclose()
 
 
 async def test_a_frozen_redis_is_unreachable_after_one_silent_window(frozen_redis: aioredis.Redis) -> None:

@@ -8,15 +8,12 @@ server is a throwaway redis-server under SIGSTOP.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.redis_watch import RedisSlow, RedisWatch
-from tests.fakes.redis_process import RedisProcess
 
 SILENCE = 0.3
 
@@ -93,44 +90,12 @@ async def test_the_callers_own_cancellation_is_not_taken_for_a_verdict(
     await watch.aclose()
 
 
-async def test_no_free_connection_while_redis_answers_is_slowness(
-    redis_url: str, redis_client: aioredis.Redis, key_prefix: str
-) -> None:
-    name = f"{key_prefix.rstrip(':')}-pool"
-    pool = aioredis.BlockingConnectionPool.from_url(redis_url, max_connections=1, timeout=0.2, client_name=name)
-    client = aioredis.Redis.from_pool(pool)
-    watch = RedisWatch(client)  # its probe has a connection of its own
-
-    async def hold() -> None:
-        await client.blpop([f"{key_prefix}held"], timeout=2)  # takes the only connection
-
-    holder = asyncio.create_task(hold())
-
-    async def blocked() -> bool:
-        return any(c.get("name") == name and c.get("cmd") == "blpop" for c in await redis_client.client_list())
-
-    async with asyncio.timeout(10):
-        while not await blocked():  # noqa: ASYNC110 (a bounded poll: Redis says when BLPOP holds it)
-            await asyncio.sleep(0.01)
+async def test_no_free_connection_while_redis_answers_is_slowness(held_redis: aioredis.Redis, key_prefix: str) -> None:
+    watch = RedisWatch(held_redis)  # its probe has a connection of its own
     with pytest.raises(RedisSlow):
-        await watch.run(client.set(f"{key_prefix}k", 1), silence=SILENCE, patience=1.0, keep_running=False)
+        await watch.run(held_redis.set(f"{key_prefix}k", 1), silence=SILENCE, patience=1.0, keep_running=False)
     assert watch.up
-    await holder
     await watch.aclose()
-    await client.aclose()
-
-
-@pytest.fixture
-async def frozen_redis(redis_server: RedisProcess) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_server.url, socket_timeout=5.0)
-    await client.ping()
-    redis_server.pause()
-    try:
-        yield client
-    finally:
-        redis_server.resume()
-        with contextlib.suppress(Exception):
-            await client.aclose()
 
 
 async def test_a_frozen_redis_is_unreachable_after_one_silent_window(frozen_redis: aioredis.Redis) -> None:
