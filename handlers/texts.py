@@ -229,7 +229,6 @@ DOCTOR_EMBEDDED = "임베디드 사용: {variable}이(가) 없어서 개발용 �
 DOCTOR_EMBEDDED_FIX = "운영에서는 {variable}을(를) 설정해 주세요"
 DOCTOR_UNSET_PRODUCTION = "{variable}이(가) 없어요: 운영(production)에서는 임베디드 서버를 쓰지 않아요"
 DOCTOR_UNSET_PRODUCTION_FIX = "{variable}에 운영 서버 주소를 넣어 주세요"
-DOCTOR_BAD_URL_FIX = "{variable}의 형식을 고쳐 주세요"
 DOCTOR_CONNECTED = "연결돼요 ({url})"
 DOCTOR_CONNECT_FAILED = "연결하지 못했어요 ({url}: {error})"
 DOCTOR_CONNECT_FIX = "서버가 켜져 있는지, {variable}의 주소·사용자·비밀번호가 맞는지 확인해 주세요"
