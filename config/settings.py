@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from config import problems as texts
 
 # The value .env.example ships with; production refuses it even though it is long enough.
 PLACEHOLDER_SECRET_KEY = "change-me-to-a-long-random-string-of-64-characters-or-more"
@@ -24,12 +26,12 @@ class SlackMode(StrEnum):
 
 
 class ConfigError(Exception):
-    """Start-up configuration is unusable; the message lists every problem at once."""
+    """Start-up configuration is unusable; the message lists every problem at once, one line each (Korean, from
+    config/problems.py: the variable, what is wrong, the fix). The caller prints its own heading above them."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"Endy cannot start with this configuration:\n{lines}")
+        super().__init__("\n".join(f"  - {p}" for p in problems))
 
 
 def _split_csv(value: object) -> object:
@@ -173,11 +175,11 @@ class Settings(BaseSettings):
         problems += _slack_problems(self)
         for name, value in (("DATABASE_URL", self.database_url), ("REDIS_URL", self.redis_url)):
             if value is None or not value.get_secret_value().strip():
-                problems.append(f"{name} is unset: production refuses the embedded default")
+                problems.append(texts.url_unset_in_production(name))
         if "*" in self.allowed_origins:
-            problems.append("ALLOWED_ORIGINS must not contain '*' in production")
+            problems.append(texts.ORIGINS_WILDCARD)
         if self.reload:
-            problems.append("RELOAD must be false in production")
+            problems.append(texts.RELOAD_IN_PRODUCTION)
         return problems
 
     def check_startup(self) -> None:
@@ -194,7 +196,7 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as err:
         errors = err.errors()
-    problems = [f"{'.'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: {e['msg']}" for e in errors]
+    problems = [_invalid(e) for e in errors]
     invalid = {str(e["loc"][0]) for e in errors if e["loc"] and str(e["loc"][0]) in Settings.model_fields}
     defaults = {name: Settings.model_fields[name].get_default(call_default_factory=True) for name in invalid}
     try:
@@ -204,19 +206,29 @@ def load_settings() -> Settings:
     raise ConfigError(problems + (rest.production_problems() if rest is not None else [])) from None
 
 
+def _invalid(error: Any) -> str:
+    """One invalid variable as a Korean line (the value is never echoed)."""
+    loc = error.get("loc") or ()
+    field = Settings.model_fields.get(str(loc[0])) if loc else None
+    name = str(loc[0]).upper() if loc else "SETTINGS"
+    default = field.get_default(call_default_factory=True) if field is not None else None
+    secret = field is not None and "SecretStr" in str(field.annotation)
+    return texts.invalid_value(name, str(error.get("type", "")), error.get("ctx") or {}, default, secret=secret)
+
+
 def _secret_key_problems(key: str) -> list[str]:
     if key == PLACEHOLDER_SECRET_KEY:
-        return ["SECRET_KEY is the example placeholder: generate a random one"]
+        return [texts.secret_key_placeholder(MIN_SECRET_KEY_CHARS)]
     if len(key) < MIN_SECRET_KEY_CHARS:
-        return [f"SECRET_KEY is {len(key)} characters: at least {MIN_SECRET_KEY_CHARS} are required"]
+        return [texts.secret_key_short(len(key), MIN_SECRET_KEY_CHARS)]
     return []
 
 
 def _token_problem(name: str, value: SecretStr | None, prefix: str) -> list[str]:
     if value is None or not value.get_secret_value():
-        return [f"{name} is missing"]
+        return [texts.token_missing(name)]
     if not value.get_secret_value().startswith(prefix):
-        return [f"{name} must start with '{prefix}'"]
+        return [texts.token_prefix(name, prefix, value.get_secret_value())]
     return []
 
 
@@ -225,5 +237,5 @@ def _slack_problems(settings: Settings) -> list[str]:
     if settings.slack_mode is SlackMode.SOCKET:
         problems += _token_problem("SLACK_APP_TOKEN", settings.slack_app_token, "xapp-")
     elif not settings.slack_signing_secret or not settings.slack_signing_secret.get_secret_value():
-        problems.append("SLACK_SIGNING_SECRET is missing (required when SLACK_MODE=http)")
+        problems.append(texts.token_missing("SLACK_SIGNING_SECRET", mode=SlackMode.HTTP.value))
     return problems

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from loguru import logger
 
+from config import problems as texts
 from config.settings import ConfigError, Settings, SlackMode
 from endy_bot.app import build_app
 from endy_bot.deps import Deps, open_deps
@@ -29,11 +30,11 @@ def _missing_slack_settings(settings: Settings) -> list[str]:
     """`endy serve` needs Slack credentials even outside production (the terminal needs none: `endy chat`)."""
     problems = []
     if settings.slack_bot_token is None:
-        problems.append("SLACK_BOT_TOKEN is missing (without Slack, try `endy chat`)")
+        problems.append(texts.token_missing("SLACK_BOT_TOKEN", suggest_chat=True))
     if settings.slack_mode is SlackMode.SOCKET and settings.slack_app_token is None:
-        problems.append("SLACK_APP_TOKEN is missing (required when SLACK_MODE=socket)")
+        problems.append(texts.token_missing("SLACK_APP_TOKEN", mode=SlackMode.SOCKET.value))
     if settings.slack_mode is SlackMode.HTTP and settings.slack_signing_secret is None:
-        problems.append("SLACK_SIGNING_SECRET is missing (required when SLACK_MODE=http)")
+        problems.append(texts.token_missing("SLACK_SIGNING_SECRET", mode=SlackMode.HTTP.value))
     return problems
 
 

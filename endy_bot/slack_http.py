@@ -21,6 +21,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.middleware.request_verification import RequestVerification
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from config import problems
 from config.settings import ConfigError
 from services.metrics import Metrics
 
@@ -171,7 +172,7 @@ def slack_web_app(
 ) -> web.Application:
     """POST /slack/events: verify, then parse, then Bolt; nothing else is routed."""
     if not signing_secret:  # an empty key would let anyone sign
-        raise ConfigError(["SLACK_SIGNING_SECRET is missing (required when SLACK_MODE=http)"])
+        raise ConfigError([problems.token_missing("SLACK_SIGNING_SECRET", mode="http")])
     secret = signing_secret.encode()
     # Bolt verifies again (defence in depth); its refusal line carries the whole body at INFO. It is only reachable
     # in the instant a timestamp crosses the window between the two checks, but a body must never be logged.

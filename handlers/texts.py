@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from config.problems import TOKEN_HOME
 from services.knowledge import Category, Department
 
 BOT_NAME = "엔디"
@@ -16,11 +17,6 @@ CHAT_BYE = "다음에 또 물어봐 주세요. 좋은 하루 보내세요!"
 CHAT_PROMPT = "질문> "
 GENERIC_ERROR = "죄송해요, 답변을 준비하다 문제가 생겼어요. 잠시 후 다시 시도해 주세요. (참조 번호: {ref})"
 CONFIG_ERROR = "설정에 문제가 있어 엔디를 시작할 수 없어요:"
-# Where each token lives in the Slack app's settings (api.slack.com/apps → the app).
-_TOKEN_HOME = {
-    "SLACK_BOT_TOKEN": "OAuth & Permissions의 Bot User OAuth Token(xoxb-…)",
-    "SLACK_APP_TOKEN": "Basic Information › App-Level Tokens에서 connections:write 범위로 만든 토큰(xapp-…)",
-}
 _SWAPPED_PREFIX = {"SLACK_BOT_TOKEN": "xapp-", "SLACK_APP_TOKEN": "xoxb-"}
 _TOKEN_WHY = {
     "token_revoked": "취소된 토큰이에요. 앱을 다시 설치하고 새 토큰을 넣어 주세요",
@@ -35,10 +31,10 @@ def slack_token_refused(variable: str, method: str, error: str, *, token_prefix:
     head = f"❌ Slack이 {variable}을(를) 거부했어요 ({method}: {error})."
     if token_prefix.startswith(_SWAPPED_PREFIX.get(variable, "-")):
         other = "SLACK_APP_TOKEN" if variable == "SLACK_BOT_TOKEN" else "SLACK_BOT_TOKEN"
-        fix = f"{variable}에는 Slack 앱 설정 › {_TOKEN_HOME[variable]}을 넣어 주세요."
+        fix = f"{variable}에는 Slack 앱 설정 › {TOKEN_HOME[variable]}을 넣어 주세요."
         return f"{head} {variable}과 {other}이 서로 바뀐 것 같아요: {fix}"
     why = _TOKEN_WHY.get(error, "올바른 토큰이 아니에요")
-    return f"{head} {why}: {variable}에는 Slack 앱 설정 › {_TOKEN_HOME.get(variable, variable)}을 넣어 주세요."
+    return f"{head} {why}: {variable}에는 Slack 앱 설정 › {TOKEN_HOME.get(variable, variable)}을 넣어 주세요."
 
 
 def help_text(categories: Sequence[Category]) -> str:
@@ -196,7 +192,7 @@ DOCTOR_CRASHED = "확인하다가 예상하지 못한 오류가 났어요 ({erro
 DOCTOR_SKIPPED_SETTINGS = "설정을 읽지 못해서 건너뛰었어요"
 DOCTOR_SETTINGS_OK = "문제 없어요 (ENVIRONMENT={environment})"
 DOCTOR_SETTINGS_BAD = "문제 {count}개를 찾았어요"
-DOCTOR_SETTINGS_FIX = "아래 변수를 .env나 환경 변수에서 고친 뒤 `endy doctor`를 다시 실행해 주세요"
+DOCTOR_SETTINGS_FIX = "고친 뒤 `endy doctor`로 다시 확인해 주세요"
 DOCTOR_NO_BOT_TOKEN = "SLACK_BOT_TOKEN이 없어서 Slack 확인을 건너뛰었어요"
 DOCTOR_NO_BOT_TOKEN_FIX = (
     "Slack 앱 설정 › OAuth & Permissions의 Bot User OAuth Token(xoxb-…)을 SLACK_BOT_TOKEN에 넣어 주세요"
@@ -233,7 +229,6 @@ DOCTOR_EMBEDDED = "임베디드 사용: {variable}이(가) 없어서 개발용 �
 DOCTOR_EMBEDDED_FIX = "운영에서는 {variable}을(를) 설정해 주세요"
 DOCTOR_UNSET_PRODUCTION = "{variable}이(가) 없어요: 운영(production)에서는 임베디드 서버를 쓰지 않아요"
 DOCTOR_UNSET_PRODUCTION_FIX = "{variable}에 운영 서버 주소를 넣어 주세요"
-DOCTOR_BAD_URL_FIX = "{variable}의 형식을 고쳐 주세요"
 DOCTOR_CONNECTED = "연결돼요 ({url})"
 DOCTOR_CONNECT_FAILED = "연결하지 못했어요 ({url}: {error})"
 DOCTOR_CONNECT_FIX = "서버가 켜져 있는지, {variable}의 주소·사용자·비밀번호가 맞는지 확인해 주세요"

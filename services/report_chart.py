@@ -94,8 +94,10 @@ def _draw_counts(ax: Axes, days: Sequence[DailyStat], text: ChartText) -> None:
     """Questions as wide pale bars, the day's up/down votes stacked as narrow bars in front of them."""
     x = [d.day.toordinal() for d in days]  # one unit per day; ticks are labelled back as dates
     bars = ax.bar(x, [d.questions for d in days], width=0.8, color=QUESTION, label=text.questions)
-    if any(d.up + d.down for d in days):
+    # Each vote series only when the period has such a vote: the legend lists what is drawn, nothing else.
+    if any(d.up for d in days):
         ax.bar(x, [d.up for d in days], width=0.4, color=UP, label=text.up)
+    if any(d.down for d in days):
         ax.bar(x, [d.down for d in days], width=0.4, bottom=[d.up for d in days], color=DOWN, label=text.down)
     if len(days) <= LABELS_UP_TO:
         ax.bar_label(bars, labels=[str(d.questions) if d.questions else "" for d in days], fontsize=7, padding=2)

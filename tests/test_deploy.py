@@ -192,8 +192,12 @@ def test_compose_has_endy_postgres_and_redis(compose: dict[str, Any]) -> None:
     assert context == ROOT
     assert (context / build.get("dockerfile", "Dockerfile")).is_file()
     assert services["endy"]["env_file"] in (".env", [".env"])
-    for name in ("endy", "postgres", "redis"):
+    for name in ("postgres", "redis"):
         assert services[name]["restart"] in ("unless-stopped", "always"), name
+    # A configuration error (exit 2) is not restarted forever: a bounded number of attempts, then "Exited (2)".
+    policy, _, retries = services["endy"]["restart"].partition(":")
+    assert policy == "on-failure", services["endy"]["restart"]
+    assert 1 <= int(retries) <= 10
     # Only Endy's sidecar is published, and only on the loopback interface.
     assert "ports" not in services["postgres"]
     assert "ports" not in services["redis"]

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import PLACEHOLDER_SECRET_KEY, ConfigError, Settings, SlackMode, load_settings, mask_url
+from config import problems as texts
+from config.settings import (
+    MIN_SECRET_KEY_CHARS,
+    PLACEHOLDER_SECRET_KEY,
+    ConfigError,
+    Settings,
+    SlackMode,
+    load_settings,
+    mask_url,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_PRODUCTION = {
@@ -59,31 +68,46 @@ def test_production_lists_every_problem_at_once(make_settings: Callable[..., Set
     )
     with pytest.raises(ConfigError) as info:
         s.check_startup()
-    problems = "\n".join(info.value.problems)
-    for expected in (
-        "SECRET_KEY is 5 characters",
-        "SLACK_BOT_TOKEN must start with 'xoxb-'",
-        "SLACK_APP_TOKEN is missing",
-        "DATABASE_URL is unset",
-        "REDIS_URL is unset",
-        "ALLOWED_ORIGINS",
-        "RELOAD",
-    ):
-        assert expected in problems
-    assert len(info.value.problems) == 7
-    assert str(info.value).count("\n  - ") == 7
+    assert info.value.problems == [
+        texts.secret_key_short(5, MIN_SECRET_KEY_CHARS),
+        texts.token_prefix("SLACK_BOT_TOKEN", "xoxb-", "xoxp-user-token"),
+        texts.token_missing("SLACK_APP_TOKEN"),
+        texts.url_unset_in_production("DATABASE_URL"),
+        texts.url_unset_in_production("REDIS_URL"),
+        texts.ORIGINS_WILDCARD,
+        texts.RELOAD_IN_PRODUCTION,
+    ]
+    assert str(info.value).splitlines() == [f"  - {p}" for p in info.value.problems]
+
+
+def test_a_problem_is_one_korean_line_naming_the_variable_and_the_fix(make_settings: Callable[..., Settings]) -> None:
+    s = make_settings(environment="production", secret_key="s3cr3t-value", slack_bot_token="xapp-1-A1-zz9")
+    short, swapped, *_ = s.production_problems()
+    assert short.startswith("SECRET_KEY가 12자예요.")
+    assert "`openssl rand -hex 32`" in short  # the fix, as a command
+    assert "s3cr3t-value" not in short  # never the secret itself
+    assert swapped.startswith("SLACK_BOT_TOKEN 값이 `xoxb-`로 시작하지 않아요")
+    assert "`xapp-`로 시작하는 앱 토큰" in swapped  # the kind given is named by its (public) prefix …
+    assert "A1-zz9" not in swapped  # … never the rest of the token
+    for line in s.production_problems():
+        assert "\n" not in line
+        assert re.search(r"[가-힣]", line), line
+        assert "주세요" in line and line.endswith("."), line  # what to do, in one sentence-ended line
 
 
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ({"secret_key": PLACEHOLDER_SECRET_KEY}, "placeholder"),
-        ({"secret_key": "y" * 31}, "at least 32"),
-        ({"slack_app_token": "xoxb-wrong"}, "SLACK_APP_TOKEN must start with 'xapp-'"),
-        ({"slack_bot_token": None}, "SLACK_BOT_TOKEN is missing"),
-        ({"database_url": None}, "DATABASE_URL is unset"),
-        ({"redis_url": ""}, "REDIS_URL is unset"),
-        ({"slack_mode": "http", "slack_app_token": None}, "SLACK_SIGNING_SECRET is missing"),
+        ({"secret_key": PLACEHOLDER_SECRET_KEY}, texts.secret_key_placeholder(MIN_SECRET_KEY_CHARS)),
+        ({"secret_key": "y" * 31}, texts.secret_key_short(31, MIN_SECRET_KEY_CHARS)),
+        ({"slack_app_token": "xoxb-wrong"}, texts.token_prefix("SLACK_APP_TOKEN", "xapp-", "xoxb-")),
+        ({"slack_bot_token": None}, texts.token_missing("SLACK_BOT_TOKEN")),
+        ({"database_url": None}, texts.url_unset_in_production("DATABASE_URL")),
+        ({"redis_url": ""}, texts.url_unset_in_production("REDIS_URL")),
+        (
+            {"slack_mode": "http", "slack_app_token": None},
+            texts.token_missing("SLACK_SIGNING_SECRET", mode="http"),
+        ),
     ],
     ids=["placeholder", "short-key", "app-token-prefix", "no-bot-token", "no-db", "empty-redis", "http-secret"],
 )
@@ -91,9 +115,7 @@ def test_each_production_refusal(
     make_settings: Callable[..., Settings], override: dict[str, object], message: str
 ) -> None:
     s = make_settings(**{**GOOD_PRODUCTION, **override})
-    problems = s.production_problems()
-    assert len(problems) == 1
-    assert message in problems[0]
+    assert s.production_problems() == [message]
 
 
 def test_http_mode_with_signing_secret_needs_no_app_token(make_settings: Callable[..., Settings]) -> None:
@@ -172,8 +194,35 @@ def test_invalid_values_and_production_refusals_come_in_one_round(
     with pytest.raises(ConfigError) as info:
         load_settings()
     first, *refusals = info.value.problems
-    assert first.startswith("PORT: ")
-    assert "integer" in first
+    assert first == texts.INVALID_INTEGER.format(name="PORT", default=8000)
     assert "abc" not in first  # values are not echoed
-    for expected in ("SECRET_KEY is 5", "SLACK_BOT_TOKEN is missing", "DATABASE_URL is unset", "RELOAD"):
-        assert any(expected in p for p in refusals), expected
+    for expected in (
+        texts.secret_key_short(5, MIN_SECRET_KEY_CHARS),
+        texts.token_missing("SLACK_BOT_TOKEN"),
+        texts.url_unset_in_production("DATABASE_URL"),
+        texts.RELOAD_IN_PRODUCTION,
+    ):
+        assert expected in refusals
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("RATE_LIMIT_PER_MINUTE", "many", texts.INVALID_INTEGER.format(name="RATE_LIMIT_PER_MINUTE", default=10)),
+        ("RELOAD", "maybe", texts.INVALID_BOOL.format(name="RELOAD")),
+        ("SLACK_MODE", "websocket", texts.INVALID_CHOICE.format(name="SLACK_MODE", choices="`socket` 또는 `http`")),
+        ("PORT", "70000", texts.INVALID_MAX.format(name="PORT", bound=65535, default=8000)),
+        ("RATE_LIMIT_PER_HOUR", "0", texts.INVALID_MIN.format(name="RATE_LIMIT_PER_HOUR", bound=1, default=100)),
+        ("LLM_TIMEOUT_SECONDS", "soon", texts.INVALID_NUMBER.format(name="LLM_TIMEOUT_SECONDS", default=20.0)),
+        ("LLM_TIMEOUT_SECONDS", "0", texts.INVALID_ABOVE.format(name="LLM_TIMEOUT_SECONDS", bound=0, default=20.0)),
+    ],
+)
+def test_an_invalid_value_is_one_korean_line_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert info.value.problems == [expected]
+    assert f"`{value}`" not in expected  # the value given is not echoed (it may be a secret)

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from config import problems as texts
+from config.settings import MIN_SECRET_KEY_CHARS
+from handlers.texts import CONFIG_ERROR
 from services.knowledge import sample_kb_dir
 from tests.conftest import DATA, HOST_ENV
 
@@ -183,14 +186,19 @@ def test_kb_eval_json(tmp_path: Path) -> None:
 def test_production_refuses_to_start_and_lists_every_problem(tmp_path: Path) -> None:
     result = run(tmp_path, "ask", "연차", ENVIRONMENT="production", SECRET_KEY="short", SLACK_BOT_TOKEN="xoxp-wrong")
     assert result.returncode == 2
-    for problem in (
-        "SECRET_KEY",
-        "SLACK_BOT_TOKEN must start with 'xoxb-'",
-        "SLACK_APP_TOKEN is missing",
-        "DATABASE_URL",
-        "REDIS_URL",
-    ):
-        assert problem in result.stderr
+    assert result.stderr.splitlines() == [
+        CONFIG_ERROR,
+        *(
+            f"  - {p}"
+            for p in (
+                texts.secret_key_short(5, MIN_SECRET_KEY_CHARS),
+                texts.token_prefix("SLACK_BOT_TOKEN", "xoxb-", "xoxp-"),
+                texts.token_missing("SLACK_APP_TOKEN"),
+                texts.url_unset_in_production("DATABASE_URL"),
+                texts.url_unset_in_production("REDIS_URL"),
+            )
+        ),
+    ]
     assert "Traceback" not in result.stderr
     assert "short" not in result.stderr
 
@@ -198,7 +206,8 @@ def test_production_refuses_to_start_and_lists_every_problem(tmp_path: Path) -> 
 def test_invalid_setting_value_is_a_clear_error(tmp_path: Path) -> None:
     result = run(tmp_path, "ask", "연차", RATE_LIMIT_PER_MINUTE="many")
     assert result.returncode == 2
-    assert "rate_limit_per_minute" in result.stderr.lower()
+    problem = texts.INVALID_INTEGER.format(name="RATE_LIMIT_PER_MINUTE", default=10)
+    assert result.stderr.splitlines() == [CONFIG_ERROR, f"  - {problem}"]
     assert "Traceback" not in result.stderr
 
 

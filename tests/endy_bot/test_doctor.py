@@ -12,9 +12,11 @@ from typing import Any
 import asyncpg
 import pytest
 
-from config.settings import Settings
+from config import problems
+from config.settings import MIN_SECRET_KEY_CHARS, Settings
 from endy_bot.doctor import diagnose, exit_code, render
-from endy_bot.doctor_model import Mark, Row
+from endy_bot.doctor_model import Finding, Mark, Row
+from handlers.texts import DOCTOR_DETAIL
 from services.migrate import migrate
 from tests.conftest import HOST_ENV
 from tests.fakes.openai_server import FakeOpenAI
@@ -173,6 +175,9 @@ async def test_unreachable_storage_and_pending_migrations(
     assert found["postgres"].mark is Mark.FAIL
     assert "secret" not in found["postgres"].finding.summary
     assert found["migrations"].finding.summary == "PostgreSQL에 연결하지 못해서 건너뛰었어요"
+    found = by_check(await diagnose(make_settings(redis_url="localhost:6379")))
+    assert found["redis"].mark is Mark.FAIL  # malformed: one line with the variable and the fix, no extra fix line
+    assert found["redis"].finding == Finding(Mark.FAIL, problems.url_wrong_form("REDIS_URL", "localhost:6379"))
 
 
 async def test_knowledge_problems_have_file_and_line_and_low_disk_fails(
@@ -214,5 +219,13 @@ def test_the_command_lists_every_settings_problem_without_a_traceback(tmp_path: 
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert "❌ 설정: 문제" in result.stdout
-    for variable in ("PORT", "RELOAD", "ALLOWED_ORIGINS", "SLACK_BOT_TOKEN", "DATABASE_URL", "SECRET_KEY"):
-        assert variable in result.stdout
+    # Each problem on its own line, as config/problems.py words it: the variable, what is wrong, the fix.
+    for problem in (
+        problems.INVALID_INTEGER.format(name="PORT", default=8000),
+        problems.RELOAD_IN_PRODUCTION,
+        problems.ORIGINS_WILDCARD,
+        problems.token_missing("SLACK_BOT_TOKEN"),
+        problems.url_unset_in_production("DATABASE_URL"),
+        problems.secret_key_placeholder(MIN_SECRET_KEY_CHARS),
+    ):
+        assert DOCTOR_DETAIL.format(detail=problem) in result.stdout.splitlines(), problem

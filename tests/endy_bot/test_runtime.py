@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import ConfigError, Settings
+from config import problems as texts
+from config.settings import MIN_SECRET_KEY_CHARS, ConfigError, Settings
 from endy_bot.runtime import check_serve_settings
+from handlers.texts import CONFIG_ERROR
 from tests.conftest import HOST_ENV
 from tests.endy import TokenizerPool
 from tests.fakes.slack import FakeSlack
@@ -99,13 +101,20 @@ async def test_production_lists_every_problem_in_one_round(root: Path) -> None:
     )  # fmt: skip
     code, _, err = await serve(root, env)
     assert code == 2
-    problems = [line.removeprefix("  - ") for line in err.splitlines() if line.startswith("  - ")]
-    expected = (
-        *("SECRET_KEY is 5", "SLACK_BOT_TOKEN is missing", "SLACK_APP_TOKEN is missing", "DATABASE_URL must look"),
-        *("REDIS_URL is unset", "ALLOWED_ORIGINS", "RELOAD"),
-    )
-    assert len(problems) == len(expected), err
-    assert all(any(e in p for p in problems) for e in expected), err
+    heading, *lines = err.strip().splitlines()
+    assert heading == CONFIG_ERROR  # one Korean heading, then one line per problem with its own fix
+    assert lines == [
+        f"  - {p}"
+        for p in (
+            texts.secret_key_short(5, MIN_SECRET_KEY_CHARS),
+            texts.token_missing("SLACK_BOT_TOKEN"),
+            texts.token_missing("SLACK_APP_TOKEN"),
+            texts.url_unset_in_production("REDIS_URL"),
+            texts.ORIGINS_WILDCARD,
+            texts.RELOAD_IN_PRODUCTION,
+            texts.url_wrong_form("DATABASE_URL", "mysql://endy:***@db/endy"),
+        )
+    ], err
     assert "secret@" not in err
     assert "Traceback" not in err
     assert not (root / "data").exists()
@@ -116,4 +125,8 @@ def test_serve_names_every_missing_or_malformed_setting_at_once(make_settings: C
     settings = make_settings(slack_mode="http", redis_url="localhost:6379", database_url="postgresql://db/endy")
     with pytest.raises(ConfigError) as info:
         check_serve_settings(settings)
-    assert [p.split(" ", 1)[0] for p in info.value.problems] == ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "REDIS_URL"]
+    assert info.value.problems == [
+        texts.token_missing("SLACK_BOT_TOKEN", suggest_chat=True),
+        texts.token_missing("SLACK_SIGNING_SECRET", mode="http"),
+        texts.url_wrong_form("REDIS_URL", "localhost:6379"),
+    ]

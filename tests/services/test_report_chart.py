@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
-from services.report_chart import HEIGHT_PX, WIDTH_PX, chart_figure, daily_chart
+from services.report_chart import HEIGHT_PX, WIDTH_PX, ChartText, chart_figure, daily_chart
 from services.storage import DailyStat
 from tests.helpers import png_size
 
@@ -96,6 +96,27 @@ def test_a_single_vote_shows_its_count_and_the_bars_show_it_too() -> None:
     assert labels == ["1표"]
     heights = sorted(round(p.get_height()) for p in counts.patches if p.get_height())  # type: ignore[attr-defined]
     assert heights == [1, 1]  # one question and, in front of it, one 👎
+
+
+def legend_labels(fig: Figure) -> list[str]:
+    (legend,) = fig.legends
+    return [t.get_text() for t in legend.get_texts()]
+
+
+@pytest.mark.parametrize(
+    ("days", "absent"),
+    [
+        (single_vote(), {"up"}),  # one 👎 and no 👍: no green entry
+        ([DailyStat(END, 2, 1, 1, 0)], {"down"}),
+        (period(7, votes=False), {"up", "down", "helpful"}),
+    ],
+    ids=["only-down", "only-up", "no-votes"],
+)
+def test_the_legend_lists_only_the_series_that_are_drawn(days: list[DailyStat], absent: set[str]) -> None:
+    text = ChartText()
+    series = {"questions": text.questions, "up": text.up, "down": text.down, "helpful": text.helpful}
+    labels = legend_labels(drawn(days))
+    assert {key for key, label in series.items() if label in labels} == set(series) - absent, labels
 
 
 def test_a_week_without_votes_says_so_instead_of_drawing_zero() -> None:
