@@ -265,7 +265,8 @@ async def test_a_word_in_many_of_the_handbooks_sections_is_not_evidence(tmp_path
     kb = _site_handbook(tmp_path)
     service = AnswerService(kb, Retriever(kb, KoreanTokenizer()), None)
     lunch = await service.answer("오송 가면 뭐 먹어요?", ASKER)
-    assert lunch.kind is AnswerKind.NOT_FOUND
+    # Not a clear answer: at most the grey zone's hedge (ANSWER_HEDGE_CONFIDENCE 0.4 ≤ confidence < 0.5).
+    assert lunch.kind is AnswerKind.NOT_FOUND or lunch.hedged
     shuttle = await service.answer("오송 셔틀버스 어디서 타요?", ASKER)
     assert shuttle.kind is AnswerKind.ANSWER
     assert "셔틀" in shuttle.sources[0].title
