@@ -7,7 +7,7 @@ sent their DM once (the service hands each notification out exactly once)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +109,67 @@ async def _checked(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A submission refused before anything is saved: the field, the Korean text, the metric's reason."""
+
+    block: str
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A parsed submission: how to save it, and which field a refusal by the service goes on."""
+
+    save: Callable[[], Awaitable[Taught]]
+    block_of: Callable[[LearningRefused], str]  # the field (before `Submission.where`) a refusal is about
+    denied_block: str  # the field the "admins only" error goes on
+
+
+Parse = Callable[[Submission, SlackServices], Draft | Refused]
+
+
+async def _submit(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    services: SlackServices,
+    tasks: Spawner,
+    kind: str,
+    parse: Parse,
+) -> Status:
+    """What every teaching modal does: check (signed, admin, gap known), parse, save, then show the preview.
+    Any refusal is acked on its field and nothing is saved."""
+    sub = await _checked(ack, body, view, services, kind)
+    if sub is None:
+        return Status.INVALID
+    draft = parse(sub, services)
+    if isinstance(draft, Refused):
+        return await _refuse(ack, services, kind, sub.where(draft.block), draft.text, draft.reason)
+    try:
+        taught = await draft.save()
+    except LearningRefused as err:
+        return await _refuse(ack, services, kind, sub.where(draft.block_of(err)), lb.refusal_text(err), err.reason)
+    except PermissionDenied:
+        return await _refuse(ack, services, kind, draft.denied_block, texts.LEARN_DENIED, "denied")
+    return await _saved(ack, client, services, tasks, sub, kind, taught)
+
+
+def _section_draft(sub: Submission, services: SlackServices) -> Draft | Refused:
+    """The chosen section (from the title search when used, else from the candidates)."""
+    block = "matches" if field(sub.state, "matches") else "candidates"
+    section_id = field(sub.state, block)
+    if not section_id:
+        return Refused("search", texts.LEARN_SECTION_NONE, "no_section")
+    return Draft(
+        lambda: sub.svc.teach_section(sub.gap.gap_id, section_id, sub.actor, rebuild=False),
+        lambda _err: block,
+        sub.where(block),
+    )
+
+
 async def on_section_submit(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -118,26 +179,7 @@ async def on_section_submit(
     tasks: Spawner,
 ) -> Status:
     """이 문서가 답이에요: the group's questions become phrasings of the chosen section."""
-    sub = await _checked(ack, body, view, services, "section")
-    if sub is None:
-        return Status.INVALID
-    block = "matches" if field(sub.state, "matches") else "candidates"
-    section_id = field(sub.state, block)
-    if not section_id:
-        return await _refuse(ack, services, "section", "search", texts.LEARN_SECTION_NONE, "no_section")
-    try:
-        taught = await sub.svc.teach_section(sub.gap.gap_id, section_id, sub.actor, rebuild=False)
-    except (LearningRefused, PermissionDenied) as err:
-        return await _refuse_error(ack, services, "section", sub.where(block), err)
-    return await _saved(ack, client, services, tasks, sub, "section", taught)
-
-
-async def _refuse_error(
-    ack: AsyncAck, services: SlackServices, kind: str, block: str, err: LearningRefused | PermissionDenied
-) -> Status:
-    if isinstance(err, PermissionDenied):
-        return await _refuse(ack, services, kind, block, texts.LEARN_DENIED, "denied")
-    return await _refuse(ack, services, kind, block, lb.refusal_text(err), err.reason)
+    return await _submit(ack, body, view, client, services, tasks, "section", _section_draft)
 
 
 def _faq_block(err: LearningRefused, draft: FaqDraft) -> str:
@@ -151,6 +193,23 @@ def _faq_block(err: LearningRefused, draft: FaqDraft) -> str:
     return "question"
 
 
+def _faq_draft(sub: Submission, services: SlackServices) -> Draft | Refused:
+    """The entry's fields; a category or team must be one the knowledge base has."""
+    category, department = field(sub.state, "category") or None, field(sub.state, "department") or None
+    if category is not None and category not in {c.id for c in services.kb.categories}:
+        return Refused("category", texts.LEARN_BAD_CHOICE, "bad_choice")
+    if department is not None and department not in services.kb.departments:
+        return Refused("department", texts.LEARN_BAD_CHOICE, "bad_choice")
+    draft = FaqDraft(
+        field(sub.state, "question"), field(sub.state, "answer"), category, department, field(sub.state, "link") or None
+    )
+    return Draft(
+        lambda: sub.svc.add_faq(draft, sub.actor, gap_id=sub.gap.gap_id, rebuild=False),
+        lambda err: _faq_block(err, draft),
+        "question",
+    )
+
+
 async def on_faq_submit(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -160,24 +219,7 @@ async def on_faq_submit(
     tasks: Spawner,
 ) -> Status:
     """답변 작성: a curated FAQ entry for the group (its question, answer, category, team and link)."""
-    sub = await _checked(ack, body, view, services, "faq")
-    if sub is None:
-        return Status.INVALID
-    category, department = field(sub.state, "category") or None, field(sub.state, "department") or None
-    if category is not None and category not in {c.id for c in services.kb.categories}:
-        return await _refuse(ack, services, "faq", sub.where("category"), texts.LEARN_BAD_CHOICE, "bad_choice")
-    if department is not None and department not in services.kb.departments:
-        return await _refuse(ack, services, "faq", sub.where("department"), texts.LEARN_BAD_CHOICE, "bad_choice")
-    draft = FaqDraft(
-        field(sub.state, "question"), field(sub.state, "answer"), category, department, field(sub.state, "link") or None
-    )
-    try:
-        taught = await sub.svc.add_faq(draft, sub.actor, gap_id=sub.gap.gap_id, rebuild=False)
-    except LearningRefused as err:
-        return await _refuse(ack, services, "faq", sub.where(_faq_block(err, draft)), lb.refusal_text(err), err.reason)
-    except PermissionDenied as err:
-        return await _refuse_error(ack, services, "faq", "question", err)
-    return await _saved(ack, client, services, tasks, sub, "faq", taught)
+    return await _submit(ack, body, view, client, services, tasks, "faq", _faq_draft)
 
 
 def _pairs(sub: Submission) -> tuple[list[tuple[str, str, str]], str | None]:
@@ -205,6 +247,19 @@ def _pair_block(err: LearningRefused, pairs: list[tuple[str, str, str]]) -> str:
     return pairs[0][2]
 
 
+def _synonym_draft(sub: Submission, services: SlackServices) -> Draft | Refused:
+    """Every accepted (or edited) pair, and the admin's own pair when both of its fields are filled."""
+    pairs, half = _pairs(sub)
+    if half is not None or not pairs:
+        where = half or ("accept" if sub.meta.items else "own_word")
+        return Refused(where, texts.LEARN_SYNONYM_OWN_MISSING if half else texts.LEARN_SYNONYM_NOTHING, "no_pair")
+    return Draft(
+        lambda: sub.svc.accept_synonyms([(w, t) for w, t, _ in pairs], sub.actor, gap_id=sub.gap.gap_id, rebuild=False),
+        lambda err: _pair_block(err, pairs),
+        pairs[0][2],
+    )
+
+
 async def on_synonym_submit(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -214,25 +269,7 @@ async def on_synonym_submit(
     tasks: Spawner,
 ) -> Status:
     """동의어 추가: every accepted (or edited) pair, all or nothing."""
-    sub = await _checked(ack, body, view, services, "synonym")
-    if sub is None:
-        return Status.INVALID
-    pairs, half = _pairs(sub)
-    if half is not None or not pairs:
-        where = half or ("accept" if sub.meta.items else "own_word")
-        text = texts.LEARN_SYNONYM_OWN_MISSING if half else texts.LEARN_SYNONYM_NOTHING
-        return await _refuse(ack, services, "synonym", sub.where(where), text, "no_pair")
-    try:
-        taught = await sub.svc.accept_synonyms(
-            [(w, t) for w, t, _ in pairs], sub.actor, gap_id=sub.gap.gap_id, rebuild=False
-        )
-    except LearningRefused as err:
-        return await _refuse(
-            ack, services, "synonym", sub.where(_pair_block(err, pairs)), lb.refusal_text(err), err.reason
-        )
-    except PermissionDenied as err:
-        return await _refuse_error(ack, services, "synonym", pairs[0][2], err)
-    return await _saved(ack, client, services, tasks, sub, "synonym", taught)
+    return await _submit(ack, body, view, client, services, tasks, "synonym", _synonym_draft)
 
 
 async def _saved(

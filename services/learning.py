@@ -44,6 +44,7 @@ from services.learning_types import (
 )
 from services.learning_words import Vocabulary, check_synonym, proposals
 from services.metrics import Metrics
+from services.offload import run_cpu
 from services.privacy import mask_pii
 from services.storage import Storage
 
@@ -213,7 +214,8 @@ class LearningService(GapViews):
         stored = await self.store.gap(gap_id)
         if stored is None:
             raise LearningRefused(Refusal.GAP_GONE)
-        return proposals(Vocabulary(self.answers.retriever), stored.questions)
+        # Scoring the handbook's words by word vector is CPU work (Kiwi): off the event loop.
+        return await run_cpu(proposals, Vocabulary(self.answers.retriever), stored.questions)
 
     async def accept_synonym(
         self, word: str, knowledge_word: str, actor: Actor, gap_id: str | None = None, *, rebuild: bool = True

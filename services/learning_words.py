@@ -3,6 +3,9 @@ which synonyms would be harmful (a single syllable or a stop word would make a w
 
 from __future__ import annotations
 
+import re
+import statistics
+from collections import Counter
 from collections.abc import Sequence
 
 from services.learning_types import MAX_SYNONYM_CHARS, LearningRefused, Refusal, SynonymProposal
@@ -12,6 +15,14 @@ from services.tokenizer import GENERIC_FORMS, TIME_FORMS
 
 _PROPOSALS = 5
 _VECTOR_POOL = 30
+# Ranking the knowledge base's own words by word vector: Kiwi's global neighbours of a word are rarely words a
+# handbook uses (외할머니 → 외할아버지, 외숙모 …), so the handbook's words are scored against it directly.
+_SHORTLIST = 25  # best-scored knowledge words whose hubness is checked
+_PROBES = 100  # knowledge words a word's average similarity ("hubness") is measured against
+_MIN_COSINE = 0.55
+_MIN_MARGIN = 0.12  # above the average similarity of either word: some vectors are near everything
+_SHARED_VECTOR = 3  # this many words with exactly one score share the model's vector for words it lacks
+_HANGUL_WORD = re.compile(r"[가-힣]{2,}")
 
 
 def _key(word: str) -> str:
@@ -24,6 +35,7 @@ class Vocabulary:
     def __init__(self, retriever: Retriever) -> None:
         self.retriever = retriever
         self._unknown = retriever.idf("\0unknown-word")
+        self._words: list[str] | None = None
 
     def knows(self, word: str) -> bool:
         """Whether every morpheme of the word occurs in the knowledge base."""
@@ -53,6 +65,33 @@ class Vocabulary:
             out += [w for w in dict.fromkeys([*group, *vectors]) if _key(w) != _key(word)][:NEAR_PER_WORD]
         return tuple(dict.fromkeys(out))[:MAX_NEAR_WORDS]
 
+    def knowledge_words(self) -> list[str]:
+        """The knowledge base's topic words that a synonym may point at (Hangul nouns of two syllables or more)."""
+        if self._words is None:
+            self._words = [w for w in self.retriever.words() if _HANGUL_WORD.fullmatch(w) and token_factor(w) >= 1.0]
+        return self._words
+
+    def vector_neighbours(self, word: str) -> list[str]:
+        """The knowledge words nearest to `word` by Kiwi's word vectors, best first: a cosine of at least
+        _MIN_COSINE that is also _MIN_MARGIN above what either word shares with knowledge words on average
+        (hub vectors near everything are left out), ranked by that margin."""
+        tokenizer, words = self.retriever.tokenizer, self.knowledge_words()
+        scored = [(s, w) for w in words if w != word and (s := tokenizer.similarity(word, w)) is not None]
+        shared = {s for s, n in Counter(s for s, _ in scored).items() if n >= _SHARED_VECTOR}
+        lacking = {w for s, w in scored if s in shared}  # words the model has no vector of their own for
+        best = sorted(((s, w) for s, w in scored if s not in shared and s >= _MIN_COSINE), reverse=True)
+        if not best:
+            return []
+        probes = [w for w in words[:: max(1, len(words) // _PROBES)] if w not in lacking]
+
+        def hubness(of: str) -> float:
+            found = [s for p in probes if p != of and (s := tokenizer.similarity(of, p)) is not None]
+            return statistics.fmean(found) if found else 1.0
+
+        own = hubness(word)
+        margins = [(s - max(own, hubness(w)), w) for s, w in best[:_SHORTLIST]]
+        return [w for m, w in sorted(margins, reverse=True) if m >= _MIN_MARGIN]
+
     def proposal(self, word: str) -> SynonymProposal | None:
         """The closest knowledge words for one unknown word: the lexicon's group first, then Kiwi word vectors."""
         lexicon = [m for g in builtin_lexicon() if any(_key(x) == _key(word) for x in g) for m in g]
@@ -64,6 +103,7 @@ class Vocabulary:
             for w in self.retriever.tokenizer.similar(word, _VECTOR_POOL)
             if len(w) >= 2 and w != word and token_factor(w) >= 1.0 and self.knows(w)
         ]
+        near += self.vector_neighbours(word)
         return SynonymProposal(word, tuple(dict.fromkeys(near))[:_PROPOSALS], "vectors") if near else None
 
 

@@ -179,6 +179,10 @@ class Retriever:
         df = self._df.get(token, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+    def words(self) -> list[str]:
+        """Every morpheme the indexed sections use, sorted (the knowledge base's vocabulary)."""
+        return sorted(self._df)
+
     def concepts(self, question: str) -> list[Concept]:
         """The question's words with their synonyms, transliterations and evidence factors."""
         tokens, verbs = self.tokenizer.analyse(question)

@@ -186,6 +186,19 @@ class KoreanTokenizer:
         """The content morphemes of a text that are verbs or adjectives (weaker evidence than nouns)."""
         return self.analyse(text)[1]
 
+    def similarity(self, first: str, second: str) -> float | None:
+        """Cosine of two morphemes' word vectors (Kiwi's model), or None when it cannot tell. A word the model
+        lacks still gets a value: ask `has_vector` first."""
+        with self._lock:
+            try:
+                return float(self._kiwi.morpheme_similarity(first, second))
+            except (ValueError, KeyError, RuntimeError):
+                return None
+
+    def has_vector(self, word: str) -> bool:
+        """Whether Kiwi's model has a word vector of its own for the word (it has neighbours)."""
+        return bool(self.similar(word, 1))
+
     def similar(self, word: str, n: int = 10) -> list[str]:
         """Kiwi's nearest morphemes by word vector (the model ships them); empty for a word it does not know."""
         with self._lock:
