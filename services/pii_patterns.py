@@ -340,42 +340,50 @@ def _frn_checked(digits: str) -> bool:
     return (13 - total % 11) % 10 == int(digits[12])
 
 
-_last_registrations: tuple[str, list[tuple[str, Span]]] = ("", [])
+_Registration = tuple[str, Span, bool]  # 7th digit, span, and whether it needs its kind's label to count
+_last_registrations: tuple[str, list[_Registration]] = ("", [])
 
 
-def _registrations(view: str) -> list[tuple[str, Span]]:
-    """(7th digit, span) of every valid registration number; the RRN and FRN rows share one scan per view."""
+def _registrations(view: str) -> list[_Registration]:
+    """Every registration number (whole, split or hidden); the RRN and FRN rows share one scan per view."""
     global _last_registrations
     last = _last_registrations  # one read: another thread may replace it, never half-way
     if last[0] is view:
         return last[1]
-    found = []
+    found: list[_Registration] = []
     for m in _REGNO.finditer(view):
         birth, back = m["birth"], m["back"]
         # A 7th digit 5-8 with a valid check digit is an FRN whatever the century says (960804-8721597: the
         # numbers issued before 2020 put 7/8 on people born in the 1900s too).
         if _born(birth, back[0]) or (back[0] in "5678" and _a_date(birth) and _frn_checked(birth + back)):
-            found.append((back[0], m.span()))
+            found.append((back[0], m.span(), False))
+        elif _a_date(birth):
+            found.append((back[0], m.span(), True))
     for m in _REGNO_SPLIT.finditer(view):
         birth, back = ("birth", "back") if m["birth"] else ("birth2", "back2")
         if _born(m[birth], m[back][0]):
-            found += [(m[back][0], m.span(birth)), (m[back][0], m.span(back))]
+            found += [(m[back][0], m.span(birth), False), (m[back][0], m.span(back), False)]
     for m in _REGNO_HIDDEN.finditer(view):
         if _born(m["birth"], m["g"]):
-            found.append((m["g"], m.span("n")))
+            found.append((m["g"], m.span("n"), False))
     _last_registrations = (view, found)
     return found
+
+
+_KEY_GAP = rf"(?:[_-]?(?i:no|num|number)\.?)?[^{AN}@\[\]\n]{{0,16}}\Z"  # _GAP, read backwards from the value
 
 
 def registration_numbers(genders: str) -> Finder:
     """주민/외국인등록번호 whose 7th digit is one of ``genders``, written whole or as 앞자리 … 뒷자리."""
 
     def find(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
-        yield from (span for gender, span in _registrations(view) if gender in genders)
-        # After the kind's own label or log key (arc_no=, rrn=): the 7th digit and a date in some century suffice.
-        for start, end in _introduced(view, rule, _REGNO):
-            m = _REGNO.match(view, start)
-            if m is not None and m["back"][0] in genders and _a_date(m["birth"]):
+        label = label_regex(rule.labels, _KEY_GAP) if rule.labels else None
+        for gender, (start, end), needs_label in _registrations(view):
+            # After the kind's own label or log key (arc_no=, rrn=), a date in any century is enough. Looked up
+            # only behind such numbers (rare), not over the view: "a", "r", "s" start half the words in English.
+            if gender in genders and (
+                not needs_label or (label is not None and label.search(view, max(0, start - 40), start))
+            ):
                 yield start, end
 
     return find
