@@ -210,12 +210,15 @@ EMAIL_SPELLED = compiled(
 _NSN = r"(?:1[016789]|2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|50[2-8])"  # mobile, Seoul, area codes, VoIP, 050X
 _PHONE_TAIL = rf"(?:{_S})?\d{{3,4}}(?:{_S})?\d{{4}}(?![{AN}])(?![-._][0-9\ue000])"
 _INTL = rf"(?:{_S})?(?:\(0\)\s?|0)?{_NSN}{_PHONE_TAIL}"
+# "8210-4456-2213": +82 without the plus, glued to a mobile prefix with its leading 0 dropped; only grouped 2-4-4
+# (an ungrouped 82… run is an order or a reference number as often).
+_GLUED_82 = rf"8(?<![{AN}+.-]8)21[016789]{_S}\d{{3,4}}{_S}\d{{4}}(?![{AN}])(?![-._][0-9\ue000])"
 # Company representative numbers (1588-xxxx, 1644-xxxx …) are not personal: no branch for them.
 # "01O-…": a letter O typed for a zero in a mobile number (only there: 0 and O share a key's look, not its place).
 _O = "(?-i:[0O])"  # capital O only: a lower-case o is a letter in English text, and every one would be tried
 _TYPO_MOBILE = rf"(?-i:O)(?<![{AN}].)1{_O}|0{_B}1(?-i:O)"
 PHONE = compiled(  # each branch starts with a literal character, so the engine skips ahead to one
-    rf"\((?<![{AN}]\()\+82\){_INTL}|\+(?<![{AN}+]\+)82{_INTL}|8(?<![{AN}+.-]8)2(?={_S}){_INTL}"
+    rf"\((?<![{AN}]\()\+82\){_INTL}|\+(?<![{AN}+]\+)82{_INTL}|8(?<![{AN}+.-]8)2(?={_S}){_INTL}|{_GLUED_82}"
     rf"|\((?<![{AN}]\()0{_NSN}\){_PHONE_TAIL}|0{_B}{_NSN}\)?{_PHONE_TAIL}"
     rf"|(?:{_TYPO_MOBILE}){_PHONE_TAIL}"
 )
@@ -252,9 +255,11 @@ LICENCE = compiled(rf"(?:1{_B}[1-9]|2{_B}[0-8]){_HS}\d{{2}}{_HS}\d{{6}}{_HS}\d{{
 _LICENCE_OLD = compiled(rf"(?:{REGIONS})(?<![{HG}]..)\s?\d{{2}}{_HS}\d{{6}}{_HS}\d{{2}}{_POST}")  # 서울 12-345678-90
 LICENCE_ANY = compiled(rf"[0-9]{_B}\d(?:{_S})?(?:\d{{2}}(?:{_S})?)?\d{{6}}(?:{_S})?\d{{2}}{_POST}")
 _SP = r"[-\s]?"  # other countries' shapes too; also read out in groups: "M 2938 4710", "M-4829-1038", "M 384 A 2019"
+# The document type printed before the number (PM 복수, PS 단수, PO 관용, PD 외교): "PM3021948", "PM M12345678".
+_DOC_TYPE = r"(?<=[Pp])[MSODmsod][-\s]?(?:[A-Za-z]\d{8}|[A-Za-z]\d{3}[A-Za-z]\d{4}|\d{7,8})"
 PASSPORT = compiled(
     rf"[A-Za-z]{_B}(?:{_SP}\d{{4}}{_SP}\d{{4}}|\d{{7}}[A-Za-z]|{_SP}\d{{3}}{_SP}[A-Za-z]{_SP}\d{{4}}"
-    rf"|[A-Za-z]?\d{{7,9}}){_POST}"
+    rf"|[A-Za-z]?\d{{7,9}}|{_DOC_TYPE}){_POST}"
 )
 EMPLOYEE = compiled(
     rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}[-\s]?(?:\d{{3,10}}|\d{{2}}(?=-\d))(?:-\d{{2,6}}){{0,2}}"
@@ -264,8 +269,14 @@ EMPLOYEE = compiled(
 EMPLOYEE_ALONE = re.compile(rf"E(?<![{AN}-]E)N(?:C-?\d{{5,6}}|\d{{6}}|-\d{{4}}-\d{{3,4}})(?![{AN}])", re.ASCII)
 CORPORATE = compiled(rf"[0-9]{_B}(?:\d{{5}}(?:{_S})?\d{{7}}|\d{{2}}(?:{_S})?\d{{2}}(?:{_S})?\d{{5}}){_POST}")
 _PLATE_LETTERS = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자배하허호"
-PLATE = compiled(  # also "69소-2038" and read out digit by digit, "12 가 3 4 5 6"
-    rf"[0-9](?<![{AN}].)\d{{1,2}}[-\s]?[{_PLATE_LETTERS}](?:[-\s]?\d{{4}}|\s?\d(?:\s\d){{3}})(?![{AN}])(?!\s?(?:원|만|억|천|%|명|개|건|년|월|일|회|대))"
+# A counter ends its word, or only a particle follows it: "3456명이 왔다" is a count, "12가3456 명의이전" (a title
+# transfer), "… 대여", "… 회수", "… 일괄" are a plate and the word after it.
+_PARTICLE = (
+    r"(?:이|가|을|를|은|는|의|에|도|만|과|와|로|으로|에서|에게|까지|부터|씩|째|쯤|짜리|정도|입니다|이에요|예요|요)"
+)
+_PLATE_COUNT = rf"(?!\s?(?:원|만|억|천|명|개|건|년|월|일|회|대){_PARTICLE}?(?![가-힣]))(?!\s?%)"
+PLATE = compiled(  # also "69소-2038", read out digit by digit, "12 가 3 4 5 6", and glued to its region: "서울12가3456"
+    rf"[0-9](?<![{AN}].)\d{{1,2}}[-\s]?[{_PLATE_LETTERS}](?:[-\s]?\d{{4}}|\s?\d(?:\s\d){{3}})(?![{AN}]){_PLATE_COUNT}"
 )
 
 
@@ -307,32 +318,73 @@ def _born(birth: str, gender: str) -> bool:
     return day <= date.today()
 
 
-_last_registrations: tuple[str, list[tuple[str, Span]]] = ("", [])
+def _a_date(birth: str) -> bool:
+    """Whether YYMMDD is a date in some century (a label or a check digit vouches for the rest)."""
+    for century in (1900, 2000):
+        try:
+            date(century + int(birth[:2]), int(birth[2:4]), int(birth[4:6]))
+        except ValueError:
+            continue
+        return True
+    return False
 
 
-def _registrations(view: str) -> list[tuple[str, Span]]:
-    """(7th digit, span) of every valid registration number; the RRN and FRN rows share one scan per view."""
+_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+
+
+def _frn_checked(digits: str) -> bool:
+    """The 외국인등록번호 check digit: (13 - weighted sum mod 11) mod 10. 법인등록번호 use another scheme (weights
+    1,2,1,2…, mod 10) and an RRN's is (11 - sum mod 11) mod 10, so one in ten corporate numbers passes by chance: a
+    법인/사업자 label before a number wins over this rule (services.privacy ranks it first)."""
+    total = sum(int(d) * w for d, w in zip(digits, _WEIGHTS, strict=False))
+    return (13 - total % 11) % 10 == int(digits[12])
+
+
+_Registration = tuple[str, Span, bool]  # 7th digit, span, and whether it needs its kind's label to count
+_last_registrations: tuple[str, list[_Registration]] = ("", [])
+
+
+def _registrations(view: str) -> list[_Registration]:
+    """Every registration number (whole, split or hidden); the RRN and FRN rows share one scan per view."""
     global _last_registrations
     last = _last_registrations  # one read: another thread may replace it, never half-way
     if last[0] is view:
         return last[1]
-    found = [(m["back"][0], m.span()) for m in _REGNO.finditer(view) if _born(m["birth"], m["back"][0])]
+    found: list[_Registration] = []
+    for m in _REGNO.finditer(view):
+        birth, back = m["birth"], m["back"]
+        # A 7th digit 5-8 with a valid check digit is an FRN whatever the century says (960804-8721597: the
+        # numbers issued before 2020 put 7/8 on people born in the 1900s too).
+        if _born(birth, back[0]) or (back[0] in "5678" and _a_date(birth) and _frn_checked(birth + back)):
+            found.append((back[0], m.span(), False))
+        elif _a_date(birth):
+            found.append((back[0], m.span(), True))
     for m in _REGNO_SPLIT.finditer(view):
         birth, back = ("birth", "back") if m["birth"] else ("birth2", "back2")
         if _born(m[birth], m[back][0]):
-            found += [(m[back][0], m.span(birth)), (m[back][0], m.span(back))]
+            found += [(m[back][0], m.span(birth), False), (m[back][0], m.span(back), False)]
     for m in _REGNO_HIDDEN.finditer(view):
         if _born(m["birth"], m["g"]):
-            found.append((m["g"], m.span("n")))
+            found.append((m["g"], m.span("n"), False))
     _last_registrations = (view, found)
     return found
+
+
+_KEY_GAP = rf"(?:[_-]?(?i:no|num|number)\.?)?[^{AN}@\[\]\n]{{0,16}}\Z"  # _GAP, read backwards from the value
 
 
 def registration_numbers(genders: str) -> Finder:
     """주민/외국인등록번호 whose 7th digit is one of ``genders``, written whole or as 앞자리 … 뒷자리."""
 
     def find(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
-        return (span for gender, span in _registrations(view) if gender in genders)
+        label = label_regex(rule.labels, _KEY_GAP) if rule.labels else None
+        for gender, (start, end), needs_label in _registrations(view):
+            # After the kind's own label or log key (arc_no=, rrn=), a date in any century is enough. Looked up
+            # only behind such numbers (rare), not over the view: "a", "r", "s" start half the words in English.
+            if gender in genders and (
+                not needs_label or (label is not None and label.search(view, max(0, start - 40), start))
+            ):
+                yield start, end
 
     return find
 

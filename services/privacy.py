@@ -77,8 +77,24 @@ _RULES: tuple[Rule, ...] = (
         find.labelled_finder(find.CORPORATE),
         _w(r"법인\s?(?:등록\s?)?번호 사업자\s?(?:등록\s?)?(?:증\s?)?번호 법인등록"),
     ),
-    Rule(PiiKind.RRN, "[주민등록번호]", 2, find.registration_numbers("123490")),
-    Rule(PiiKind.FRN, "[외국인등록번호]", 2, find.registration_numbers("5678")),
+    # Labels (and log keys: rrn=, arc_no=) only widen the births accepted; the pattern alone finds most numbers.
+    Rule(
+        PiiKind.RRN,
+        "[주민등록번호]",
+        2,
+        find.registration_numbers("123490"),
+        _w(r"주민 [rR](?<![A-Za-z].)(?i:rn) [sS](?<![A-Za-z].)(?i:sn) resident[\s_-]?reg(?:istration)?"),
+    ),
+    Rule(
+        PiiKind.FRN,
+        "[외국인등록번호]",
+        2,
+        find.registration_numbers("5678"),
+        _w(
+            r"외국인\s?(?:등록)?\s?번호 외국인등록 거소\s?신고\s?번호 [aA](?<![A-Za-z].)(?i:rc)(?![A-Za-z])"
+            r" [fF](?<![A-Za-z].)(?i:rn)(?![A-Za-z]) alien[\s_-]?reg(?:istration)?"
+        ),
+    ),
     Rule(
         PiiKind.CARD,
         "[카드번호]",
@@ -139,7 +155,8 @@ _RULES: tuple[Rule, ...] = (
         names,
         _w(
             "선임연구원 책임연구원 수석연구원 연구원 본부장 센터장 파트장 그룹장 부사장 실장 팀장 부장 차장"
-            " 과장 대리 주임 사원 인턴 매니저 책임 선임 수석 프로 이사 상무 전무 사장 대표 님 씨"
+            " 과장 대리 주임 사원 인턴 매니저 책임 선임 수석 프로 이사 상무 전무 사장 대표"
+            " 기사 선생 원장 고객 소장 반장 님 씨"  # service titles too: 배현우 기사님, 박민정 고객님
         ),
         second_pass=True,
     ),

@@ -333,6 +333,39 @@ def test_corpus_masking_is_idempotent() -> None:
         P("핸드폰 O10-1234-5678", "핸드폰 [전화번호]", id="letter-o-for-zero"),
         P("공일공 일이삼사 오육칠팔", "[전화번호]", id="digit-words"),
         P("대표번호 1800-1234, 1566-0000", "대표번호 1800-1234, 1566-0000", id="representative-numbers"),
+        # the second blind corpus' misses, each as a general form
+        P("서울12가3456 명의이전 서류 접수", "[차량번호] 명의이전 서류 접수", id="plate-glued-region-then-word"),
+        P("경기12가3456, 부산 123가4567 대여 반납", "[차량번호], [차량번호] 대여 반납", id="plate-region-variants"),
+        P("12가 3456명이 왔어요", "12가 3456명이 왔어요", id="plate-shape-then-a-count"),
+        P(
+            "arc_no=9109057792448 frn: 9109057792440",
+            "arc_no=[외국인등록번호] frn: [외국인등록번호]",
+            id="frn-log-keys",
+        ),
+        P("rrn=3001013123456", "rrn=[주민등록번호]", id="rrn-log-key-any-century"),
+        P("search_no=9109057792440", "search_no=9109057792440", id="arc-inside-a-word-is-no-key"),
+        P(
+            "등록번호 960804-8721597 외국인 고객",
+            "등록번호 [외국인등록번호] 외국인 고객",
+            id="frn-check-digit-any-label",
+        ),
+        P("법인등록번호 960804-8721597", "법인등록번호 960804-8721597", id="frn-check-digit-corporate-label"),
+        P("참조 960804-8721590", "참조 960804-8721590", id="frn-shape-bad-check-digit"),
+        P(
+            "배현우 기사님 010-3321-7789 도착 예정 14시",
+            "[이름] 기사님 [전화번호] 도착 예정 14시",
+            id="name-service-title",
+        ),
+        P(
+            "김민정 고객님 010-1234-5678, 박정호 원장님 02-123-4567",
+            "[이름] 고객님 [전화번호], [이름] 원장님 [전화번호]",
+            id="name-titles",
+        ),
+        P("배차 기사님 010-3321-7789", "배차 기사님 [전화번호]", id="title-after-a-noun"),
+        P("연락처 8210-4456-2213", "연락처 [전화번호]", id="phone-82-no-plus-no-zero"),
+        P("참조 821044562213", "참조 821044562213", id="ungrouped-82-run"),
+        P("여권 PM3021948, 여권번호 PS M123A4567", "여권 [여권번호], 여권번호 [여권번호]", id="passport-doc-type"),
+        P("여권번호: PM 3021948", "여권번호: [여권번호]", id="passport-doc-type-spaced"),
     ],
 )
 def test_general_forms(text: str, expected: str) -> None:
