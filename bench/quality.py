@@ -52,8 +52,15 @@ KB2 = ROOT / "bench" / "data" / "kb2"
 RESULTS = ROOT / "bench" / "results" / "quality.json"
 START, END = "<!-- quality:start -->", "<!-- quality:end -->"
 SAMPLE_SETS = {"dev": ("devset.jsonl", "out_of_scope.txt"), "held": ("heldout.jsonl", "heldout_out_of_scope.txt")}
-KB2_SETS = {name: (f"{name}.jsonl", f"{name}_oos.txt") for name in ("dev", "held", "cold")}
+KB2_SETS = {name: (f"{name}.jsonl", f"{name}_oos.txt") for name in ("dev", "held", "cold", "cold2")}
+KB3 = ROOT / "bench" / "data" / "kb3"  # written blind, measured only as a cold set
+KB3_SETS = {"cold": ("cold.jsonl", "cold_oos.txt")}
+KB4 = ROOT / "bench" / "data" / "kb4"  # tuning data (three Markdown files), written blind before the tuning
+KB4_SETS = {"dev": ("dev.jsonl", "dev_oos.txt")}
+# Which --sets category a set belongs to (a set not listed is its own): the fresh blind sets run with "cold".
+CATEGORY = {"cold2": "cold", "tricky3": "cold"}
 TRICKY = DATA / "tricky_out_of_scope_v2.txt"
+TRICKY3 = DATA / "tricky_out_of_scope_v3.txt"
 KIWI_TAGS = frozenset({"NNG", "NNP", "VV", "VA", "SL", "SN", "XR"})
 SYSTEMS = {"endy": "Endy", "kiwi_bm25": "kiwi BM25", "whitespace_bm25": "whitespace BM25"}
 IN_SCOPE_KEYS = ("n", "hit_at_1", "hit_at_3", "mrr", "answered_correctly", "refused_but_found")
@@ -132,18 +139,21 @@ def _load_set(name: str, folder: Path, files: tuple[str, str], notes: list[str])
 
 def _sets(folder: Path, table: dict[str, tuple[str, str]], wanted: set[str], notes: list[str]) -> list[QuestionSet]:
     """The wanted sets of one knowledge base that exist."""
-    loaded = (_load_set(name, folder, files, notes) for name, files in table.items() if name in wanted)
+    loaded = (
+        _load_set(name, folder, files, notes) for name, files in table.items() if CATEGORY.get(name, name) in wanted
+    )
     return [s for s in loaded if s is not None]
 
 
 def _sample_sets(wanted: set[str], notes: list[str]) -> list[QuestionSet]:
-    """dev and held on the sample, plus tricky (out-of-scope only) alongside the held questions."""
+    """dev and held on the sample, plus tricky (and with "cold" the fresh tricky3; out-of-scope only) alongside
+    the held questions."""
     sets = _sets(DATA, SAMPLE_SETS, wanted, notes)
     held = next((s for s in sets if s.name == "held"), None)
     if held is not None:
         sets.append(QuestionSet("tricky", held.cases, load_out_of_scope(TRICKY), oos_only=True))
-    if "cold" in wanted:
-        notes.append("cold: defined for kb2 only")
+        if "cold" in wanted:
+            sets.append(QuestionSet("tricky3", held.cases, load_out_of_scope(TRICKY3), oos_only=True))
     return sets
 
 
@@ -160,7 +170,13 @@ def _kb_specs(wanted: set[str], quick: bool, tmp: Path) -> list[KbSpec]:
     bare = KbSpec("sample_bare", "sample without kb.yaml (Markdown + faq.yaml)", bare_root, sample_sets, list(notes))
     kb2_notes: list[str] = []
     kb2 = KbSpec("kb2", f"kb2 (`{_rel(KB2)}`, no kb.yaml)", KB2, _sets(KB2, KB2_SETS, wanted, kb2_notes), kb2_notes)
-    return [sample, bare, kb2]
+    specs = [sample, bare, kb2]
+    for key, root, table in (("kb3", KB3, KB3_SETS), ("kb4", KB4, KB4_SETS)):
+        kb_notes: list[str] = []
+        sets = _sets(root, table, wanted, kb_notes)
+        if sets:
+            specs.append(KbSpec(key, f"{key} (`{_rel(root)}`, no kb.yaml)", root, sets, kb_notes))
+    return specs
 
 
 def _settings(**values: Any) -> Settings:
@@ -430,8 +446,8 @@ def render(result: Json, command: str) -> str:
         "answered_correctly: answered (a hedge counts) with the expected section as first source. "
         'false_accept_rate: share of out-of-scope questions answered. refused_but_found: "not found" although '
         "the top hit was right. **Baselines never abstain**, so their answered_correctly = hit@1 and their "
-        "false_accept_rate = 1.0 by definition. *tricky* = `tricky_out_of_scope_v2.txt` (out-of-scope only), "
-        "run with the held questions.",
+        "false_accept_rate = 1.0 by definition. *tricky* = `tricky_out_of_scope_v2.txt` and *tricky3* = "
+        "`tricky_out_of_scope_v3.txt` (out-of-scope only), run with the held questions.",
         "",
     ]
     body = [line for kb in result["kbs"] for line in _kb_table(kb)]
