@@ -23,14 +23,16 @@ _IDN_TLDS = "|".join(
     ("한국", "삼성", "닷컴", "닷넷", "中国", "中國", "香港", "台灣", "台湾", "新加坡", "公司", "网络", "網絡", "在线")
     + ("移动", "コム", "みんな", "рф", "сайт", "онлайн", "рус", "укр", "бел", "срб")
 )
+# A Korean particle right after a TLD in another script (`예시.한국에서`) still ends the domain; any other letter
+# (`…했어요.한국어`, `삼성전자`) makes it a word.
+_PARTICLES = "에서|에게|에|으로|로|은|는|이|가|을|를|의|도|만|와|과|이나|나|부터|까지|처럼|보다|이에요|예요|입니다"
 # Matches start only where a label starts (linear time, however long a run of labels): at most 10 labels.
 _LABELS = (
     rf"(?:(?<![{_LETTER}_\-])[{_LETTER}_\-]{{1,63}}|(?<!{_OTHER}){_OTHER}{{1,63}})\."
     rf"(?:[\w\-\u0300-\u036f]{{1,63}}\.){{0,9}}"
 )
-_HOST = (
-    rf"{_LABELS}(?:(?:[a-z]{{2,63}}|xn--[a-z0-9\-]{{1,59}})(?![{_LETTER}\-])|(?=[^\x00-\x7f])(?:{_IDN_TLDS})(?![\w\-]))"
-)
+_IDN_TLD = rf"(?=[^\x00-\x7f])(?:{_IDN_TLDS})(?=(?:{_PARTICLES})?(?![\w\-]))"
+_HOST = rf"{_LABELS}(?:(?:[a-z]{{2,63}}|xn--[a-z0-9\-]{{1,59}})(?![{_LETTER}\-])|{_IDN_TLD})"
 _TAIL = r"[^\s<>\"'`]"
 _NO_SLASH = r"https?|ftp|wss?|mailto|tel|sms|javascript|vbscript|data|file|slack|callto|skype|facetime|intent|sip|xmpp"
 _ANGLED = rf"(?:[a-z][a-z0-9+.\-]{{1,31}}:|//|{_HOST})[^\s<>|]*"
@@ -60,7 +62,10 @@ _FOLD = _Folding({c: ord(".") for c in (0x3002, 0xFF61, 0xFE52, 0x2024)})
 # File names Slack does not link (their extensions are no top-level domains): `신청서.hwp` stays text.
 _FILE_EXTENSIONS = frozenset("pdf hwp hwpx docx xlsx pptx txt csv png jpg jpeg gif json yaml yml exe".split())
 _VALID_LINK = re.compile(r"https?://[^\s|<>\"\\`]+", re.IGNORECASE)
-_ASCII_URL = re.compile(rf"(?://)?{_HOST}(?::\d{{1,5}})?[!-~]*|[!-~]+", re.IGNORECASE)  # a host whole, else ASCII
+# What a bare link takes: its scheme and host whole (an internationalised one too), then the ASCII part of the rest.
+_ASCII_URL = re.compile(
+    rf"(?:[a-z][a-z0-9+.\-]{{0,31}}:[/\\]{{2}}|//)?{_HOST}(?::\d{{1,5}})?[!-~]*|[!-~]+", re.IGNORECASE
+)
 _CONTINUES = re.compile(r"[A-Za-z0-9/_\-%?#=&~+@]|[.,:;!)]+[A-Za-z0-9/_\-%]")
 # A zero-width joiner belongs inside emoji; next to (full-width) ASCII it only hides a link.
 _ZWJ_AT_ASCII = re.compile(r"(?<![^\x00-\x7f\uff01-\uff5e])\u200d|\u200d(?![^\x00-\x7f\uff01-\uff5e])")

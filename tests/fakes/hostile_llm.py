@@ -219,7 +219,7 @@ _MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)")
 # such as `신청서.hwp`, which Slack leaves as text), or an IDN TLD.
 _IDN_DOMAIN = re.compile(
     r"[^\W\x00-\x7f]+\.(?!(?:pdf|hwpx?|docx|xlsx|pptx|txt|csv|png|jpe?g|gif|json|ya?ml|exe)\b)"
-    r"(?:[a-z]{2,63}|xn--[a-z0-9-]+)(?![a-z0-9-])|[\w-]+\.(?:한국|삼성|닷컴|닷넷|xn--[a-z0-9-]+)(?![\w-])"
+    r"(?:[a-z]{2,63}|xn--[a-z0-9-]+)(?![a-z0-9-])|[\w-]+\.(?:한국|삼성|닷컴|닷넷|xn--[a-z0-9-]+)(?=(?:에서|에|으로|로|은|는|이|가|을|를|의|도)?(?![\w-]))"
 )
 
 

@@ -48,6 +48,7 @@ REMOVED = [
     P("xn--9n2bp8q.xn--3e0b707e 끝", "끝", id="punycode"),
     P("인사\u200b팀．ｃｏｍ 끝", "끝", id="idn-zero-width-full-width"),
     P("ⓔⓥⓘⓛ.ⓒⓞⓜ 끝", "끝", id="nfkc-circled"),
+    P("ｈｔｔｐｓ：／／ｗｗｗ．예시．한국에서 확인하세요", "에서 확인하세요", id="idn-tld-then-particle"),
     P("／／인사팀\ufe0f．ｃｏｍ 끝", "끝", id="idn-variation-selector-full-width"),
     P("[공지](https://예시.한국/md) 확인", "공지 확인", id="idn-markdown-link"),
 ]
@@ -71,6 +72,11 @@ KEPT = [
     P("tel: 02-123-4567", "tel: 02-123-4567", id="scheme-word-then-space"),
     P("신청했어요.다음 달부터 3.5일, v2.1", "신청했어요.다음 달부터 3.5일, v2.1", id="korean-sentence-then-dot"),
     P("위키는 한국.어디에나 있어요", "위키는 한국.어디에나 있어요", id="korean-word-dot-korean-word"),
+    P(
+        "신청했어요.한국어 안내와 삼성전자 협약.삼성전자",
+        "신청했어요.한국어 안내와 삼성전자 협약.삼성전자",
+        id="tld-word-prefix",
+    ),
 ]
 
 
