@@ -45,13 +45,15 @@ EXPORT_COLUMNS = (
 NUMERIC_COLUMNS = frozenset({"created_at", "confidence", "used_llm", "up", "down"})
 TEXT_COLUMNS = frozenset(EXPORT_COLUMNS) - NUMERIC_COLUMNS
 # A spreadsheet evaluates a cell starting with one of these (=HYPERLINK(…), =cmd|' /C calc'!A0, +, -, @, and a tab
-# or CR some parsers strip first): such text cells are prefixed with ' so they show as the text they are.
+# or CR some parsers strip first), and some trim leading spaces before they look: such text cells are prefixed
+# with ' so they show as the text they are.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_text(value: str) -> str:
-    """A text cell that a spreadsheet shows as text, never evaluates (OWASP's CSV-injection advice)."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """A text cell that a spreadsheet shows as text, never evaluates (OWASP's CSV-injection advice): also when the
+    formula only starts after leading whitespace."""
+    return "'" + value if value.startswith(FORMULA_STARTS) or value.lstrip().startswith(FORMULA_STARTS) else value
 
 
 class ProtectedAdmin(EndyError):

@@ -1,7 +1,9 @@
 """Reload the knowledge base on every replica: one replica publishes through Redis, all reload.
 
 Anyone who can reach Redis can publish on the channel, so a request is signed with SECRET_KEY (services/signing.py)
-and carries its time: an unsigned, forged or stale one is ignored (counted, and one warning per quiet period).
+and carries its time and a unique id: an unsigned, forged or stale one is ignored (counted, and one warning per
+quiet period), and so is a replay of a valid one (each replica remembers the ids it acted on, with Redis SET NX, for
+as long as a request stays fresh).
 Requests are debounced: a burst of them is one reload, once the burst has been quiet for `quiet_seconds`.
 """
 
@@ -26,6 +28,7 @@ MAX_AGE_SECONDS = 120.0  # a signed request older than this (a replay of a captu
 QUIET_SECONDS = 1.0  # a burst ends when no request came for this long
 MAX_DELAY_SECONDS = 10.0  # a reload is never put off longer than this by requests that keep coming
 WARN_EVERY_SECONDS = 60.0  # refused requests: one warning per this period, the rest only counted
+SEEN_SECONDS = int(2 * MAX_AGE_SECONDS) + 1  # a request id is remembered while its time can pass as fresh
 
 
 class KnowledgeReloader:
@@ -44,6 +47,7 @@ class KnowledgeReloader:
     ) -> None:
         self._redis = redis
         self.channel = f"{key_prefix}kb:reload"
+        self._seen_prefix = f"{key_prefix}kb:reload-seen:"
         self._reload = reload
         self._signer = signer
         self._metrics = metrics
@@ -101,7 +105,7 @@ class KnowledgeReloader:
                     while not self._stop.is_set():
                         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=self._wait())
                         if message is not None:
-                            self._handle(message)
+                            await self._handle(message)
                         await self._reload_when_due()
             except (RedisError, OSError) as err:
                 self.subscribed.clear()
@@ -116,34 +120,46 @@ class KnowledgeReloader:
             return _POLL_SECONDS
         return max(0.0, min(_POLL_SECONDS, self._due - time.monotonic()))
 
-    def _handle(self, message: dict[str, object]) -> None:
+    async def _handle(self, message: dict[str, object]) -> None:
         if message.get("type") != "message":
             return
         data = message.get("data")
-        origin = self._origin(data.decode(errors="replace") if isinstance(data, bytes) else str(data))
-        if origin is None or origin == self.instance:
+        request = self._request(data.decode(errors="replace") if isinstance(data, bytes) else str(data))
+        if request is None or request[0] == self.instance:
+            return
+        if not await self._first_time(request[1]):
+            self._refuse("replayed")
             return
         now = time.monotonic()
         if self._burst_started is None:
             self._burst_started = now
         self._due = min(now + self._quiet, self._burst_started + self._max_delay)
 
-    def _origin(self, sealed: str) -> str | None:
-        """The publishing replica of a valid request; None (counted, warned) for anything else."""
+    async def _first_time(self, request_id: str) -> bool:
+        """True the first time this replica sees a request id (remembered in Redis for SEEN_SECONDS). The key names
+        the replica: every replica must act on the same request once, so a shared key would let only one reload."""
+        key = f"{self._seen_prefix}{self.instance}:{request_id}"
+        return bool(await self._redis.set(key, b"1", nx=True, ex=SEEN_SECONDS))
+
+    def _request(self, sealed: str) -> tuple[str, str] | None:
+        """The publishing replica and unique id of a valid request; None (counted, warned) for anything else."""
         text = self._signer.unseal(sealed, context=self.channel)
         if text is None:
             self._refuse("bad_signature" if sealed.startswith(f"{VERSION}.") else "unsigned")
             return None
         try:
             body = json.loads(text)
-            origin, at = str(body["origin"]), float(body["at"])
+            origin, at, request_id = str(body["origin"]), float(body["at"]), str(body["nonce"])
         except (ValueError, TypeError, KeyError):
+            self._refuse("malformed")
+            return None
+        if not request_id or len(request_id) > 64:
             self._refuse("malformed")
             return None
         if abs(time.time() - at) > MAX_AGE_SECONDS:
             self._refuse("stale")
             return None
-        return origin
+        return origin, request_id
 
     def _refuse(self, reason: str) -> None:
         self._metrics.errors.labels(type=f"kb_reload_{reason}").inc()

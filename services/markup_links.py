@@ -2,7 +2,8 @@
 
 A "link" is anything Slack or a Markdown renderer could turn into one: `<u|t>` and `<u>`, a URL with any scheme in
 any case (`HTTPS://`, `mailto:`, `slack://`), a protocol-relative `//host`, an e-mail address, a bare domain
-(`evil-hr.example`, `www.x.com/path`) or an IP address with a port or path. Full-width look-alikes count too.
+(`evil-hr.example`, `www.x.com/path`, and internationalised ones such as `인사팀.com/login`, `www.예시.한국` or their
+punycode) or an IP address with a port or path. Full-width and other NFKC look-alikes count too.
 """
 
 from __future__ import annotations
@@ -14,9 +15,24 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 _LETTER = r"a-z0-9\u00c0-\u024f\u0300-\u036f\u0370-\u03ff\u0400-\u04ff"  # Latin, Greek, Cyrillic (homoglyphs)
+# A label of any other script (Hangul, Han, Kana …: an internationalised domain such as `인사팀.com`). A first label
+# is of one kind, so Korean prose glued to a domain (`위키는wiki.x.com`) is not taken for part of it.
+_OTHER = r"(?:[^\W_a-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]|-)"  # digits too
+# Top-level domains in other scripts that Slack links (Korean ones, and the common Han, Kana and Cyrillic ones).
+_IDN_TLDS = "|".join(
+    ("한국", "삼성", "닷컴", "닷넷", "中国", "中國", "香港", "台灣", "台湾", "新加坡", "公司", "网络", "網絡", "在线")
+    + ("移动", "コム", "みんな", "рф", "сайт", "онлайн", "рус", "укр", "бел", "срб")
+)
+# A Korean particle right after a TLD in another script (`예시.한국에서`) still ends the domain; any other letter
+# (`…했어요.한국어`, `삼성전자`) makes it a word.
+_PARTICLES = "에서|에게|에|으로|로|은|는|이|가|을|를|의|도|만|와|과|이나|나|부터|까지|처럼|보다|이에요|예요|입니다"
 # Matches start only where a label starts (linear time, however long a run of labels): at most 10 labels.
-_LABELS = rf"(?<![{_LETTER}_\-])(?:[{_LETTER}_\-]{{1,63}}\.){{1,10}}"
-_HOST = rf"{_LABELS}(?:[a-z]{{2,63}}|xn--[a-z0-9\-]{{1,59}})(?![{_LETTER}\-])"
+_LABELS = (
+    rf"(?:(?<![{_LETTER}_\-])[{_LETTER}_\-]{{1,63}}|(?<!{_OTHER}){_OTHER}{{1,63}})\."
+    rf"(?:[\w\-\u0300-\u036f]{{1,63}}\.){{0,9}}"
+)
+_IDN_TLD = rf"(?=[^\x00-\x7f])(?:{_IDN_TLDS})(?=(?:{_PARTICLES})?(?![\w\-]))"
+_HOST = rf"{_LABELS}(?:(?:[a-z]{{2,63}}|xn--[a-z0-9\-]{{1,59}})(?![{_LETTER}\-])|{_IDN_TLD})"
 _TAIL = r"[^\s<>\"'`]"
 _NO_SLASH = r"https?|ftp|wss?|mailto|tel|sms|javascript|vbscript|data|file|slack|callto|skype|facetime|intent|sip|xmpp"
 _ANGLED = rf"(?:[a-z][a-z0-9+.\-]{{1,31}}:|//|{_HOST})[^\s<>|]*"
@@ -29,18 +45,35 @@ _FIND = re.compile(
     rf"|(?P<host>(?://)?{_HOST}(?::\d{{1,5}})?(?:[/?#]{_TAIL}*)?)",
     re.IGNORECASE,
 )
-# Full-width ASCII and look-alike dots, folded one code point for one so matches index the original text.
-_FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {c: ord(".") for c in (0x3002, 0xFF61, 0xFE52, 0x2024)}
+
+
+class _Folding(dict[int, int]):
+    """Each code point as NFKC writes it, where that is one code point (`ｗ` → `w`, `ⓔ` → `e`, `ﾡ` → `ᄀ`)."""
+
+    def __missing__(self, point: int) -> int:
+        folded = unicodedata.normalize("NFKC", chr(point))
+        self[point] = ord(folded) if len(folded) == 1 else point
+        return self[point]
+
+
+# Full-width ASCII, look-alike dots and other NFKC compatibility forms, folded one code point for one so matches
+# index the original text.
+_FOLD = _Folding({c: ord(".") for c in (0x3002, 0xFF61, 0xFE52, 0x2024)})
 # File names Slack does not link (their extensions are no top-level domains): `신청서.hwp` stays text.
 _FILE_EXTENSIONS = frozenset("pdf hwp hwpx docx xlsx pptx txt csv png jpg jpeg gif json yaml yml exe".split())
 _VALID_LINK = re.compile(r"https?://[^\s|<>\"\\`]+", re.IGNORECASE)
-_ASCII_URL = re.compile(r"[!-~]+")
+# What a bare link takes: its scheme and host whole (an internationalised one too), then the ASCII part of the rest.
+_ASCII_URL = re.compile(
+    rf"(?:[a-z][a-z0-9+.\-]{{0,31}}:[/\\]{{2}}|//)?{_HOST}(?::\d{{1,5}})?[!-~]*|[!-~]+", re.IGNORECASE
+)
 _CONTINUES = re.compile(r"[A-Za-z0-9/_\-%?#=&~+@]|[.,:;!)]+[A-Za-z0-9/_\-%]")
 # A zero-width joiner belongs inside emoji; next to (full-width) ASCII it only hides a link.
 _ZWJ_AT_ASCII = re.compile(r"(?<![^\x00-\x7f\uff01-\uff5e])\u200d|\u200d(?![^\x00-\x7f\uff01-\uff5e])")
-# Invisible marks that are no format characters (variation selectors, Hangul fillers …) hidden between ASCII.
+# Invisible marks that are no format characters (variation selectors, Hangul fillers …) hidden between ASCII, letters
+# of any script (`인사팀\ufe0f.com`) or look-alike dots; an emoji keeps its own.
+_NEXT_TO_INVISIBLE = r"[!-~\uff01-\uff5e\w\u3002\uff61\ufe52\u2024]"
 _INVISIBLE_IN_ASCII = re.compile(
-    r"(?<=[!-~\uff01-\uff5e])[\u034f\u115f\u1160\u17b4\u17b5\u200d\u3164\uffa0\ufe00-\ufe0f]+(?=[!-~\uff01-\uff5e])"
+    rf"(?<={_NEXT_TO_INVISIBLE})[\u034f\u115f\u1160\u17b4\u17b5\u200d\u3164\uffa0\ufe00-\ufe0f]+(?={_NEXT_TO_INVISIBLE})"
 )
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs"})
 _PASSES = 4  # removing a link can join its neighbours into a new one; a few passes reach a fixed point
@@ -150,7 +183,8 @@ def _file_name(candidate: str) -> bool:
 
 
 def _bare(candidate: str, folded: str, links: Links) -> tuple[Hit, int]:
-    """A bare link: the allowed one it starts with, else its (folded) ASCII part without trailing punctuation."""
+    """A bare link: the allowed one it starts with, else its (folded) host and ASCII part without trailing
+    punctuation."""
     allowed = links.prefix(candidate)
     if allowed:
         return Hit(allowed, ""), len(allowed)

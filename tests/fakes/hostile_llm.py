@@ -2,7 +2,8 @@
 
 A completion mixes ordinary Korean answer text with what a compromised or prompt-injected model would write: links
 to foreign sites in every form Slack or a Markdown renderer could act on (any scheme in any case, bare and
-protocol-relative domains, Markdown links and images, Slack `<u|t>`, e-mail, IP addresses, full-width look-alikes,
+protocol-relative domains, internationalised domains (`인사팀.com`, `www.예시.한국`), Markdown links and images,
+Slack `<u|t>`, e-mail, IP addresses, full-width look-alikes,
 zero-width characters inside), pings, and made-up source lines. Some end with one of the knowledge base's own links,
 which must survive.
 """
@@ -18,7 +19,19 @@ from hypothesis import strategies as st
 
 KB_LINK = "https://wiki.example.com/guide/attendance"  # the sample handbook's own link (attendance.md)
 HOMOGLYPH = "\u0435vil-hr.example"  # a Cyrillic "е"
-HOSTS = ("evil.example", "EVIL.EXAMPLE", "evil-hr.example", "www.evil-hr.example", "sso.evil.example:8443", HOMOGLYPH)
+IDN_HOSTS = (
+    "인사팀.com",
+    "www.예시.한국",
+    "evil.한국",
+    "인사팀.삼성",
+    "예시.닷컴",
+    "xn--9n2bp8q.xn--3e0b707e",
+    "인사팀.닷넷",
+)
+HOSTS = (
+    *("evil.example", "EVIL.EXAMPLE", "evil-hr.example", "www.evil-hr.example", "sso.evil.example:8443", HOMOGLYPH),
+    *IDN_HOSTS,
+)
 SCHEMES = (
     *("https://", "http://", "HTTPS://", "HtTpS://", "hTTp://", "//", "ftp://", "slack://", "intent://"),
     *("https:\\\\", "https:/", "https:// ", "&#104;ttps://", "&#x68;ttps://", "hr+payroll@"),
@@ -36,6 +49,8 @@ SCHEMELESS = (
     "sms:+82106666",
     "file:///etc/passwd",
     "x.com/path",
+    "인사팀.com/login",
+    "evil.한국/sso",
     "10.6.6.6:8080/admin",
 )
 # What must never appear in anything Endy posts (searched case-insensitively, NFKC, zero-width characters removed).
@@ -55,6 +70,13 @@ MARKERS = (
     "ftp:",
     "slack:",
     "intent:",
+    "인사팀.com",
+    "예시.한국",
+    "evil.한국",
+    "인사팀.삼성",
+    "예시.닷컴",
+    "인사팀.닷넷",
+    "xn--",
 )
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a\u202c\u202e\u2066\u2069\u180e\u034f\ufe0f"
 LABELS = ("여기를 클릭", "SSO 로그인", "e-HR 바로가기", "급여 명세서 확인", "연차 신청서")
@@ -84,6 +106,7 @@ PROSE = (
     "```\n신청 > 승인 > 반영\n```",
     "> 참고로 수습 기간에도 쓸 수 있어요.",
     "3.5일, v1.2, 12:00~13:00, R&D팀, 신청서.hwp",
+    "신청했어요.다음 달부터 3.5일씩 v2.1 기준이에요.",
 )
 _BENIGN = st.text(alphabet="가나다라마바사아자차카타파하연차휴가신청 abcXYZ0123.,!?-", max_size=30)
 
@@ -192,6 +215,12 @@ def has_kb_link(completion: str) -> bool:
 _TOKEN = re.compile(r"<([^<>]*)>")
 _LIVE_BROADCAST = re.compile(r"(?<![＠\w])@(?:channel|here|everyone)\b", re.IGNORECASE)
 _MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)")
+# Any internationalised domain Slack would link: a label of another script before an ASCII TLD (not a file name
+# such as `신청서.hwp`, which Slack leaves as text), or an IDN TLD.
+_IDN_DOMAIN = re.compile(
+    r"[^\W\x00-\x7f]+\.(?!(?:pdf|hwpx?|docx|xlsx|pptx|txt|csv|png|jpe?g|gif|json|ya?ml|exe)\b)"
+    r"(?:[a-z]{2,63}|xn--[a-z0-9-]+)(?![a-z0-9-])|[\w-]+\.(?:한국|삼성|닷컴|닷넷|xn--[a-z0-9-]+)(?=(?:에서|에|으로|로|은|는|이|가|을|를|의|도)?(?![\w-]))"
+)
 
 
 def normalised(text: str) -> str:
@@ -224,6 +253,7 @@ def inspect(
     for text in texts:
         low = normalised(text)
         outcome.leaks += [f"foreign link {m!r} in {text[:200]!r}" for m in MARKERS if m in low]
+        outcome.leaks += [f"internationalised domain {m.group(0)!r}" for m in _IDN_DOMAIN.finditer(low)]
         outcome.leaks += [f"made-up source {s!r}" for s in FAKE_SOURCES if generated and s.lower() in low]
         for token in _TOKEN.findall(text):
             target = token.split("|", 1)[0]

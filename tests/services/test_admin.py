@@ -156,11 +156,19 @@ async def test_csv_export_rows_and_masking(admin: AdminService) -> None:
         ("@SUM(1+1)*cmd|' /C calc'!A0", "'@SUM(1+1)*cmd|' /C calc'!A0"),
         ("\t=1+1", "'\t=1+1"),
         ("\r=1+1", "'\r=1+1"),
+        # some spreadsheets trim leading spaces (and other whitespace) before they look for a formula
+        (" =1+1", "' =1+1"),
+        ("   +82 10 1234 5678", "'   +82 10 1234 5678"),
+        (" -2+3+cmd|' /C calc'!A0", "' -2+3+cmd|' /C calc'!A0"),
+        ("  @SUM(1+1)", "'  @SUM(1+1)"),
+        ("\u3000\u00a0=1+1", "'\u3000\u00a0=1+1"),
+        ("\n=1+1", "'\n=1+1"),
+        (" \t=1+1", "' \t=1+1"),
         # near-misses: left as they are
         ("연차는 =HR 시스템에서", "연차는 =HR 시스템에서"),
-        (" =1+1", " =1+1"),
+        ("  연차는 =HR 시스템에서", "  연차는 =HR 시스템에서"),
         ("'=1+1", "'=1+1"),
-        ("\n=1+1", "\n=1+1"),
+        ("   ", "   "),
         ("", ""),
         ("－5 전각 빼기", "－5 전각 빼기"),  # no formula to a spreadsheet (if masking normalises it to -, it is caught)
     ],
@@ -172,16 +180,21 @@ def test_spreadsheet_text(cell: str, exported: str) -> None:
 async def test_csv_export_neutralises_formulas_in_text_cells_only(admin: AdminService) -> None:
     message_id = await ask(admin, "U1", '=HYPERLINK("https://evil.example/sso","연차 신청")', category="-attendance")
     await admin.storage.record_feedback(message_id, "T1", "U2", -1, "button", ("outdated",), "=cmd|' /C calc'!A0")
-    await admin.storage._pool.execute("UPDATE messages SET confidence = -0.5")  # noqa: SLF001  # a negative number
+    await admin.storage._pool.execute(  # noqa: SLF001  # a negative number, and a cell a trimming spreadsheet would evaluate
+        "UPDATE messages SET confidence = -0.5, department = '  =1+1'"
+    )
     data, rows = await admin.export_csv(7, now=NOW)
     (row,) = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert row["question"] == '\'=HYPERLINK("https://evil.example/sso","연차 신청")'
     assert row["comments"] == "'=cmd|' /C calc'!A0"
     assert row["category"] == "'-attendance"
+    assert row["department"] == "'  =1+1"
     assert row["confidence"] == "-0.500"
     assert row["down"] == "1"  # numbers Endy wrote itself stay numbers
     formulas = [cell for line in csv.reader(io.StringIO(data.decode("utf-8-sig"))) for cell in line[1:]]
-    assert not [c for c in formulas if c[:1] in ("=", "+", "@", "\t", "\r") or (c[:1] == "-" and c != "-0.500")]
+    starts = [c.lstrip()[:1] for c in formulas if c[:1] not in ("\t", "\r")]
+    assert not [c for c in formulas if c[:1] in ("\t", "\r")]
+    assert not [c for c in starts if c in ("=", "+", "@")] and starts.count("-") == 1  # the confidence, -0.500
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Knowledge reloads through real Redis: only signed, fresh requests count, and a burst is one reload."""
+"""Knowledge reloads through real Redis: only signed, fresh requests count, each once, and a burst is one reload."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 import redis.asyncio as aioredis
 
-from services.kb_reload import KnowledgeReloader
+from services.kb_reload import SEEN_SECONDS, KnowledgeReloader
 from services.metrics import Metrics
 from services.signing import Keyring
 
@@ -114,3 +114,36 @@ async def test_unsigned_forged_stale_and_own_requests_are_ignored_with_one_warni
     assert len(warnings) == 1
     assert warnings[0]["message"] == "knowledge reload request ignored"
     assert "another-instance-id" not in str(warnings[0]["extra"])
+
+
+async def test_a_replayed_signed_request_is_ignored_and_a_new_one_still_reloads(
+    make_reloader: Callable[..., KnowledgeReloader], redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    reload, metrics = Counter(), Metrics()
+    listener, publisher = make_reloader(reload, metrics), make_reloader(Counter(), Metrics())
+    await _listening(listener)
+    captured = publisher.request()
+    await redis_client.publish(listener.channel, captured)
+    await asyncio.wait_for(reload.called.wait(), 10)
+    reload.called.clear()
+    await redis_client.publish(listener.channel, captured)  # the same bytes again, well inside MAX_AGE_SECONDS
+    await publisher.publish()  # handled after the replay: its reload means the replay was handled too
+    await asyncio.wait_for(reload.called.wait(), 10)
+    assert (reload.calls, _errors(metrics, "replayed")) == (2, 1)
+    seen = [key async for key in redis_client.scan_iter(match=f"{key_prefix}kb:reload-seen:{listener.instance}:*")]
+    assert len(seen) == 2
+    assert 0 < await redis_client.ttl(seen[0]) <= SEEN_SECONDS
+
+
+async def test_a_signed_request_without_an_id_is_ignored(
+    make_reloader: Callable[..., KnowledgeReloader], redis_client: aioredis.Redis
+) -> None:
+    reload, metrics = Counter(), Metrics()
+    listener = make_reloader(reload, metrics)
+    await _listening(listener)
+    signer = KEYS.signer("kb-reload")
+    for body in ({"origin": "elsewhere", "at": time.time()}, {"origin": "elsewhere", "at": time.time(), "nonce": ""}):
+        await redis_client.publish(listener.channel, signer.seal(json.dumps(body), context=listener.channel))
+    await redis_client.publish(listener.channel, make_reloader(Counter(), Metrics()).request())
+    await asyncio.wait_for(reload.called.wait(), 10)  # the valid request after them: both were handled by now
+    assert (reload.calls, _errors(metrics, "malformed")) == (1, 2)

@@ -40,6 +40,17 @@ REMOVED = [
     P("`https://evil.example/code` 끝", "`` 끝", id="inside-code"),
     P("[https://evil.example](https://evil.example)", "", id="url-as-label"),
     P("[[클릭]](https://evil.example)", "[클릭]", id="nested-brackets"),
+    P("인사팀.com/login 에서 로그인", "에서 로그인", id="idn-label-ascii-tld"),
+    P("www.예시.한국 에서", "에서", id="idn-www-idn-tld"),
+    P("evil.한국 끝", "끝", id="ascii-label-idn-tld"),
+    P("https://예시.한국 끝", "끝", id="idn-with-scheme"),
+    P("인사팀.삼성/sso 와 예시.닷컴, 예시.닷넷 끝", "와 , 끝", id="korean-tlds"),
+    P("xn--9n2bp8q.xn--3e0b707e 끝", "끝", id="punycode"),
+    P("인사\u200b팀．ｃｏｍ 끝", "끝", id="idn-zero-width-full-width"),
+    P("ⓔⓥⓘⓛ.ⓒⓞⓜ 끝", "끝", id="nfkc-circled"),
+    P("ｈｔｔｐｓ：／／ｗｗｗ．예시．한국에서 확인하세요", "에서 확인하세요", id="idn-tld-then-particle"),
+    P("／／인사팀\ufe0f．ｃｏｍ 끝", "끝", id="idn-variation-selector-full-width"),
+    P("[공지](https://예시.한국/md) 확인", "공지 확인", id="idn-markdown-link"),
 ]
 
 
@@ -59,6 +70,13 @@ KEPT = [
     P("Source code is on the wiki.", "Source code is on the wiki.", id="english-source-in-prose"),
     P("a/b 경로, snake_case_name", "a/b 경로, snake_case_name", id="paths-and-identifiers"),
     P("tel: 02-123-4567", "tel: 02-123-4567", id="scheme-word-then-space"),
+    P("신청했어요.다음 달부터 3.5일, v2.1", "신청했어요.다음 달부터 3.5일, v2.1", id="korean-sentence-then-dot"),
+    P("위키는 한국.어디에나 있어요", "위키는 한국.어디에나 있어요", id="korean-word-dot-korean-word"),
+    P(
+        "신청했어요.한국어 안내와 삼성전자 협약.삼성전자",
+        "신청했어요.한국어 안내와 삼성전자 협약.삼성전자",
+        id="tld-word-prefix",
+    ),
 ]
 
 
