@@ -17,7 +17,7 @@ from services.answer_types import Answer, AnswerKind, Asker
 from services.answering import FALLBACK_SEPARATOR, AnswerService
 from services.errors import LlmUnavailable
 from services.knowledge import KnowledgeBase
-from services.llm import LlmClient, StreamUsage
+from services.llm import LlmClient, Message, StreamUsage
 from services.metrics import Metrics
 from services.retrieval import Retriever
 from tests.fakes.openai_server import FakeOpenAI
@@ -25,7 +25,7 @@ from tests.fakes.openai_server import FakeOpenAI
 pytestmark = pytest.mark.timeout(60)
 QUESTION = "연차는 어떻게 신청하나요?"
 ASKER = Asker(user_id="U123", surface="cli")
-MESSAGES = [{"role": "user", "content": "연차 신청 방법 알려줘"}]
+MESSAGES: list[Message] = [{"role": "user", "content": "연차 신청 방법 알려줘"}]
 STATUSES = ("success", "error", "timeout", "rate_limited", "connection_error", "circuit_open", "empty")
 HANG_SECONDS = 45.0  # far past every timeout: a client that waited for it would be seen finishing it
 LONG_REPLY = "연차 신청은 e-HR에서 할 수 있고, 팀장 결재가 필요합니다. 자세한 건 [1]을 보세요."
