@@ -69,12 +69,11 @@ _ASCII_URL = re.compile(
 _CONTINUES = re.compile(r"[A-Za-z0-9/_\-%?#=&~+@]|[.,:;!)]+[A-Za-z0-9/_\-%]")
 # A zero-width joiner belongs inside emoji; next to (full-width) ASCII it only hides a link.
 _ZWJ_AT_ASCII = re.compile(r"(?<![^\x00-\x7f\uff01-\uff5e])\u200d|\u200d(?![^\x00-\x7f\uff01-\uff5e])")
-# Invisible marks that are no format characters (variation selectors, Hangul fillers …) hidden between ASCII, letters
-# of any script (`인사팀\ufe0f.com`) or look-alike dots; an emoji keeps its own.
+# Invisible marks that are no format characters (variation selectors, Hangul fillers …) next to ASCII, letters of
+# any script (`인사팀\ufe0f.com`, `evil.example\u034f` at the end of a text) or look-alike dots; an emoji keeps its own.
 _NEXT_TO_INVISIBLE = r"[!-~\uff01-\uff5e\w\u3002\uff61\ufe52\u2024]"
-_INVISIBLE_IN_ASCII = re.compile(
-    rf"(?<={_NEXT_TO_INVISIBLE})[\u034f\u115f\u1160\u17b4\u17b5\u200d\u3164\uffa0\ufe00-\ufe0f]+(?={_NEXT_TO_INVISIBLE})"
-)
+_INVISIBLE = r"[\u034f\u115f\u1160\u17b4\u17b5\u200d\u3164\uffa0\ufe00-\ufe0f]+"
+_INVISIBLE_IN_ASCII = re.compile(rf"(?<={_NEXT_TO_INVISIBLE}){_INVISIBLE}|{_INVISIBLE}(?={_NEXT_TO_INVISIBLE})")
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs"})
 _PASSES = 4  # removing a link can join its neighbours into a new one; a few passes reach a fixed point
 

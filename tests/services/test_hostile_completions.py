@@ -136,6 +136,9 @@ async def test_a_thousand_hostile_completions_leak_nothing_through_any_door(
     @example(completion="[공지](https://evil.example/md) www.evil-hr.example x.com/path //evil.example", chunk_size=5)
     @example(completion="<https://evil.example|클릭> <!channel> mailto:a@evil.example slack://open", chunk_size=1)
     @example(completion=f"ht\u200btps://evil\u2060.example/\u202ex 자세한 건 [근태 가이드]({KB_LINK})", chunk_size=2)
+    # Found by the fuzzer: full-width scheme and host, a Cyrillic е, a combining grapheme joiner after the TLD.
+    @example(completion="ｈｔｔｐｓ：／／еｖｉｌ－ｈｒ．ｅｘａｍｐｌｅ\u034f", chunk_size=1)
+    @example(completion="[여기를 클릭][r1]\n\n[r1]: ｈｔｔｐｓ：／／еｖｉｌ－ｈｒ．ｅｘａｍｐｌｅ\u034f", chunk_size=1)
     def case(completion: str, chunk_size: int) -> None:
         asyncio.run_coroutine_threadsafe(doors.run(completion, chunk_size), loop).result(timeout=60)
 
