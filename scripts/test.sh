@@ -12,4 +12,5 @@ if [ "${ENDY_SKIP_CHECKS:-}" != "1" ]; then
   "$BIN/ruff" format --check "${CHECKED[@]}"
   "$BIN/mypy" "${CHECKED[@]}"  # --strict and the rest: [tool.mypy] in pyproject.toml
 fi
-exec "$BIN/python" -m pytest "$@"
+# Two workers (pytest-xdist; ENDY_TEST_WORKERS=0 runs in one process): tests own their databases and key prefixes.
+exec "$BIN/python" -m pytest -n "${ENDY_TEST_WORKERS:-2}" --dist loadscope "$@"

@@ -41,7 +41,8 @@ HOST_ENV = {name.upper(): os.environ.get(name.upper()) for name in Settings.mode
 # (pgserver's postmaster and redis-server are daemons, no longer our children once pg_ctl has returned).
 RUN_MARKER = "ENDY_TEST_RUN"
 os.environ[RUN_MARKER] = f"{os.getpid()}-{uuid.uuid4().hex}"
-LEFTOVER_GRACE = 10.0  # a server stopped by the last teardown may still be on its way out
+# a server stopped by the last teardown may still be on its way out (tests of this check shorten it)
+LEFTOVER_GRACE = float(os.environ.get("ENDY_TEST_LEFTOVER_GRACE", "10"))
 
 
 @pytest.fixture(autouse=True)
@@ -288,23 +289,46 @@ def _marked_processes() -> list[str]:
     return found
 
 
+_WORKER_LEFTOVERS: list[str] = []  # on a pytest-xdist controller: what its workers reported
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist controller: gather the leftovers a worker found (its exit status does not reach the run's)."""
+    _WORKER_LEFTOVERS.extend(getattr(node, "workeroutput", {}).get("endy_leftovers", []))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run when a process it started (a server, a child Endy) outlived it; the leftovers are killed."""
+    """Fail the run when a process it started (a server, a child Endy) outlived it; the leftovers are killed.
+
+    Under pytest-xdist each worker checks the processes its own tests started (they carry the worker's marker) and
+    reports them to the controller, which starts none itself and fails the run for them."""
     if not Path("/proc").is_dir():
         return
-    deadline = time.monotonic() + LEFTOVER_GRACE
-    while (left := _marked_processes()) and time.monotonic() < deadline:
-        time.sleep(0.1)  # not a test: waiting (bounded) for the last stopped servers to exit
+    if session.config.pluginmanager.hasplugin("dsession"):
+        left = list(_WORKER_LEFTOVERS)
+    else:
+        left = _leftovers()
+        if hasattr(session.config, "workeroutput"):
+            session.config.workeroutput["endy_leftovers"] = left
     if not left:
         return
-    for item in left:
-        try:
-            os.kill(int(item.split(":", 1)[0]), signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     lines = "\n".join(f"  {item}" for item in left)
     message = f"processes started by the test run were still alive at its end (now killed):\n{lines}"
     if reporter is not None:
         reporter.write_line(message, red=True)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _leftovers() -> list[str]:
+    """This process's leftovers after a bounded grace, each killed."""
+    deadline = time.monotonic() + LEFTOVER_GRACE
+    while (left := _marked_processes()) and time.monotonic() < deadline:
+        time.sleep(0.1)  # not a test: waiting (bounded) for the last stopped servers to exit
+    for item in left:
+        try:
+            os.kill(int(item.split(":", 1)[0]), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return left

@@ -1,0 +1,40 @@
+"""The session-end check fails a run that leaves a process behind, in one process and under pytest-xdist."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LEAKY = ROOT / "tests" / "data" / "leaky" / "leaves_a_process.py"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_process_left_alive_fails_the_run_and_is_killed(workers: str, tmp_path: Path) -> None:
+    pid_file = tmp_path / "sleeper.pid"
+    env = os.environ | {"ENDY_LEAKY_PID_FILE": str(pid_file), "ENDY_TEST_LEFTOVER_GRACE": "0.5"}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers, str(LEAKY)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    pid = int(pid_file.read_text())
+    assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout + run.stderr
+    assert "still alive at its end" in run.stdout, run.stdout
+    assert f"{pid}: " in run.stdout, run.stdout
+    assert not _alive(pid)
