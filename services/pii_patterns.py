@@ -58,7 +58,7 @@ REGIONS = "서울|부산|대구|인천|광주|대전|울산|세종|경기|강원
 _REGION_BEFORE = compiled(rf"(?<![{HG}])(?:{REGIONS})\s?\Z")
 # label → value: no digits, letters or placeholder between, except a log key's suffix (acct_no=, card_no:)
 _GAP = compiled(rf"(?:[_-]?(?:no|num|number)(?![A-Za-z])\.?)?[^{AN}@\[\]\n]{{0,16}}+")
-_NEAR_GAP = compiled(r"\s?[:(/]?\s?")
+_NEAR_GAP = compiled(r"\s?[:(/,|\t]?\s?")  # also a CSV or table cell: "국민,004501-…", "| 국민 | …"
 _LIST_SEP = compiled(r"\s?(?:[,/&]|및|와|과|또는)\s?")
 _AFTER_GLUE = r"\s?\(?\s?(?:으로|로|은|는|이|가|에|:)?\s?"
 _MAX_LISTED = 8
@@ -222,6 +222,9 @@ PHONE = compiled(  # each branch starts with a literal character, so the engine 
     rf"|\((?<![{AN}]\()0{_NSN}\){_PHONE_TAIL}|0{_B}{_NSN}\)?{_PHONE_TAIL}"
     rf"|(?:{_TYPO_MOBILE}){_PHONE_TAIL}"
 )
+# "0105 123 9987": a mobile number grouped wrongly (a slipped space or dash); its digits still count: 11 after
+# 010, 10 or 11 after the older 011/016-019 prefixes. Each group holds two digits at least.
+_REGROUPED_MOBILE = compiled(rf"0{_B}1[016789]\d{{0,3}}(?:{_S}\d{{2,6}}){{1,3}}(?![{AN}])(?![-._][0-9\ue000])")
 # "앞은 010이고 뒤는 3928-5571": a mobile number told in two halves (both masked).
 _PHONE_SPLIT = compiled(
     rf"0(?<![{AN}].)1[016789](?![0-9\ue000])[^0-9\n\[\]\ue000]{{1,12}}?(?:뒤|뒷)[^0-9\n\[\]\ue000]{{0,6}}?"
@@ -238,6 +241,10 @@ PHONE_HINT = compiled(r"[0-9]|[공영]일")
 def phones(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     """Phone numbers (also with an O typed for a zero), a mobile number told in halves, or in digit words."""
     yield from (m.span() for m in PHONE.finditer(view))
+    for m in _REGROUPED_MOBILE.finditer(view):
+        digits = len(_NON_DIGIT.sub("", m.group()))
+        if digits == 11 or (digits == 10 and m.group()[2] != "0"):
+            yield m.span()
     for m in _PHONE_SPLIT.finditer(view):
         yield m.start(), m.start() + 3
         yield m.span("back")

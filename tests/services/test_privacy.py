@@ -30,6 +30,8 @@ PHONE_CASES = [
     P("제 번호는 010-1234-5678입니다", "제 번호는 [전화번호]입니다", id="mobile-hyphen"),
     P("01012345678로 연락 주세요", "[전화번호]로 연락 주세요", id="mobile-plain"),
     P("연락처 010 1234 5678 / 010.9876.5432", "연락처 [전화번호] / [전화번호]", id="mobile-space-dot"),
+    P('contact_phone: "0105 123 9987"', 'contact_phone: "[전화번호]"', id="mobile-grouped-wrongly"),
+    P("폰 011-23-456789 입니다", "폰 [전화번호] 입니다", id="old-mobile-grouped-wrongly"),
     P("예전 번호 011-123-4567은 해지했어요", "예전 번호 [전화번호]은 해지했어요", id="mobile-011"),
     P("본사 02-123-4567, 지사 02-1234-5678", "본사 [전화번호], 지사 [전화번호]", id="seoul"),
     P("판교 031-123-4567, 제주 064-1234-5678로 전화", "판교 [전화번호], 제주 [전화번호]로 전화", id="area"),
@@ -96,6 +98,8 @@ ACCOUNT_CASES = [
     P("신한 110-123-456789로 보내주세요", "신한 [계좌번호]로 보내주세요", id="acct-shinhan"),
     P("우리은행 1002-123-456789 (예금주 홍길동)", "우리은행 [계좌번호] (예금주 홍길동)", id="acct-woori"),
     P("국민 123456-01-123456 계좌입니다", "국민 [계좌번호] 계좌입니다", id="acct-kb"),
+    P("은행,계좌\n국민,004501-04-118823", "은행,계좌\n국민,[계좌번호]", id="acct-csv-row"),
+    P("| 하나 | 123-456789-01207 |", "| 하나 | [계좌번호] |", id="acct-table-row"),
     P("카카오뱅크 3333-01-1234567로 송금 부탁해요", "카카오뱅크 [계좌번호]로 송금 부탁해요", id="acct-kakao"),
     P("경조금은 123456789012로 입금해 주세요", "경조금은 [계좌번호]로 입금해 주세요", id="acct-plain-after"),
     P(
@@ -141,6 +145,7 @@ NEAR_MISSES = [
     P("10-20만원 정도 예상", id="price-range"),
     P("배송은 2-3일 소요됩니다", id="day-range"),
     P("010-12-34는 잘못된 번호예요", id="phone-too-short"),
+    P("0105 123 998은 한 자리 모자라요", id="mobile-grouped-wrongly-too-short"),
     P("로그 id 010123456789012345", id="phone-inside-long-run"),
     P("연봉 1800-2000만원 범위", id="salary-range"),
     P("고객 참조번호 1234567890123456", id="16-digits-no-luhn-no-context"),
@@ -282,9 +287,9 @@ def recall(rows: list[list[str]]) -> dict[PiiKind, tuple[int, int, list[str]]]:
     return found
 
 
-# The frozen corpus, and the blind one (written by someone else without seeing the patterns, development data
-# since 2026-12-01): every assertion holds on each.
-CORPORA = [P("", id="frozen"), P("blind_", id="blind")]
+# The frozen corpus, and the two blind ones (each written by someone else without seeing the patterns, scored once
+# as it fell, development data since): every assertion holds on each.
+CORPORA = [P("", id="frozen"), P("blind_", id="blind"), P("blind2_", id="blind2")]
 
 
 @pytest.mark.parametrize("prefix", CORPORA)
