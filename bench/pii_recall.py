@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 from services.privacy import PiiKind, find_pii, mask_pii  # noqa: E402
 
 CORPUS_DIR = ROOT / "tests" / "data" / "pii"
-CORPORA = {"frozen": "", "blind": "blind_", "blind2": "blind2_"}
+CORPORA = {"frozen": "", "blind": "blind_", "blind2": "blind2_", "blind3": "blind3_"}
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 

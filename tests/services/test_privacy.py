@@ -371,6 +371,38 @@ def test_corpus_masking_is_idempotent() -> None:
         P("참조 821044562213", "참조 821044562213", id="ungrouped-82-run"),
         P("여권 PM3021948, 여권번호 PS M123A4567", "여권 [여권번호], 여권번호 [여권번호]", id="passport-doc-type"),
         P("여권번호: PM 3021948", "여권번호: [여권번호]", id="passport-doc-type-spaced"),
+        # the third blind corpus' misses, each as a general form
+        P("사번,부서\nA20481,인사팀\nA20977,재무팀", "사번,부서\n[사번],인사팀\n[사번],재무팀", id="csv-column-label"),
+        P(
+            "| 이름 | 여권번호 |\n|---|---|\n| 본인 | M123A4567 |",
+            "| 이름 | 여권번호 |\n|---|---|\n| 본인 | [여권번호] |",
+            id="table-column-label",
+        ),
+        P("사번,메모\n결재 대기,A20481\n사번,메모", "사번,메모\n결재 대기,A20481\n사번,메모", id="column-other-cell"),
+        P("사번 B310042 인가? 아님 B310024 였나", "사번 [사번] 인가? 아님 [사번] 였나", id="same-shape-sibling"),
+        P("사번 B310042 이고 내선 4021", "사번 [사번] 이고 내선 4021", id="other-shape-no-sibling"),
+        P("여권 재발급 (구) M12345678 (신) M123A4567", "여권 재발급 (구) [여권번호] (신) [여권번호]", id="old-new"),
+        P("사원번호(7자리) 2011042 입니다", "사원번호(7자리) [사번] 입니다", id="label-with-note"),
+        P("사번 (E20931) 확인", "사번 ([사번]) 확인", id="label-then-value-in-brackets"),
+        P("사번 b2020 0313 으로 등록됨", "사번 [사번] 으로 등록됨", id="employee-slipped-space"),
+        P("주소: 광주 북구 용봉로 77 ,  2동 103호", "주소: [주소]", id="unit-after-spaced-comma"),
+        P("집 서울 강동구 천호동 445 삼익빌라 3동 201호", "집 [주소]", id="counter-like-building-name"),
+        P("자택 인천 남동구 구월로 12 한빛빌 C-301", "자택 [주소]", id="unit-letter-dash"),
+        P('{"addr":"울산 남구 삼산로 45","unit":"702호"}', '{"addr":"[주소]","unit":"[주소]"}', id="json-unit"),
+        P(
+            "성명,직급,휴대폰\n오세린,대리,010-2231-9087",
+            "성명,직급,휴대폰\n[이름],대리,[전화번호]",
+            id="name-csv-title",
+        ),
+        P(
+            '{"name":"강하늘","title":"과장","tel":"010-4411-2093"}',
+            '{"name":"[이름]","title":"과장","tel":"[전화번호]"}',
+            id="name-json-title",
+        ),
+        P("주민번호 앞자리 881203 이에요", "주민번호 앞자리 [주민등록번호] 이에요", id="rrn-front-only"),
+        P("문서번호 240611-0000123 접수", "문서번호 240611-0000123 접수", id="seventh-digit-zero"),
+        P("주문번호 240601-3000112 배송", "주문번호 240601-3000112 배송", id="reference-label"),
+        P("아이 주민번호 240601-3000112", "아이 주민번호 [주민등록번호]", id="reference-shape-with-own-label"),
     ],
 )
 def test_general_forms(text: str, expected: str) -> None:
