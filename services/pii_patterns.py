@@ -49,7 +49,7 @@ _B = rf"(?<![{AN}].)(?<![{AN}][-._].)"
 _POST = rf"(?![{AN}])(?![-._][{AN}])"
 _S = r"(?:\s?[-._/]\s?|\s)"  # one separator inside a number: - . _ / (spaced or not) or a space
 _HS = r"\s?[-._]\s?"
-_AMOUNT = r"(?!\s?(?:원|만|억|천|%|달러|불|엔))"
+_AMOUNT = r"(?!\s?(?:원|만원|만(?![가-힣])|억|천|%|달러|불|엔))"  # 만 of 만들다 is no amount
 _NO_AMOUNT_AFTER = compiled(_AMOUNT)
 COUNT = (  # a count or an amount follows: not a building number or a plate
     r"(?!\s?(?:원|만|억|천|%|명|개|건|회|번(?!지)|년|월|일|시|분|초|배|위|등|대|주|호|층|가지|개월|달|박|살|세|인|부"
@@ -299,7 +299,8 @@ _LOCAL = r"[A-Za-z0-9._%+-]"
 _LOCAL_OR_GLUE = r"[A-Za-z0-9._%+\ue000-]"
 _LOCAL_PART = rf"{_LOCAL}(?<!{_LOCAL_OR_GLUE}.){_LOCAL}{{0,63}}+(?:\s\.\s{_LOCAL}{{1,63}}+){{0,3}}"  # "nayeon . jang"
 _AT = r"(?:\s{0,2}@\s{0,2}|\s?[(\[{]\s?at\s?[)\]}]\s?)"  # also "hong (at) encar.com", "hong[at]encar.com"
-_DOT = r"(?:\.|\s\.\s|\s?[(\[{]\s?dot\s?[)\]}]\s?)"
+# also a comma typed for the last dot before a common top-level domain ("hong@naver,com")
+_DOT = r"(?:\.|\s\.\s|\s?[(\[{]\s?dot\s?[)\]}]\s?|,(?=(?:com|net|org|kr)(?![A-Za-z0-9])))"
 _LABEL = r"[A-Za-z0-9-]{1,63}"
 EMAIL = compiled(rf"{_LOCAL_PART}{_AT}{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}{_DOT}[A-Za-z]{{2,24}}(?![A-Za-z0-9\ue000-])")
 # Spelled out: "jiho.han 골뱅이 gmail.com", "song 앳 naver 닷 com"; a bare English "at" only with a spelled "dot"
@@ -307,11 +308,12 @@ EMAIL = compiled(rf"{_LOCAL_PART}{_AT}{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}{_DOT}[A-
 _MAIL_HOSTS = "naver|gmail|daum|hanmail|kakao|nate|outlook|hotmail|yahoo|icloud"  # "hong at naver.com"
 _SPELLED_AT = compiled(r"\sat\s")
 _SPELLED_DOT = r"\s?(?:닷|쩜|점)\s?|\s(?:dot)\s"
+_SPELLED_COM = r"\s?(?:닷컴|쩜컴|점컴)(?![가-힣])"  # "gmail 닷컴"
 EMAIL_SPELLED = compiled(
-    rf"{_LOCAL_PART}(?:\s?(?:골뱅이|앳)\s?{_LABEL}(?:(?:{_DOT}|{_SPELLED_DOT}){_LABEL}){{0,8}}"
+    rf"{_LOCAL_PART}(?:\s?(?:골뱅이|앳)\s?{_LABEL}(?:(?:{_DOT}|{_SPELLED_DOT}){_LABEL}){{0,8}}(?:{_SPELLED_COM})?"
     rf"|\sat\s{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}?\sdot\s{_LABEL}(?:(?:{_DOT}|\sdot\s){_LABEL}){{0,8}}"
     rf"|\sat\s(?:{_MAIL_HOSTS})(?:\.[A-Za-z]{{2,6}}){{1,2}})"
-    rf"(?<=[A-Za-z]{{2}})(?![A-Za-z0-9\ue000-])"
+    rf"(?:(?<=[A-Za-z]{{2}})|(?<=컴))(?![A-Za-z0-9\ue000-])"
 )
 _NSN = r"(?:1[016789]|2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|50[2-8])"  # mobile, Seoul, area codes, VoIP, 050X
 _PHONE_TAIL = rf"(?:{_S})?\d{{3,4}}(?:{_S})?\d{{4}}(?![{AN}])(?![-._][0-9\ue000])"
@@ -404,9 +406,11 @@ def driver_licences(view: str, rule: Labelled, found: tuple[Span, ...]) -> Itera
 
 _REGNO = compiled(rf"(?P<birth>[0-9]{_B}\d{{5}})(?:{_S})?(?P<back>\d{{7}}){_POST}")
 _SPLIT_GAP = r"[^0-9\n\[\]\ue000]"
-_REG_LABEL = r"(?:주민|외국인)(?:\s?(?:등록)?\s?번호)?"
+_REG_LABEL = r"(?:주민|외국인|주번|a(?<![A-Za-z].)rc(?![A-Za-z]))(?:\s?(?:등록)?\s?(?:번호|증))?"
 _FRONT = r"앞\s?(?:6\s?)?(?:자리|번호)?"
 _BACK = r"(?:뒤|뒷)\s?(?:7\s?)?(?:자리|번호)?"
+# Where a registration label starts (case-sensitive literals: the engine skips ahead to a 주, 외, a or A)
+_REG_LABEL_SCAN = re.compile(r"주민|외국인|주번|[Aa](?<![A-Za-z].)[Rr][Cc](?![A-Za-z])")
 _REGNO_SPLIT = compiled(  # 앞자리 … 뒷자리 (or 앞 … 뒤), either way round
     rf"{_REG_LABEL}{_SPLIT_GAP}{{0,8}}?(?:{_FRONT}{_SPLIT_GAP}{{0,6}}+(?P<birth>\d{{6}})(?![0-9\ue000])"
     rf"{_SPLIT_GAP}{{1,12}}?{_BACK}{_SPLIT_GAP}{{0,6}}+(?P<back>\d{{7}})(?![0-9\ue000])"
@@ -416,6 +420,15 @@ _REGNO_SPLIT = compiled(  # 앞자리 … 뒷자리 (or 앞 … 뒤), either way
 # "주민번호 앞자리가 900101 이고 …": only the front told (a birth date that the label makes a registration number's)
 _REGNO_FRONT = compiled(
     rf"(?P<label>{_REG_LABEL}){_SPLIT_GAP}{{0,8}}?{_FRONT}{_SPLIT_GAP}{{0,6}}+(?P<birth>\d{{6}})(?![0-9\ue000])"
+)
+# "주민번호 뒷자리는 1929581": only the back told; "앞 6자리: 820207 / 뒤 7자리: 1282045": the digit counts say what
+# the parts are without a label (the parts may be on two lines)
+_REGNO_BACK = compiled(
+    rf"{_REG_LABEL}{_SPLIT_GAP}{{0,8}}?{_BACK}{_SPLIT_GAP}{{0,6}}+(?P<back>[1-8]\d{{6}})(?![0-9\ue000])"
+)
+_REGNO_COUNTED = compiled(
+    rf"앞\s?6\s?자리{_SPLIT_GAP}{{0,6}}+(?P<birth>\d{{6}})(?![0-9\ue000])(?:{_SPLIT_GAP}|\n){{1,12}}?"
+    rf"(?:뒤|뒷)\s?7\s?자리{_SPLIT_GAP}{{0,6}}+(?P<back>\d{{7}})(?![0-9\ue000])"
 )
 # "주민번호 840606-2******": the writer hid the rest; the birth date and the 7th digit are still theirs (only after
 # a label: a number someone else already redacted is left as it is).
@@ -462,14 +475,29 @@ def _frn_checked(digits: str) -> bool:
 _Registration = tuple[str, Span, bool]  # 7th digit, span, and whether it needs its kind's label to count
 
 
-def _fronts(view: str, found: list[_Registration]) -> list[_Registration]:
-    """Fronts told alone after the label (not inside a number already found)."""
+def _labelled_parts(view: str, found: list[_Registration]) -> list[_Registration]:
+    """After a 주민/외국인 label: 앞 … 뒤 told apart, a front or a back told alone, a number its writer hid; and
+    both parts told by their digit counts. One scan for the labels, each form tried only where one stands."""
+    parts: list[_Registration] = []
+    for label in _REG_LABEL_SCAN.finditer(view):
+        at = label.start()
+        if (m := _REGNO_SPLIT.match(view, at)) is not None:
+            birth, back = ("birth", "back") if m["birth"] else ("birth2", "back2")
+            if _born(m[birth], m[back][0]):
+                parts += [(m[back][0], m.span(birth), False), (m[back][0], m.span(back), False)]
+                continue
+        if (m := _REGNO_FRONT.match(view, at)) is not None and _a_date(m["birth"]):
+            parts.append(("5" if m["label"].startswith("외") else "1", m.span("birth"), False))
+        if (m := _REGNO_BACK.match(view, at)) is not None:
+            parts.append((m["back"][0], m.span("back"), False))
+        if (m := _REGNO_HIDDEN.match(view, at)) is not None and _born(m["birth"], m["g"]):
+            parts.append((m["g"], m.span("n"), False))
+    if "자리" in view:
+        for m in _REGNO_COUNTED.finditer(view):
+            if _born(m["birth"], m["back"][0]) or m["back"][0] in "5678":
+                parts += [(m["back"][0], m.span("birth"), False), (m["back"][0], m.span("back"), False)]
     taken = [span for _, span, _ in found]
-    return [
-        ("5" if m["label"].startswith("외") else "1", m.span("birth"), False)
-        for m in _REGNO_FRONT.finditer(view)
-        if _a_date(m["birth"]) and not any(s <= m.start("birth") < e for s, e in taken)
-    ]
+    return [part for part in parts if not any(s <= part[1][0] < e for s, e in taken)]
 
 
 _last_registrations: tuple[str, list[_Registration]] = ("", [])
@@ -490,14 +518,7 @@ def _registrations(view: str) -> list[_Registration]:
             found.append((back[0], m.span(), False))
         elif _a_date(birth):
             found.append((back[0], m.span(), True))
-    for m in _REGNO_SPLIT.finditer(view):
-        birth, back = ("birth", "back") if m["birth"] else ("birth2", "back2")
-        if _born(m[birth], m[back][0]):
-            found += [(m[back][0], m.span(birth), False), (m[back][0], m.span(back), False)]
-    found += _fronts(view, found)
-    for m in _REGNO_HIDDEN.finditer(view):
-        if _born(m["birth"], m["g"]):
-            found.append((m["g"], m.span("n"), False))
+    found += _labelled_parts(view, found)
     _last_registrations = (view, found)
     return found
 
@@ -507,7 +528,7 @@ _KEY_GAP = rf"(?:[_-]?(?i:no|num|number)\.?)?[^{AN}@\[\]\n]{{0,16}}\Z"  # _GAP, 
 # 240611-0000123"): then only the registration number's own label makes it one.
 _REFERENCE_BEFORE = compiled(
     r"(?:주문|문서|접수|운?송장|결재|품의|발주|견적|계약|티켓|요청|예약|거래|승인|순번|일련|관리|전표|영수증|인보이스"
-    rf"|invoice|order|ticket|ref)[^{AN}@\[\]\n]{{0,12}}\Z"
+    rf"|바코드|상품|품번|코드|invoice|order|ticket|ref|barcode|sku|ean)[^{AN}@\[\]\n]{{0,12}}\Z"
 )
 
 
@@ -565,6 +586,7 @@ def _account_span(view: str, start: int, end: int) -> Span | None:
 def accounts(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     """10-14 digit numbers after a bank word, or followed by one (``… 우리``, ``… (카카오뱅크)``)."""
     candidates = list(_introduced(view, rule, ACCOUNT))
+    candidates += [more for span in candidates for more in _corrected(view, span, ACCOUNT)]
     candidates += _preceding(view, rule, _ACCOUNT_TAIL)
     for start, end in candidates:
         span = _account_span(view, start, end)

@@ -17,9 +17,10 @@ _UNIT_AHEAD = (
     r"(?=\s{1,2}[가-힣A-Za-z][가-힣A-Za-z0-9]{0,11}\s{1,2}(?:[A-Z]?\d{1,4}동\s?)?(?:[A-Z]?\d{1,5}호|[A-Z]-\d{1,4}))"
 )
 _ROAD = compiled(
-    r"(?P<road>[가-힣](?<![가-힣0-9\ue000].)(?:[가-힣0-9]{0,10}?[가-힣])?(?<!으)(?:로|길)(?:\s?\d{1,4}번?가?길)?)\s?"
+    r"(?P<road>[가-힣](?<![가-힣0-9\ue000].)(?:[가-힣0-9]{0,10}?[가-힣0-9])?(?<!으)(?:로|길)(?:\s?\d{1,4}번?가?길)?)\s?"
     r"\d{1,4}(?:-\d{1,4})?(?![0-9\ue000])(?:,?\s?(?:\d{1,4}동\s?)?\d{1,5}호|,?\s?(?:지하\s?)?\d{1,3}층|\s?\([가-힣0-9,.\s]{1,16}\))?"
-    rf"(?![.,][0-9\ue000])(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지)(?:{COUNT}|{_UNIT_AHEAD})"
+    rf"(?![.,][0-9\ue000](?<!,\d(?=\d{{4}}(?:[,|\t\n]|\Z))))"  # "…로 156,17867": a zip code's cell may follow
+    rf"(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지)(?:{COUNT}|{_UNIT_AHEAD})"
 )
 # 지번 address: a 동/읍/면/리 name and a lot number ("역삼동 123-45", "용봉동 1234", "산 12번지").
 _LOT = compiled(  # starts at the 동/읍/면/리 (rare), its name is looked up behind it (_LOT_NAME)
@@ -108,7 +109,7 @@ def _roads(view: str, before: _Before) -> Iterator[Span]:
     """Road name + building number: after a region (kept in the span), a label, as N길, or bare if unmistakable."""
     for m in _ROAD.finditer(view):
         start, road = m.start(), m["road"]
-        region = before.region(_REGION_TAIL, start)
+        region = before.region(_RURAL_TAIL, start)  # a 읍/면 may stand before the road: 평택시 포승읍 평택항로 156
         if region is not None:
             yield region, _with_unit(view, m.end())
         elif _STRONG_ROAD.search(road) or before.label(start) or _bare_road(view, road, m.end()):
@@ -166,7 +167,7 @@ def addresses(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Sp
 
 _SURNAMES = (  # the most common family names; 황보, 남궁, 제갈, 선우, 독고, 사공, 서문 start with one of them too
     "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진지엄채원천방공현함변염여추도소석선설"
-    "마길연위표명기반라왕금옥나제독사"
+    "마길연위표명기반라왕금옥나제독사모탁국편봉태피맹육"
 )
 # Starts with the surname it consumes (look-behind after it), so the engine skips ahead to a possible name.
 # Also spelled out syllable by syllable: "김 민 재 대리님".
@@ -186,7 +187,7 @@ _NOT_NAMES = frozenset(
     "기사 원장 소장 반장 정비 설치 배차 배달 전담 우수 신문 주간 한문 고객님 선생님".split()
 )
 _DOUBLE_SURNAMES = frozenset("황보 남궁 제갈 선우 독고 사공 서문".split())
-_NAME_REACH = 16  # characters between a name (with its title) and the detail it sits next to
+_NAME_REACH = 24  # characters between a name (with its title) and the detail it sits next to
 
 
 def _windows(found: tuple[Span, ...], reach: int) -> Iterator[Span]:
@@ -204,9 +205,11 @@ def _windows(found: tuple[Span, ...], reach: int) -> Iterator[Span]:
 
 
 def _beside(view: str, name: Span, found: tuple[Span, ...], starts: list[int]) -> bool:
-    """Whether a found span begins within reach after the name, or ends within reach before it (same line)."""
+    """Whether a found span begins within reach after the name, or ends within reach before it: on the same line,
+    or on the next one when the name starts its line (a signature: "원지훈 대리 | 물류기획팀" / "M. 010-…")."""
     k = bisect_left(starts, name[1])
-    after = k < len(found) and found[k][0] - name[1] <= _NAME_REACH and "\n" not in view[name[1] : found[k][0]]
+    breaks = 1 if name[0] == 0 or view[name[0] - 1] == "\n" else 0
+    after = k < len(found) and found[k][0] - name[1] <= _NAME_REACH and view.count("\n", name[1], found[k][0]) <= breaks
     before = k > 0 and 0 <= name[0] - found[k - 1][1] <= _NAME_REACH and "\n" not in view[found[k - 1][1] : name[0]]
     return after or before
 

@@ -403,6 +403,35 @@ def test_corpus_masking_is_idempotent() -> None:
         P("문서번호 240611-0000123 접수", "문서번호 240611-0000123 접수", id="seventh-digit-zero"),
         P("주문번호 240601-3000112 배송", "주문번호 240601-3000112 배송", id="reference-label"),
         P("아이 주민번호 240601-3000112", "아이 주민번호 [주민등록번호]", id="reference-shape-with-own-label"),
+        # the fourth blind corpus' misses, each as a general form
+        P(
+            "급여통장 신한 110-482-910273 만들었어요",
+            "급여통장 신한 [계좌번호] 만들었어요",
+            id="man-of-a-verb-is-no-amount",
+        ),
+        P("계좌 110-482-910273 아니고 110-482-910237", "계좌 [계좌번호] 아니고 [계좌번호]", id="account-correction"),
+        P("주민번호 뒷자리는 2047718 이에요", "주민번호 뒷자리는 [주민등록번호] 이에요", id="rrn-back-only"),
+        P(
+            "앞 6자리: 930412\n뒤 7자리: 2047718",
+            "앞 6자리: [주민등록번호]\n뒤 7자리: [주민등록번호]",
+            id="rrn-counted",
+        ),
+        P("ARC 앞 910902 뒤 6143690", "ARC 앞 [외국인등록번호] 뒤 [외국인등록번호]", id="arc-split"),
+        P("research 앞 910902 뒤 6143690", "research 앞 910902 뒤 6143690", id="arc-inside-a-word"),
+        P("상품 바코드 8808182250334 확인", "상품 바코드 8808182250334 확인", id="barcode-reference"),
+        P("메일 dana.k@naver,com 으로요", "메일 [이메일] 으로요", id="email-comma-for-dot"),
+        P("dana 골뱅이 gmail 닷컴 으로", "[이메일] 으로", id="email-dotcom-spelled"),
+        P("PP#M123A4567 조회", "PP#[여권번호] 조회", id="passport-pp-hash"),
+        P("역삼점 문가은 점장님 010-2211-0987", "역삼점 [이름] 점장님 [전화번호]", id="store-title-rarer-surname"),
+        P(
+            "신입 오태민 사원 자리 세팅 부탁, 연락은 010-2760-1155",
+            "신입 [이름] 사원 자리 세팅 부탁, 연락은 [전화번호]",
+            id="name-a-little-further",
+        ),
+        P("박서윤 대리 | 인사팀\nM. 010-2211-0987", "[이름] 대리 | 인사팀\nM. [전화번호]", id="signature-next-line"),
+        P("주소 경기 이천시 마장면 덕평로 811-3", "주소 [주소]", id="road-after-myeon"),
+        P("세종시 한누리2로 21, 302동 1101호", "[주소]", id="road-name-with-digit"),
+        P("주소,우편번호\n경기 평택시 평택항로 156,17867", "주소,우편번호\n[주소],17867", id="zip-cell-after-address"),
     ],
 )
 def test_general_forms(text: str, expected: str) -> None:
