@@ -58,6 +58,7 @@ ADVERSARIAL: dict[str, Callable[[int], str]] = {
     ],
     "hidden and split 주민번호": lambda i: ["주민번호 840606-2", "*****", " 앞 ", "930108 ", "뒤 "][i % 5],
     "passport groups, corrections": lambda i: ["여권 M ", "1234 ", "5678 ", "A ", "아니고 "][i % 5],
+    "label cells heading table columns": lambda i: ["사번,", "여권번호|", "계좌\t", "K2019", "\n", "|M12", ","][i % 7],
     "glued plates, FRN-like numbers, 82 prefixes, titles": lambda i: [
         "서울12가345 ",
         "arc_no=960804-872159",

@@ -18,7 +18,8 @@ sys.path.insert(0, str(ROOT))
 from services.privacy import PiiKind, find_pii, mask_pii  # noqa: E402
 
 CORPUS_DIR = ROOT / "tests" / "data" / "pii"
-CORPORA = {"frozen": "", "blind": "blind_", "blind2": "blind2_"}
+CORPORA = {"frozen": "", "blind": "blind_", "blind2": "blind2_", "blind3": "blind3_", "blind4": "blind4_"}
+ALL_PII = {"blind4"}  # corpora whose secrets are all the PII in a row, not only the row's kind
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
@@ -29,14 +30,23 @@ def rows(name: str) -> list[list[str]]:
     return [[_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), cell) for cell in row] for row in found[1:]]
 
 
-def masked_right(kind: str, text: str, secrets: str) -> bool:
-    """Every occurrence of every secret lies inside one match of the expected kind."""
-    spans = [(m.start, m.end) for m in find_pii(text) if m.kind == PiiKind(kind)]
-    for secret in secrets.split("|"):
-        starts = [m.start() for m in re.finditer(re.escape(secret), text)]
-        if not starts or not all(any(s <= at and at + len(secret) <= e for s, e in spans) for at in starts):
-            return False
-    return True
+def _inside(text: str, secret: str, spans: list[tuple[int, int]]) -> bool:
+    """Every occurrence of the secret lies inside one of the spans."""
+    starts = [m.start() for m in re.finditer(re.escape(secret), text)]
+    return bool(starts) and all(any(s <= at and at + len(secret) <= e for s, e in spans) for at in starts)
+
+
+def masked_right(kind: str, text: str, secrets: str, all_pii: bool = False) -> bool:
+    """Every occurrence of every secret lies inside one match of the expected kind. With ``all_pii`` (a corpus
+    whose secrets are all the PII in the row, of any kind): every secret inside a match of any kind, and one of
+    them inside a match of the row's kind."""
+    found = find_pii(text)
+    own = [(m.start, m.end) for m in found if m.kind == PiiKind(kind)]
+    if not all_pii:
+        return all(_inside(text, secret, own) for secret in secrets.split("|"))
+    every = [(m.start, m.end) for m in found]
+    listed = secrets.split("|")
+    return all(_inside(text, secret, every) for secret in listed) and any(_inside(text, x, own) for x in listed)
 
 
 def main() -> None:
@@ -49,7 +59,7 @@ def main() -> None:
     for corpus, prefix in CORPORA.items():
         for kind, text, secrets in rows(f"{prefix}positives.tsv"):
             hits, total = table.setdefault(kind, {}).get(corpus, (0, 0))
-            ok = masked_right(kind, text, secrets)
+            ok = masked_right(kind, text, secrets, corpus in ALL_PII)
             table[kind][corpus] = (hits + ok, total + 1)
             if not ok:
                 shown.append(f"{corpus} miss ({kind}): {text}")

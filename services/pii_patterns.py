@@ -8,6 +8,7 @@ linear in the input. A finder gets its rule's label words and, in the second pas
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from datetime import date
 from functools import lru_cache
@@ -48,7 +49,7 @@ _B = rf"(?<![{AN}].)(?<![{AN}][-._].)"
 _POST = rf"(?![{AN}])(?![-._][{AN}])"
 _S = r"(?:\s?[-._/]\s?|\s)"  # one separator inside a number: - . _ / (spaced or not) or a space
 _HS = r"\s?[-._]\s?"
-_AMOUNT = r"(?!\s?(?:원|만|억|천|%|달러|불|엔))"
+_AMOUNT = r"(?!\s?(?:원|만원|만(?![가-힣])|억|천|%|달러|불|엔))"  # 만 of 만들다 is no amount
 _NO_AMOUNT_AFTER = compiled(_AMOUNT)
 COUNT = (  # a count or an amount follows: not a building number or a plate
     r"(?!\s?(?:원|만|억|천|%|명|개|건|회|번(?!지)|년|월|일|시|분|초|배|위|등|대|주|호|층|가지|개월|달|박|살|세|인|부"
@@ -57,8 +58,10 @@ COUNT = (  # a count or an amount follows: not a building number or a plate
 REGIONS = "서울|부산|대구|인천|광주|대전|울산|세종|경기|강원|충북|충남|전북|전남|경북|경남|제주"
 _REGION_BEFORE = compiled(rf"(?<![{HG}])(?:{REGIONS})\s?\Z")
 # label → value: no digits, letters or placeholder between, except a log key's suffix (acct_no=, card_no:)
-_GAP = compiled(rf"(?:[_-]?(?:no|num|number)(?![A-Za-z])\.?)?[^{AN}@\[\]\n]{{0,16}}+")
-_NEAR_GAP = compiled(r"\s?[:(/]?\s?")
+_GAP = compiled(
+    rf"(?:[_-]?(?:no|num|number)(?![A-Za-z])\.?)?(?:\s?\((?=[^()\n]{{0,9}}[가-힣])[^()\n\[\]@]{{1,10}}\))?[^{AN}@\[\]\n]{{0,16}}+"
+)  # also a note in brackets after the label: "사원번호(8자리) 20230417", "여권번호(영문 포함): …"
+_NEAR_GAP = compiled(r"\s?[:(/,|\t]?\s?")  # also a CSV or table cell: "국민,004501-…", "| 국민 | …"
 _LIST_SEP = compiled(r"\s?(?:[,/&]|및|와|과|또는)\s?")
 _AFTER_GLUE = r"\s?\(?\s?(?:으로|로|은|는|이|가|에|:)?\s?"
 _MAX_LISTED = 8
@@ -98,12 +101,84 @@ def _listed(view: str, pos: int, item: re.Pattern[str]) -> Iterator[Span]:
 
 
 def _introduced(view: str, rule: Labelled, item: re.Pattern[str]) -> Iterator[Span]:
-    """Items after one of the rule's labels (a short gap allowed) or near words (right after)."""
+    """Items after one of the rule's labels (a short gap allowed) or near words (right after), and the items in
+    the columns labels head in a pasted table or CSV."""
     for words, gap in ((rule.labels, _GAP), (rule.near, _NEAR_GAP)):
         if words:
-            for label in label_regex(words).finditer(view):
-                skipped = gap.match(view, label.end())
-                yield from _listed(view, skipped.end() if skipped else label.end(), item)
+            labels = [label.span() for label in label_regex(words).finditer(view)]
+            for _, end in labels:
+                skipped = gap.match(view, end)
+                yield from _listed(view, skipped.end() if skipped else end, item)
+            if words is rule.labels and labels:
+                for cell in _column_cells(view, labels):
+                    m = item.match(view, cell)
+                    if m is not None:
+                        yield m.span()
+
+
+_CELL_SEPARATORS = "|\t,"
+_HEADER_CELL = 16  # a header cell holds the label and little else ("여권번호", "사번(8자리)")
+_HEADER_LINE = 200  # a longer line is prose (or a log), not a header row
+_MAX_ROWS = 50
+_TEXT_PER_HEADER = 256
+
+
+def _column_cells(view: str, labels: list[Span]) -> Iterator[int]:
+    """Where the cells below header cells holding a label begin, row by row, while the rows keep the header's
+    separator (``|`` of a pasted table, a tab, or a CSV comma) and hold no label themselves. Each header line is
+    read once for all its label cells, and a row with a label ends the rows above it: linear in the view."""
+    starts = [start for start, _ in labels]
+    for line_end, sep, columns in _headers(view, labels):
+        row = line_end + 1
+        for _ in range(_MAX_ROWS):
+            row_end = view.find("\n", row, row + _HEADER_LINE)
+            row_end = min(len(view), row + _HEADER_LINE) if row_end < 0 else row_end
+            k = bisect_left(starts, row)
+            if sep not in view[row:row_end] or (k < len(starts) and starts[k] < row_end):
+                break
+            yield from _cells(view, row, row_end, sep, columns)
+            row = row_end + 1
+
+
+def _headers(view: str, labels: list[Span]) -> Iterator[tuple[int, str, set[int]]]:
+    """(line end, separator, columns) of each line where labels stand alone in cells, as a table's header."""
+    headers: dict[int, tuple[int, str, set[int]]] = {}  # line start -> (line end, separator, label columns)
+    line = line_end = -1
+    budget = 8 + len(view) // _TEXT_PER_HEADER  # header labels looked at: plenty for real tables, bounded for floods
+    for start, end in labels:
+        if start > line_end:  # labels come in order: a line's bounds are looked up once
+            line = view.rfind("\n", max(0, start - _HEADER_LINE), start) + 1
+            line_end = view.find("\n", end, end + _HEADER_LINE)
+            if line_end < 0 or (line == 0 and start > _HEADER_LINE):
+                line_end = end  # no line break close by: not a header line
+                continue
+            header = view[line:line_end]
+            headers[line] = (line_end, next((c for c in _CELL_SEPARATORS if c in header), ""), set())
+        if line not in headers or not headers[line][1]:
+            continue
+        _, sep, columns = headers[line]
+        cell_start = view.rfind(sep, line, start) + 1 or line
+        cell_end = view.find(sep, end, line_end)
+        if (line_end if cell_end < 0 else cell_end) - cell_start <= _HEADER_CELL:
+            columns.add(view.count(sep, line, start))
+            budget -= 1
+            if budget == 0:
+                break
+    return (header for header in headers.values() if header[2])
+
+
+def _cells(view: str, row: int, row_end: int, sep: str, columns: set[int]) -> Iterator[int]:
+    """Where the row's cells in ``columns`` begin (leading spaces skipped)."""
+    cells = [row]
+    last = max(columns)
+    while len(cells) <= last and (at := view.find(sep, cells[-1], row_end)) >= 0:
+        cells.append(at + 1)
+    for column in columns:
+        if column < len(cells):
+            cell = cells[column]
+            while cell < row_end and view[cell] == " ":
+                cell += 1
+            yield cell
 
 
 @lru_cache(maxsize=16)
@@ -140,7 +215,8 @@ def pattern_finder(pattern: re.Pattern[str], region: bool = False) -> Finder:
     return find
 
 
-_CORRECTION = r"아니|말고|→|->|=>|정정|수정|바뀌|변경|오타|틀렸"  # "E20419 아니고 E20491", "M20384756 → M593B1048"
+# "E20419 아니고 E20491", "M20384756 → M593B1048", "(구) M60451182 (신) M604F1182"
+_CORRECTION = r"아니|말고|→|->|=>|정정|수정|바뀌|바뀜|바뀐|변경|오타|틀렸|\(신\)|새\s?번호"
 
 
 @lru_cache(maxsize=16)
@@ -149,13 +225,37 @@ def _correction(item: str) -> re.Pattern[str]:
     return compiled(rf"[^\n]{{0,16}}?(?:{_CORRECTION})[^\n]{{0,24}}?(?P<next>{item})")
 
 
+@lru_cache(maxsize=16)
+def _next_item(item: str) -> re.Pattern[str]:
+    """The next item on the same line, shortly after."""
+    return compiled(rf"[^\n\ue000]{{1,24}}?(?P<next>{item})")
+
+
+_SHAPE = str.maketrans("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "9" * 10 + "A" * 52)
+_NOT_SHAPE = compiled(r"[^0-9A-Za-z]")
+
+
+def _shape(text: str) -> str:
+    """Letters as A and digits as 9, separators dropped: K20190024 and K20190042 share one."""
+    return _NOT_SHAPE.sub("", text).translate(_SHAPE)
+
+
 def _corrected(view: str, span: Span, item: re.Pattern[str]) -> Iterator[Span]:
-    """The identifier that corrects one starting with a letter: same first letter, close after a correction word."""
-    first = view[span[0]]
-    if first.isascii() and first.isalpha():
-        m = _correction(item.pattern).match(view, span[1])
-        if m is not None and m["next"][0].lower() == first.lower():
-            yield m.span("next")
+    """The identifier that corrects one starting with a letter (same first letter, close after a correction word),
+    and the next one of the very same shape on the line ("K20190024? 아 K20190042 였나"), repeatedly."""
+    for _ in range(_MAX_LISTED):
+        first = view[span[0]]
+        if first.isascii() and first.isalpha():
+            m = _correction(item.pattern).match(view, span[1])
+            if m is not None and m["next"][0].lower() == first.lower():
+                yield m.span("next")
+                span = m.span("next")
+                continue
+        m = _next_item(item.pattern).match(view, span[1])
+        if m is None or _shape(m["next"]) != _shape(view[span[0] : span[1]]):
+            return
+        yield m.span("next")
+        span = m.span("next")
 
 
 @lru_cache(maxsize=16)
@@ -167,9 +267,15 @@ def labelled_finder(item: re.Pattern[str], alone: re.Pattern[str] | None = None,
     """``item`` after a label (and the one correcting it), ``alone`` wherever it stands, or right before a label."""
 
     def find(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
-        for span in _introduced(view, rule, item):
+        introduced = list(_introduced(view, rule, item))
+        starts = {start for start, _ in introduced}
+        for span in introduced:
             yield span
-            yield from _corrected(view, span, item)
+            for more in _corrected(view, span, item):
+                if more[0] in starts:
+                    break  # introduced by a label of its own: that one's chain goes on from there
+                starts.add(more[0])
+                yield more
         if alone is not None:
             yield from (m.span() for m in alone.finditer(view))
         if before_label:
@@ -193,7 +299,8 @@ _LOCAL = r"[A-Za-z0-9._%+-]"
 _LOCAL_OR_GLUE = r"[A-Za-z0-9._%+\ue000-]"
 _LOCAL_PART = rf"{_LOCAL}(?<!{_LOCAL_OR_GLUE}.){_LOCAL}{{0,63}}+(?:\s\.\s{_LOCAL}{{1,63}}+){{0,3}}"  # "nayeon . jang"
 _AT = r"(?:\s{0,2}@\s{0,2}|\s?[(\[{]\s?at\s?[)\]}]\s?)"  # also "hong (at) encar.com", "hong[at]encar.com"
-_DOT = r"(?:\.|\s\.\s|\s?[(\[{]\s?dot\s?[)\]}]\s?)"
+# also a comma typed for the last dot before a common top-level domain ("hong@naver,com")
+_DOT = r"(?:\.|\s\.\s|\s?[(\[{]\s?dot\s?[)\]}]\s?|,(?=(?:com|net|org|kr)(?![A-Za-z0-9])))"
 _LABEL = r"[A-Za-z0-9-]{1,63}"
 EMAIL = compiled(rf"{_LOCAL_PART}{_AT}{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}{_DOT}[A-Za-z]{{2,24}}(?![A-Za-z0-9\ue000-])")
 # Spelled out: "jiho.han 골뱅이 gmail.com", "song 앳 naver 닷 com"; a bare English "at" only with a spelled "dot"
@@ -201,11 +308,12 @@ EMAIL = compiled(rf"{_LOCAL_PART}{_AT}{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}{_DOT}[A-
 _MAIL_HOSTS = "naver|gmail|daum|hanmail|kakao|nate|outlook|hotmail|yahoo|icloud"  # "hong at naver.com"
 _SPELLED_AT = compiled(r"\sat\s")
 _SPELLED_DOT = r"\s?(?:닷|쩜|점)\s?|\s(?:dot)\s"
+_SPELLED_COM = r"\s?(?:닷컴|쩜컴|점컴)(?![가-힣])"  # "gmail 닷컴"
 EMAIL_SPELLED = compiled(
-    rf"{_LOCAL_PART}(?:\s?(?:골뱅이|앳)\s?{_LABEL}(?:(?:{_DOT}|{_SPELLED_DOT}){_LABEL}){{0,8}}"
+    rf"{_LOCAL_PART}(?:\s?(?:골뱅이|앳)\s?{_LABEL}(?:(?:{_DOT}|{_SPELLED_DOT}){_LABEL}){{0,8}}(?:{_SPELLED_COM})?"
     rf"|\sat\s{_LABEL}(?:{_DOT}{_LABEL}){{0,8}}?\sdot\s{_LABEL}(?:(?:{_DOT}|\sdot\s){_LABEL}){{0,8}}"
     rf"|\sat\s(?:{_MAIL_HOSTS})(?:\.[A-Za-z]{{2,6}}){{1,2}})"
-    rf"(?<=[A-Za-z]{{2}})(?![A-Za-z0-9\ue000-])"
+    rf"(?:(?<=[A-Za-z]{{2}})|(?<=컴))(?![A-Za-z0-9\ue000-])"
 )
 _NSN = r"(?:1[016789]|2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70|50[2-8])"  # mobile, Seoul, area codes, VoIP, 050X
 _PHONE_TAIL = rf"(?:{_S})?\d{{3,4}}(?:{_S})?\d{{4}}(?![{AN}])(?![-._][0-9\ue000])"
@@ -222,6 +330,9 @@ PHONE = compiled(  # each branch starts with a literal character, so the engine 
     rf"|\((?<![{AN}]\()0{_NSN}\){_PHONE_TAIL}|0{_B}{_NSN}\)?{_PHONE_TAIL}"
     rf"|(?:{_TYPO_MOBILE}){_PHONE_TAIL}"
 )
+# "0105 123 9987": a mobile number grouped wrongly (a slipped space or dash); its digits still count: 11 after
+# 010, 10 or 11 after the older 011/016-019 prefixes. Each group holds two digits at least.
+_REGROUPED_MOBILE = compiled(rf"0{_B}1[016789]\d{{0,3}}(?:{_S}\d{{2,6}}){{1,3}}(?![{AN}])(?![-._][0-9\ue000])")
 # "앞은 010이고 뒤는 3928-5571": a mobile number told in two halves (both masked).
 _PHONE_SPLIT = compiled(
     rf"0(?<![{AN}].)1[016789](?![0-9\ue000])[^0-9\n\[\]\ue000]{{1,12}}?(?:뒤|뒷)[^0-9\n\[\]\ue000]{{0,6}}?"
@@ -238,6 +349,10 @@ PHONE_HINT = compiled(r"[0-9]|[공영]일")
 def phones(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     """Phone numbers (also with an O typed for a zero), a mobile number told in halves, or in digit words."""
     yield from (m.span() for m in PHONE.finditer(view))
+    for m in _REGROUPED_MOBILE.finditer(view):
+        digits = len(_NON_DIGIT.sub("", m.group()))
+        if digits == 11 or (digits == 10 and m.group()[2] != "0"):
+            yield m.span()
     for m in _PHONE_SPLIT.finditer(view):
         yield m.start(), m.start() + 3
         yield m.span("back")
@@ -261,8 +376,8 @@ PASSPORT = compiled(
     rf"[A-Za-z]{_B}(?:{_SP}\d{{4}}{_SP}\d{{4}}|\d{{7}}[A-Za-z]|{_SP}\d{{3}}{_SP}[A-Za-z]{_SP}\d{{4}}"
     rf"|[A-Za-z]?\d{{7,9}}|{_DOC_TYPE}){_POST}"
 )
-EMPLOYEE = compiled(
-    rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}[-\s]?(?:\d{{3,10}}|\d{{2}}(?=-\d))(?:-\d{{2,6}}){{0,2}}"
+EMPLOYEE = compiled(  # also with a slipped space inside: "k2019 0042", "K2021 -0388"
+    rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}[-\s]?(?:\d{{3,10}}|\d{{2}}(?=-\d))(?:-\d{{2,6}}|\s-?\s?\d{{2,6}}){{0,2}}"
     rf"|[0-9]{_B}(?:\d{{3}}{_S}\d{{4}}|\d{{4,11}}(?:-\d{{2,6}}){{0,2}}|\d-\d{{3,6}}))"
     rf"{_POST}(?!\s?(?:년|월|일|원|만|명|개|시|분|%))"
 )
@@ -291,14 +406,29 @@ def driver_licences(view: str, rule: Labelled, found: tuple[Span, ...]) -> Itera
 
 _REGNO = compiled(rf"(?P<birth>[0-9]{_B}\d{{5}})(?:{_S})?(?P<back>\d{{7}}){_POST}")
 _SPLIT_GAP = r"[^0-9\n\[\]\ue000]"
-_REG_LABEL = r"(?:주민|외국인)(?:\s?(?:등록)?\s?번호)?"
+_REG_LABEL = r"(?:주민|외국인|주번|a(?<![A-Za-z].)rc(?![A-Za-z]))(?:\s?(?:등록)?\s?(?:번호|증))?"
 _FRONT = r"앞\s?(?:6\s?)?(?:자리|번호)?"
 _BACK = r"(?:뒤|뒷)\s?(?:7\s?)?(?:자리|번호)?"
+# Where a registration label starts (case-sensitive literals: the engine skips ahead to a 주, 외, a or A)
+_REG_LABEL_SCAN = re.compile(r"주민|외국인|주번|[Aa](?<![A-Za-z].)[Rr][Cc](?![A-Za-z])")
 _REGNO_SPLIT = compiled(  # 앞자리 … 뒷자리 (or 앞 … 뒤), either way round
     rf"{_REG_LABEL}{_SPLIT_GAP}{{0,8}}?(?:{_FRONT}{_SPLIT_GAP}{{0,6}}+(?P<birth>\d{{6}})(?![0-9\ue000])"
     rf"{_SPLIT_GAP}{{1,12}}?{_BACK}{_SPLIT_GAP}{{0,6}}+(?P<back>\d{{7}})(?![0-9\ue000])"
     rf"|{_BACK}{_SPLIT_GAP}{{0,6}}+(?P<back2>\d{{7}})(?![0-9\ue000])"
     rf"{_SPLIT_GAP}{{1,12}}?{_FRONT}{_SPLIT_GAP}{{0,6}}+(?P<birth2>\d{{6}})(?![0-9\ue000]))"
+)
+# "주민번호 앞자리가 900101 이고 …": only the front told (a birth date that the label makes a registration number's)
+_REGNO_FRONT = compiled(
+    rf"(?P<label>{_REG_LABEL}){_SPLIT_GAP}{{0,8}}?{_FRONT}{_SPLIT_GAP}{{0,6}}+(?P<birth>\d{{6}})(?![0-9\ue000])"
+)
+# "주민번호 뒷자리는 1929581": only the back told; "앞 6자리: 820207 / 뒤 7자리: 1282045": the digit counts say what
+# the parts are without a label (the parts may be on two lines)
+_REGNO_BACK = compiled(
+    rf"{_REG_LABEL}{_SPLIT_GAP}{{0,8}}?{_BACK}{_SPLIT_GAP}{{0,6}}+(?P<back>[1-8]\d{{6}})(?![0-9\ue000])"
+)
+_REGNO_COUNTED = compiled(
+    rf"앞\s?6\s?자리{_SPLIT_GAP}{{0,6}}+(?P<birth>\d{{6}})(?![0-9\ue000])(?:{_SPLIT_GAP}|\n){{1,12}}?"
+    rf"(?:뒤|뒷)\s?7\s?자리{_SPLIT_GAP}{{0,6}}+(?P<back>\d{{7}})(?![0-9\ue000])"
 )
 # "주민번호 840606-2******": the writer hid the rest; the birth date and the 7th digit are still theirs (only after
 # a label: a number someone else already redacted is left as it is).
@@ -306,11 +436,13 @@ _REGNO_HIDDEN = compiled(
     rf"{_REG_LABEL}{_SPLIT_GAP}{{0,12}}?(?P<n>(?P<birth>[0-9]{_B}\d{{5}})(?:{_S})?(?P<g>\d))[*xX●○•#]{{4,8}}"
     rf"(?![{AN}*])"
 )
-_CENTURY = dict.fromkeys("90", 1800) | dict.fromkeys("1256", 1900) | dict.fromkeys("3478", 2000)
+_CENTURY = dict.fromkeys("1256", 1900) | dict.fromkeys("3478", 2000)  # 9/0 (born in the 1800s): nobody at work
 
 
 def _born(birth: str, gender: str) -> bool:
     """A real past birth date in the century the 7th digit gives (no checksum: not used since Oct 2020)."""
+    if gender not in _CENTURY:
+        return False
     try:
         day = date(_CENTURY[gender] + int(birth[:2]), int(birth[2:4]), int(birth[4:6]))
     except ValueError:
@@ -341,6 +473,33 @@ def _frn_checked(digits: str) -> bool:
 
 
 _Registration = tuple[str, Span, bool]  # 7th digit, span, and whether it needs its kind's label to count
+
+
+def _labelled_parts(view: str, found: list[_Registration]) -> list[_Registration]:
+    """After a 주민/외국인 label: 앞 … 뒤 told apart, a front or a back told alone, a number its writer hid; and
+    both parts told by their digit counts. One scan for the labels, each form tried only where one stands."""
+    parts: list[_Registration] = []
+    for label in _REG_LABEL_SCAN.finditer(view):
+        at = label.start()
+        if (m := _REGNO_SPLIT.match(view, at)) is not None:
+            birth, back = ("birth", "back") if m["birth"] else ("birth2", "back2")
+            if _born(m[birth], m[back][0]):
+                parts += [(m[back][0], m.span(birth), False), (m[back][0], m.span(back), False)]
+                continue
+        if (m := _REGNO_FRONT.match(view, at)) is not None and _a_date(m["birth"]):
+            parts.append(("5" if m["label"].startswith("외") else "1", m.span("birth"), False))
+        if (m := _REGNO_BACK.match(view, at)) is not None:
+            parts.append((m["back"][0], m.span("back"), False))
+        if (m := _REGNO_HIDDEN.match(view, at)) is not None and _born(m["birth"], m["g"]):
+            parts.append((m["g"], m.span("n"), False))
+    if "자리" in view:
+        for m in _REGNO_COUNTED.finditer(view):
+            if _born(m["birth"], m["back"][0]) or m["back"][0] in "5678":
+                parts += [(m["back"][0], m.span("birth"), False), (m["back"][0], m.span("back"), False)]
+    taken = [span for _, span, _ in found]
+    return [part for part in parts if not any(s <= part[1][0] < e for s, e in taken)]
+
+
 _last_registrations: tuple[str, list[_Registration]] = ("", [])
 
 
@@ -359,18 +518,18 @@ def _registrations(view: str) -> list[_Registration]:
             found.append((back[0], m.span(), False))
         elif _a_date(birth):
             found.append((back[0], m.span(), True))
-    for m in _REGNO_SPLIT.finditer(view):
-        birth, back = ("birth", "back") if m["birth"] else ("birth2", "back2")
-        if _born(m[birth], m[back][0]):
-            found += [(m[back][0], m.span(birth), False), (m[back][0], m.span(back), False)]
-    for m in _REGNO_HIDDEN.finditer(view):
-        if _born(m["birth"], m["g"]):
-            found.append((m["g"], m.span("n"), False))
+    found += _labelled_parts(view, found)
     _last_registrations = (view, found)
     return found
 
 
 _KEY_GAP = rf"(?:[_-]?(?i:no|num|number)\.?)?[^{AN}@\[\]\n]{{0,16}}\Z"  # _GAP, read backwards from the value
+# A business reference number's label right before a date-shaped number ("주문일자-순번 240601-3000112", "문서번호
+# 240611-0000123"): then only the registration number's own label makes it one.
+_REFERENCE_BEFORE = compiled(
+    r"(?:주문|문서|접수|운?송장|결재|품의|발주|견적|계약|티켓|요청|예약|거래|승인|순번|일련|관리|전표|영수증|인보이스"
+    rf"|바코드|상품|품번|코드|invoice|order|ticket|ref|barcode|sku|ean)[^{AN}@\[\]\n]{{0,12}}\Z"
+)
 
 
 def registration_numbers(genders: str) -> Finder:
@@ -379,11 +538,12 @@ def registration_numbers(genders: str) -> Finder:
     def find(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
         label = label_regex(rule.labels, _KEY_GAP) if rule.labels else None
         for gender, (start, end), needs_label in _registrations(view):
+            if gender not in genders:
+                continue
             # After the kind's own label or log key (arc_no=, rrn=), a date in any century is enough. Looked up
             # only behind such numbers (rare), not over the view: "a", "r", "s" start half the words in English.
-            if gender in genders and (
-                not needs_label or (label is not None and label.search(view, max(0, start - 40), start))
-            ):
+            labelled = label is not None and label.search(view, max(0, start - 40), start) is not None
+            if labelled or not (needs_label or _REFERENCE_BEFORE.search(view, max(0, start - 30), start)):
                 yield start, end
 
     return find
@@ -426,6 +586,7 @@ def _account_span(view: str, start: int, end: int) -> Span | None:
 def accounts(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     """10-14 digit numbers after a bank word, or followed by one (``… 우리``, ``… (카카오뱅크)``)."""
     candidates = list(_introduced(view, rule, ACCOUNT))
+    candidates += [more for span in candidates for more in _corrected(view, span, ACCOUNT)]
     candidates += _preceding(view, rule, _ACCOUNT_TAIL)
     for start, end in candidates:
         span = _account_span(view, start, end)

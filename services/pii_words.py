@@ -12,22 +12,32 @@ from collections.abc import Iterator
 
 from services.pii_patterns import AN, COUNT, HG, REGIONS, Labelled, Span, compiled, label_regex
 
+# A building's name and unit right after the number: then "주공…", "세종…" are names, not counters.
+_UNIT_AHEAD = (
+    r"(?=\s{1,2}[가-힣A-Za-z][가-힣A-Za-z0-9]{0,11}\s{1,2}(?:[A-Z]?\d{1,4}동\s?)?(?:[A-Z]?\d{1,5}호|[A-Z]-\d{1,4}))"
+)
 _ROAD = compiled(
-    r"(?P<road>[가-힣](?<![가-힣0-9\ue000].)(?:[가-힣0-9]{0,10}?[가-힣])?(?<!으)(?:로|길)(?:\s?\d{1,4}번?가?길)?)\s?"
+    r"(?P<road>[가-힣](?<![가-힣0-9\ue000].)(?:[가-힣0-9]{0,10}?[가-힣0-9])?(?<!으)(?:로|길)(?:\s?\d{1,4}번?가?길)?)\s?"
     r"\d{1,4}(?:-\d{1,4})?(?![0-9\ue000])(?:,?\s?(?:\d{1,4}동\s?)?\d{1,5}호|,?\s?(?:지하\s?)?\d{1,3}층|\s?\([가-힣0-9,.\s]{1,16}\))?"
-    rf"(?![.,][0-9\ue000])(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지){COUNT}"
+    rf"(?![.,][0-9\ue000](?<!,\d(?=\d{{4}}(?:[,|\t\n]|\Z))))"  # "…로 156,17867": a zip code's cell may follow
+    rf"(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지)(?:{COUNT}|{_UNIT_AHEAD})"
 )
 # 지번 address: a 동/읍/면/리 name and a lot number ("역삼동 123-45", "용봉동 1234", "산 12번지").
 _LOT = compiled(  # starts at the 동/읍/면/리 (rare), its name is looked up behind it (_LOT_NAME)
     r"(?P<suffix>[동읍면리])(?<=[가-힣0-9][동읍면리])\s?(?:산\s?)?(?P<lot>\d{1,5}(?:-\d{1,4})?)(?P<bunji>번지)?"
-    rf"(?![0-9\ue000-])(?![.,][0-9])(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지){COUNT}"
+    rf"(?![0-9\ue000-])(?![.,][0-9])(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지)(?:{COUNT}|{_UNIT_AHEAD})"
 )
 _LOT_NAME = compiled(r"(?<![가-힣0-9\ue000])[가-힣]{1,5}[0-9]?\Z")
 # What follows an address: a building name or two, then the unit ("래미안광교 108동 702호", ", 3동 204호",
 # "(녹번동) 105동 1301호", "지하1층 B101호", "2층"). Words are whole (separated by spaces), so no backtracking within.
 _UNIT = compiled(
-    r",?(?:\s(?:\([가-힣0-9,.\s]{1,16}\)|[가-힣A-Za-z○0-9]{1,12}+),?){0,4}?\s?"
-    r"(?:(?:지하\s?)?\d{1,3}층\s?)?(?:[A-Z]?\d{1,4}동\s?)?(?:[A-Z]?\d{1,5}호|(?:지하\s?)?\d{1,3}층)(?![0-9A-Za-z\ue000])"
+    r"\s?,?(?:\s{1,2}(?:\([가-힣0-9,.\s]{1,16}\)|[가-힣A-Za-z○0-9]{1,12}+),?){0,4}?\s{0,2}"
+    r"(?:(?:지하\s?)?\d{1,3}층\s?)?(?:[A-Z]?\d{1,4}동\s?)?(?:[A-Z]?\d{1,5}호|(?:지하\s?)?\d{1,3}층|[A-Z]-\d{1,4}호?)"
+    r"(?![0-9A-Za-z\ue000])"
+)
+# The unit in the next field of a JSON record: {"addr1":"… 센텀중앙로 79","addr2":"1804호"}
+_JSON_UNIT = compiled(
+    r'"\s?,\s?"[A-Za-z_0-9가-힣]{1,16}"\s?:\s?"(?P<unit>(?:[A-Z]?\d{1,4}동\s?)?(?:[A-Z]?\d{1,5}호|\d{1,3}층|[A-Z]-\d{1,4}))"'
 )
 # An apartment's 동/호 with its name but no street ("은마아파트 12동 345호"): only after a label or a region.
 _APARTMENT = compiled(r"[0-9](?<![0-9\ue000].)\d{0,3}동\s?\d{1,5}호(?![0-9A-Za-z\ue000])")
@@ -99,7 +109,7 @@ def _roads(view: str, before: _Before) -> Iterator[Span]:
     """Road name + building number: after a region (kept in the span), a label, as N길, or bare if unmistakable."""
     for m in _ROAD.finditer(view):
         start, road = m.start(), m["road"]
-        region = before.region(_REGION_TAIL, start)
+        region = before.region(_RURAL_TAIL, start)  # a 읍/면 may stand before the road: 평택시 포승읍 평택항로 156
         if region is not None:
             yield region, _with_unit(view, m.end())
         elif _STRONG_ROAD.search(road) or before.label(start) or _bare_road(view, road, m.end()):
@@ -146,20 +156,27 @@ def _apartments(view: str, before: _Before) -> Iterator[Span]:
 def addresses(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     """Street (도로명) and lot (지번) addresses with the building and unit after them, or an apartment's 동/호."""
     before = _Before(view, label_regex(rule.labels))
-    yield from _roads(view, before)
-    yield from _lots(view, before)
-    yield from _apartments(view, before)
+    for start, end in (*_roads(view, before), *_lots(view, before), *_apartments(view, before)):
+        yield start, end
+        unit = _JSON_UNIT.match(view, end)
+        if unit is not None:
+            yield unit.span("unit")
 
 
 # ------------------------------------------------------------------------------------------------ names
 
 _SURNAMES = (  # the most common family names; 황보, 남궁, 제갈, 선우, 독고, 사공, 서문 start with one of them too
     "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진지엄채원천방공현함변염여추도소석선설"
-    "마길연위표명기반라왕금옥나제독사"
+    "마길연위표명기반라왕금옥나제독사모탁국편봉태피맹육"
 )
 # Starts with the surname it consumes (look-behind after it), so the engine skips ahead to a possible name.
 # Also spelled out syllable by syllable: "김 민 재 대리님".
-_NAME = r"(?P<name>[{s}](?<![가-힣\ue000].)(?:[가-힣]{{1,3}}|\s[가-힣]\s[가-힣](?:\s[가-힣])?))\s?(?:{t})"
+# The title may stand in the next cell of a pasted table or CSV row ("한지민,선임,010-…", "| 한지민 | 선임 |") or
+# in the next field of a JSON record ({"name":"윤서준","title":"팀장",…}).
+_TITLE_GAP = r'(?:\s?[,|]\s?|"\s?,\s?"[A-Za-z_]{{1,12}}"\s?:\s?"|\s?)'
+_NAME = (
+    r"(?P<name>[{s}](?<![가-힣\ue000].)(?:[가-힣]{{1,3}}|\s[가-힣]\s[가-힣](?:\s[가-힣])?))" + _TITLE_GAP + r"(?:{t})"
+)
 _NOT_NAMES = frozenset(
     "고객 선생 이번 이번주 이번달 이번에 "
     "이제 이상 이하 이전 이후 정말 정식 정규 정기 전체 전임 전무 전화 주임 주말 조장 조직 신입 신규 "
@@ -170,7 +187,7 @@ _NOT_NAMES = frozenset(
     "기사 원장 소장 반장 정비 설치 배차 배달 전담 우수 신문 주간 한문 고객님 선생님".split()
 )
 _DOUBLE_SURNAMES = frozenset("황보 남궁 제갈 선우 독고 사공 서문".split())
-_NAME_REACH = 16  # characters between a name (with its title) and the detail it sits next to
+_NAME_REACH = 24  # characters between a name (with its title) and the detail it sits next to
 
 
 def _windows(found: tuple[Span, ...], reach: int) -> Iterator[Span]:
@@ -188,9 +205,11 @@ def _windows(found: tuple[Span, ...], reach: int) -> Iterator[Span]:
 
 
 def _beside(view: str, name: Span, found: tuple[Span, ...], starts: list[int]) -> bool:
-    """Whether a found span begins within reach after the name, or ends within reach before it (same line)."""
+    """Whether a found span begins within reach after the name, or ends within reach before it: on the same line,
+    or on the next one when the name starts its line (a signature: "원지훈 대리 | 물류기획팀" / "M. 010-…")."""
     k = bisect_left(starts, name[1])
-    after = k < len(found) and found[k][0] - name[1] <= _NAME_REACH and "\n" not in view[name[1] : found[k][0]]
+    breaks = 1 if name[0] == 0 or view[name[0] - 1] == "\n" else 0
+    after = k < len(found) and found[k][0] - name[1] <= _NAME_REACH and view.count("\n", name[1], found[k][0]) <= breaks
     before = k > 0 and 0 <= name[0] - found[k - 1][1] <= _NAME_REACH and "\n" not in view[found[k - 1][1] : name[0]]
     return after or before
 

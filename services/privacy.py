@@ -127,7 +127,7 @@ _RULES: tuple[Rule, ...] = (
         "[여권번호]",
         7,
         find.labelled_finder(find.PASSPORT, before_label=True),
-        _w(r"여권(?:\s?(?:번호|no|number|#)\.?)? passport(?:\s?(?:no|number|#)\.?)? PP\s?No\.?"),
+        _w(r"여권(?:\s?(?:번호|no|number|#)\.?)? passport(?:\s?(?:no|number|#)\.?)? PP\s?(?:No\.?|#)"),
     ),
     Rule(
         PiiKind.EMPLOYEE_ID,
@@ -156,6 +156,7 @@ _RULES: tuple[Rule, ...] = (
         _w(
             "선임연구원 책임연구원 수석연구원 연구원 본부장 센터장 파트장 그룹장 부사장 실장 팀장 부장 차장"
             " 과장 대리 주임 사원 인턴 매니저 책임 선임 수석 프로 이사 상무 전무 사장 대표"
+            " 부점장 지점장 점장 점주 강사 교수 코치 계장 주무관"  # stores and training: 방은정 점장님, 박지훈 강사님
             " 기사 선생 원장 고객 소장 반장 님 씨"  # service titles too: 배현우 기사님, 박민정 고객님
         ),
         second_pass=True,
