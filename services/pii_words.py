@@ -184,7 +184,11 @@ _NOT_NAMES = frozenset(
     "진행 노무 배송 심사 양식 홍보 권한 박사 우리 우선 원격 지원 지점 지사 지난 방문 방법 공지 공용 현재 현장 채용 "
     "함께 변경 여자 여성 추가 도움 소속 선임 선배 설명 연구 연차 연락 위원 기존 기획 기간 담당 명단 마감 남자 남성 "
     "대표 부장 팀장 과장 대리 사원 실장 상무 이사 수석 책임 인턴 매니저 프로 "
-    "기사 원장 소장 반장 정비 설치 배차 배달 전담 우수 신문 주간 한문 고객님 선생님".split()
+    "기사 원장 소장 반장 정비 설치 배차 배달 전담 우수 신문 주간 한문 고객님 선생님 "
+    "강사 교수 점장 점주 계장 부점장 지점장 "  # titles that start like a name
+    # words that start with one of the rarer family names
+    "모두 모든 모바일 모집 모임 모델 모니터 모범 탁송 탁구 태국 태블릿 태그 편의 편의점 편집 편성 "
+    "국내 국외 국제 국가 국장 봉사 봉투 피부 피드 육아 육성 맹장".split()
 )
 _DOUBLE_SURNAMES = frozenset("황보 남궁 제갈 선우 독고 사공 서문".split())
 _NAME_REACH = 24  # characters between a name (with its title) and the detail it sits next to

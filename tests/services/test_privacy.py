@@ -429,6 +429,12 @@ def test_corpus_masking_is_idempotent() -> None:
             id="name-a-little-further",
         ),
         P("박서윤 대리 | 인사팀\nM. 010-2211-0987", "[이름] 대리 | 인사팀\nM. [전화번호]", id="signature-next-line"),
+        P(
+            "태국 매니저 010-2211-0987, 탁송 기사님 010-2211-0988, 편의점 점장님 010-2211-0989",
+            "태국 매니저 [전화번호], 탁송 기사님 [전화번호], 편의점 점장님 [전화번호]",
+            id="words-that-start-like-rarer-names",
+        ),
+        P("강사님 연락처 010-2211-0987", "강사님 연락처 [전화번호]", id="a-title-alone-is-no-name"),
         P("주소 경기 이천시 마장면 덕평로 811-3", "주소 [주소]", id="road-after-myeon"),
         P("세종시 한누리2로 21, 302동 1101호", "[주소]", id="road-name-with-digit"),
         P("주소,우편번호\n경기 평택시 평택항로 156,17867", "주소,우편번호\n[주소],17867", id="zip-cell-after-address"),
