@@ -527,8 +527,8 @@ _KEY_GAP = rf"(?:[_-]?(?i:no|num|number)\.?)?[^{AN}@\[\]\n]{{0,16}}\Z"  # _GAP, 
 # A business reference number's label right before a date-shaped number ("주문일자-순번 240601-3000112", "문서번호
 # 240611-0000123"): then only the registration number's own label makes it one.
 _REFERENCE_BEFORE = compiled(
-    r"(?:주문|문서|접수|운?송장|결재|품의|발주|견적|계약|티켓|요청|예약|거래|승인|순번|일련|관리|전표|영수증|인보이스"
-    rf"|바코드|상품|품번|코드|invoice|order|ticket|ref|barcode|sku|ean)[^{AN}@\[\]\n]{{0,12}}\Z"
+    r"(?:(?:주문|문서|접수|결재|품의|발주|견적|계약|티켓|요청|예약|거래|승인|관리|전표|상품|품목)\s?(?:번호|일자|코드|no|#)"
+    rf"|순번|일련번호|운?송장|영수증|인보이스|바코드|품번|invoice|order|ticket|ref|barcode|sku|ean)[^{AN}@\[\]\n]{{0,12}}\Z"
 )
 
 

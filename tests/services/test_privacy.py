@@ -435,6 +435,11 @@ def test_corpus_masking_is_idempotent() -> None:
             id="words-that-start-like-rarer-names",
         ),
         P("강사님 연락처 010-2211-0987", "강사님 연락처 [전화번호]", id="a-title-alone-is-no-name"),
+        P(
+            "요청하신 900101-1234567 보냈어요",
+            "요청하신 [주민등록번호] 보냈어요",
+            id="reference-words-need-their-number-word",
+        ),
         P("주소 경기 이천시 마장면 덕평로 811-3", "주소 [주소]", id="road-after-myeon"),
         P("세종시 한누리2로 21, 302동 1101호", "[주소]", id="road-name-with-digit"),
         P("주소,우편번호\n경기 평택시 평택항로 156,17867", "주소,우편번호\n[주소],17867", id="zip-cell-after-address"),
