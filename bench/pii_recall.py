@@ -18,8 +18,15 @@ sys.path.insert(0, str(ROOT))
 from services.privacy import PiiKind, find_pii, mask_pii  # noqa: E402
 
 CORPUS_DIR = ROOT / "tests" / "data" / "pii"
-CORPORA = {"frozen": "", "blind": "blind_", "blind2": "blind2_", "blind3": "blind3_", "blind4": "blind4_"}
-ALL_PII = {"blind4"}  # corpora whose secrets are all the PII in a row, not only the row's kind
+CORPORA = {
+    "frozen": "",
+    "blind": "blind_",
+    "blind2": "blind2_",
+    "blind3": "blind3_",
+    "blind4": "blind4_",
+    "blind5": "blind5_",
+}
+ALL_PII = {"blind4", "blind5"}  # corpora whose secrets are all the PII in a row, not only the row's kind
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
