@@ -287,10 +287,13 @@ def labelled_finder(item: re.Pattern[str], alone: re.Pattern[str] | None = None,
 # ------------------------------------------------------------------------------------------------ patterns
 
 
+_SSH_PATH = compiled(r":[A-Za-z0-9_.~-]+/")  # git@gitlab.example.com:platform/auth.git is a remote, not a mailbox
+
+
 def emails(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     """E-mail addresses, also spaced or spelled out: ``a @ b . com``, (at) / [at], 골뱅이 / 앳, at … dot."""
     if "@" in view or _AT_WORD.search(view):
-        yield from (m.span() for m in EMAIL.finditer(view))
+        yield from (m.span() for m in EMAIL.finditer(view) if _SSH_PATH.match(view, m.end()) is None)
     if "골뱅이" in view or "앳" in view or _SPELLED_AT.search(view):
         yield from (m.span() for m in EMAIL_SPELLED.finditer(view))
 
@@ -377,7 +380,8 @@ PASSPORT = compiled(
     rf"|[A-Za-z]?\d{{7,9}}|{_DOC_TYPE}){_POST}"
 )
 EMPLOYEE = compiled(  # also with a slipped space inside: "k2019 0042", "K2021 -0388"
-    rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}[-\s]?(?:\d{{3,10}}|\d{{2}}(?=-\d))(?:-\d{{2,6}}|\s-?\s?\d{{2,6}}){{0,2}}"
+    rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}(?:-[A-Za-z]{{1,3}})?[-\s]?(?:\d{{3,10}}|\d{{2}}(?=-\d))"
+    rf"(?:-\d{{2,6}}|\s-?\s?\d{{2,6}}){{0,2}}"
     rf"|[0-9]{_B}(?:\d{{3}}{_S}\d{{4}}|\d{{4,11}}(?:-\d{{2,6}}){{0,2}}|\d-\d{{3,6}}))"
     rf"{_POST}(?!\s?(?:년|월|일|원|만|명|개|시|분|%))"
 )
@@ -389,7 +393,7 @@ _PLATE_LETTERS = "가나다라마거너더러머버서어저고노도로모보�
 _PARTICLE = (
     r"(?:이|가|을|를|은|는|의|에|도|만|과|와|로|으로|에서|에게|까지|부터|씩|째|쯤|짜리|정도|입니다|이에요|예요|요)"
 )
-_PLATE_COUNT = rf"(?!\s?(?:원|만|억|천|명|개|건|년|월|일|회|대){_PARTICLE}?(?![가-힣]))(?!\s?%)"
+_PLATE_COUNT = rf"(?!\s?(?:원|만(?=\s?원)|억|천|명|개|건|년|월|일|회|대){_PARTICLE}?(?![가-힣]))(?!\s?%)"
 PLATE = compiled(  # also "69소-2038", read out digit by digit, "12 가 3 4 5 6", and glued to its region: "서울12가3456"
     rf"[0-9](?<![{AN}].)\d{{1,2}}[-\s]?[{_PLATE_LETTERS}](?:[-\s]?\d{{4}}|\s?\d(?:\s\d){{3}})(?![{AN}]){_PLATE_COUNT}"
 )
@@ -426,9 +430,9 @@ _REGNO_FRONT = compiled(
 _REGNO_BACK = compiled(
     rf"{_REG_LABEL}{_SPLIT_GAP}{{0,8}}?{_BACK}{_SPLIT_GAP}{{0,6}}+(?P<back>[1-8]\d{{6}})(?![0-9\ue000])"
 )
-_REGNO_COUNTED = compiled(
-    rf"앞\s?6\s?자리{_SPLIT_GAP}{{0,6}}+(?P<birth>\d{{6}})(?![0-9\ue000])(?:{_SPLIT_GAP}|\n){{1,12}}?"
-    rf"(?:뒤|뒷)\s?7\s?자리{_SPLIT_GAP}{{0,6}}+(?P<back>\d{{7}})(?![0-9\ue000])"
+_REGNO_COUNTED = compiled(  # also "앞 820215 / 뒤 2385171" with no label: a birth date and its 7th digit vouch
+    rf"{_FRONT}{_SPLIT_GAP}{{0,6}}+(?P<birth>\d{{6}})(?![0-9\ue000])(?:{_SPLIT_GAP}|\n){{1,12}}?"
+    rf"{_BACK}{_SPLIT_GAP}{{0,6}}+(?P<back>\d{{7}})(?![0-9\ue000])"
 )
 # "주민번호 840606-2******": the writer hid the rest; the birth date and the 7th digit are still theirs (only after
 # a label: a number someone else already redacted is left as it is).
@@ -492,9 +496,9 @@ def _labelled_parts(view: str, found: list[_Registration]) -> list[_Registration
             parts.append((m["back"][0], m.span("back"), False))
         if (m := _REGNO_HIDDEN.match(view, at)) is not None and _born(m["birth"], m["g"]):
             parts.append((m["g"], m.span("n"), False))
-    if "자리" in view:
+    if "앞" in view:
         for m in _REGNO_COUNTED.finditer(view):
-            if _born(m["birth"], m["back"][0]) or m["back"][0] in "5678":
+            if _born(m["birth"], m["back"][0]) or (m["back"][0] in "5678" and _frn_checked(m["birth"] + m["back"])):
                 parts += [(m["back"][0], m.span("birth"), False), (m["back"][0], m.span("back"), False)]
     taken = [span for _, span, _ in found]
     return [part for part in parts if not any(s <= part[1][0] < e for s, e in taken)]

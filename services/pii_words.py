@@ -208,11 +208,15 @@ def _windows(found: tuple[Span, ...], reach: int) -> Iterator[Span]:
         yield window
 
 
+# What may stand between a line's start and a name that starts it: indentation, a list mark, a key
+_LINE_START = compiled(r"(?:\A|\n)[\s*>|-]{0,6}(?:(?:name|이름|성명|담당자?)\s?[:=]\s?)?\Z")
+
+
 def _beside(view: str, name: Span, found: tuple[Span, ...], starts: list[int]) -> bool:
     """Whether a found span begins within reach after the name, or ends within reach before it: on the same line,
     or on the next one when the name starts its line (a signature: "원지훈 대리 | 물류기획팀" / "M. 010-…")."""
     k = bisect_left(starts, name[1])
-    breaks = 1 if name[0] == 0 or view[name[0] - 1] == "\n" else 0
+    breaks = 1 if _LINE_START.search(view, max(0, name[0] - 16), name[0]) else 0
     after = k < len(found) and found[k][0] - name[1] <= _NAME_REACH and view.count("\n", name[1], found[k][0]) <= breaks
     before = k > 0 and 0 <= name[0] - found[k - 1][1] <= _NAME_REACH and "\n" not in view[found[k - 1][1] : name[0]]
     return after or before

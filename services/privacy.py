@@ -108,7 +108,7 @@ _RULES: tuple[Rule, ...] = (
         "[운전면허번호]",
         4,
         find.driver_licences,
-        _w(r"면허 driver'?s?[\s_]?licen[cs]e licen[cs]e(?=[\s_]?(?:no|num|#))"),
+        _w(r"면허 driver'?s?[\s_]?licen[cs]e licen[cs]e(?=[\s_]?(?:no|num|#)|\s?[=:])"),
     ),
     Rule(PiiKind.PHONE, "[전화번호]", 5, find.phones, hint=find.PHONE_HINT),
     Rule(
@@ -137,7 +137,7 @@ _RULES: tuple[Rule, ...] = (
         # "사번호" is never 사번 but occurs inside 검사번호/조사번호
         _w(
             r"사번(?!호) 사원\s?번호 직원\s?번호 인사\s?번호 직번"
-            r" employee[\s_]?(?:id|no|number|#)\.? emp[._]?\s?(?:id|no|#)\.?"
+            r" employee[\s_]?(?:id|no|number|#)\.? emp[._]?\s?(?:id|no|#)\.? emp(?![A-Za-z])"
         ),
     ),
     Rule(PiiKind.VEHICLE_PLATE, "[차량번호]", 9, find.pattern_finder(find.PLATE, region=True)),
@@ -155,7 +155,7 @@ _RULES: tuple[Rule, ...] = (
         names,
         _w(
             "선임연구원 책임연구원 수석연구원 연구원 본부장 센터장 파트장 그룹장 부사장 실장 팀장 부장 차장"
-            " 과장 대리 주임 사원 인턴 매니저 책임 선임 수석 프로 이사 상무 전무 사장 대표"
+            " 과장 대리 주임 사원 인턴 매니저 책임 선임 수석 프로 이사 상무 전무 사장 대표 리드"
             " 부점장 지점장 점장 점주 강사 교수 코치 계장 주무관"  # stores and training: 방은정 점장님, 박지훈 강사님
             " 기사 선생 원장 고객 소장 반장 님 씨"  # service titles too: 배현우 기사님, 박민정 고객님
         ),
@@ -222,10 +222,24 @@ def _detect(view: str) -> list[_Hit]:
     return _resolve(first + second)[0] if second else first
 
 
+_DUMMY_KINDS = frozenset({PiiKind.PHONE, PiiKind.CARD, PiiKind.ACCOUNT})
+_NOT_DIGIT = re.compile(r"[^0-9]")
+
+
+def _dummy(view: str, hit: _Hit) -> bool:
+    """A placeholder written in a number's shape: one digit repeated, after a mobile prefix too (01000000000,
+    0000-0000-0000-0000)."""
+    if hit[2].kind not in _DUMMY_KINDS:
+        return False
+    digits = _NOT_DIGIT.sub("", view[hit[0] : hit[1]])
+    body = digits[3:] if digits.startswith("01") else digits
+    return len(digits) >= 8 and len(set(body)) == 1
+
+
 def _hits(text: str) -> list[_Hit]:
     """PII hits with offsets in ``text`` itself (corporate numbers left out)."""
     view, where = normalised(text)
-    hits = [hit for hit in _detect(_glued(view)) if hit[2].kind is not None]
+    hits = [hit for hit in _detect(_glued(view)) if hit[2].kind is not None and not _dummy(view, hit)]
     return hits if where is None else [(where.start(s), where.end(e), r) for s, e, r in hits]
 
 
