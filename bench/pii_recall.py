@@ -27,8 +27,9 @@ CORPORA = {
     "blind3": "blind3_",
     "blind4": "blind4_",
     "blind5": "blind5_",
+    "blind6": "blind6_",
 }
-ALL_PII = {"blind4", "blind5"}  # corpora whose secrets are all the PII in a row, not only the row's kind
+ALL_PII = {"blind4", "blind5", "blind6"}  # corpora whose secrets are all the PII in a row, not only the row's kind
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
