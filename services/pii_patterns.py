@@ -8,7 +8,7 @@ linear in the input. A finder gets its rule's label words and, in the second pas
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from datetime import date
 from functools import lru_cache
@@ -47,7 +47,7 @@ HG = "가-힣\ue000"
 # number's first character: it must not continue a date, version, IP or order number such as ORD-20240315-0001.
 _B = rf"(?<![{AN}].)(?<![{AN}][-._].)"
 _POST = rf"(?![{AN}])(?![-._][{AN}])"
-_S = r"(?:\s?[-._/]\s?|\s)"  # one separator inside a number: - . _ / (spaced or not) or a space
+_S = r"(?:\s?[-._/]\s?|\s{1,2})"  # one separator inside a number: - . _ / (spaced or not), a space or two
 _HS = r"\s?[-._]\s?"
 _AMOUNT = r"(?!\s?(?:원|만원|만(?![가-힣])|억|천|%|달러|불|엔))"  # 만 of 만들다 is no amount
 _NO_AMOUNT_AFTER = compiled(_AMOUNT)
@@ -241,16 +241,14 @@ def _shape(text: str) -> str:
 
 
 def _corrected(view: str, span: Span, item: re.Pattern[str]) -> Iterator[Span]:
-    """The identifier that corrects one starting with a letter (same first letter, close after a correction word),
-    and the next one of the very same shape on the line ("K20190024? 아 K20190042 였나"), repeatedly."""
+    """The identifier that corrects one (close after a correction word: "PT20-067 아니고 2004325", "M22392159 →
+    R667C6425"), and the next one of the very same shape on the line ("K20190024? 아 K20190042 였나"), repeatedly."""
     for _ in range(_MAX_LISTED):
-        first = view[span[0]]
-        if first.isascii() and first.isalpha():
-            m = _correction(item.pattern).match(view, span[1])
-            if m is not None and m["next"][0].lower() == first.lower():
-                yield m.span("next")
-                span = m.span("next")
-                continue
+        m = _correction(item.pattern).match(view, span[1])
+        if m is not None:
+            yield m.span("next")
+            span = m.span("next")
+            continue
         m = _next_item(item.pattern).match(view, span[1])
         if m is None or _shape(m["next"]) != _shape(view[span[0] : span[1]]):
             return
@@ -263,8 +261,11 @@ def _before_label(item: str, labels: tuple[str, ...]) -> re.Pattern[str]:
     return compiled(rf"(?P<item>{item}){_AFTER_GLUE}{_words(labels)}")
 
 
-def labelled_finder(item: re.Pattern[str], alone: re.Pattern[str] | None = None, before_label: bool = False) -> Finder:
-    """``item`` after a label (and the one correcting it), ``alone`` wherever it stands, or right before a label."""
+def labelled_finder(
+    item: re.Pattern[str], alone: re.Pattern[str] | None = None, before: re.Pattern[str] | None = None
+) -> Finder:
+    """``item`` after a label (and the one correcting it), ``alone`` wherever it stands, or ``before`` right before
+    a label."""
 
     def find(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
         introduced = list(_introduced(view, rule, item))
@@ -278,8 +279,8 @@ def labelled_finder(item: re.Pattern[str], alone: re.Pattern[str] | None = None,
                 yield more
         if alone is not None:
             yield from (m.span() for m in alone.finditer(view))
-        if before_label:
-            yield from (m.span("item") for m in _before_label(item.pattern, rule.labels).finditer(view))
+        if before is not None:
+            yield from (m.span("item") for m in _before_label(before.pattern, rule.labels).finditer(view))
 
     return find
 
@@ -335,7 +336,10 @@ PHONE = compiled(  # each branch starts with a literal character, so the engine 
 )
 # "0105 123 9987": a mobile number grouped wrongly (a slipped space or dash); its digits still count: 11 after
 # 010, 10 or 11 after the older 011/016-019 prefixes. Each group holds two digits at least.
-_REGROUPED_MOBILE = compiled(rf"0{_B}1[016789]\d{{0,3}}(?:{_S}\d{{2,6}}){{1,3}}(?![{AN}])(?![-._][0-9\ue000])")
+_REGROUPED_MOBILE = compiled(  # only groupings PHONE does not take: digits glued to the prefix, or a group of 2, 5 or 6
+    rf"0{_B}1[016789](?:\d{{1,3}}(?:{_S}\d{{2,6}}){{1,3}}|{_S}(?:\d{{2}}|\d{{5,6}})(?:{_S}\d{{2,6}}){{0,2}})"
+    rf"(?![{AN}])(?![-._][0-9\ue000])"
+)
 # "앞은 010이고 뒤는 3928-5571": a mobile number told in two halves (both masked).
 _PHONE_SPLIT = compiled(
     rf"0(?<![{AN}].)1[016789](?![0-9\ue000])[^0-9\n\[\]\ue000]{{1,12}}?(?:뒤|뒷)[^0-9\n\[\]\ue000]{{0,6}}?"
@@ -349,9 +353,14 @@ _PHONE_WORDS = compiled(
 PHONE_HINT = compiled(r"[0-9]|[공영]일")
 
 
+# A signature's "M.010 9497 1307", "T.02-…", "H.P.010…": the letter and dot are no identifier the number continues
+_SIGNATURE_PHONE = compiled(rf"[MTPH](?<![A-Za-z0-9].)(?:\.P)?\.\s?(?P<n>0{_NSN}\)?{_PHONE_TAIL})")
+
+
 def phones(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     """Phone numbers (also with an O typed for a zero), a mobile number told in halves, or in digit words."""
     yield from (m.span() for m in PHONE.finditer(view))
+    yield from (m.span("n") for m in _SIGNATURE_PHONE.finditer(view))
     for m in _REGROUPED_MOBILE.finditer(view):
         digits = len(_NON_DIGIT.sub("", m.group()))
         if digits == 11 or (digits == 10 and m.group()[2] != "0"):
@@ -370,7 +379,9 @@ _ACCOUNT = rf"[0-9]{_B}(?:\d{{1,5}}(?P<sep>{_S})\d{{1,7}}(?:(?P=sep)\d{{1,7}}){{
 ACCOUNT = compiled(_ACCOUNT)
 _ACCOUNT_TAIL = compiled(rf"(?P<n>{_ACCOUNT}){_AFTER_GLUE}\Z")
 LICENCE = compiled(rf"(?:1{_B}[1-9]|2{_B}[0-8]){_HS}\d{{2}}{_HS}\d{{6}}{_HS}\d{{2}}{_POST}")  # 2-2-6-2, region 11-28
-_LICENCE_OLD = compiled(rf"(?:{REGIONS})(?<![{HG}]..)\s?\d{{2}}{_HS}\d{{6}}{_HS}\d{{2}}{_POST}")  # 서울 12-345678-90
+_LICENCE_OLD = compiled(  # 서울 12-345678-90, 경기-24-315590-59; glued to its label too: 면허번호경남 90-…
+    rf"(?:{REGIONS})(?:(?<![{HG}]..)|(?<=면허..)|(?<=번호..))[-\s]?\d{{2}}{_HS}\d{{6}}{_HS}\d{{2}}{_POST}"
+)
 LICENCE_ANY = compiled(rf"[0-9]{_B}\d(?:{_S})?(?:\d{{2}}(?:{_S})?)?\d{{6}}(?:{_S})?\d{{2}}{_POST}")
 _SP = r"[-\s]?"  # other countries' shapes too; also read out in groups: "M 2938 4710", "M-4829-1038", "M 384 A 2019"
 # The document type printed before the number (PM 복수, PS 단수, PO 관용, PD 외교): "PM3021948", "PM M12345678".
@@ -378,6 +389,9 @@ _DOC_TYPE = r"(?<=[Pp])[MSODmsod][-\s]?(?:[A-Za-z]\d{8}|[A-Za-z]\d{3}[A-Za-z]\d{
 PASSPORT = compiled(
     rf"[A-Za-z]{_B}(?:{_SP}\d{{4}}{_SP}\d{{4}}|\d{{7}}[A-Za-z]|{_SP}\d{{3}}{_SP}[A-Za-z]{_SP}\d{{4}}"
     rf"|[A-Za-z]?\d{{7,9}}|{_DOC_TYPE}){_POST}"
+)
+PASSPORT_LABELLED = compiled(  # after a label only: other countries' digits-only and two-letter shapes
+    rf"{PASSPORT.pattern}|[0-9]{_B}\d{{6,8}}{_POST}|[A-Za-z]{_B}[A-Za-z]\d{{6,7}}{_POST}"
 )
 EMPLOYEE = compiled(  # also with a slipped space inside: "k2019 0042", "K2021 -0388"
     rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}(?:-[A-Za-z]{{1,3}})?[-\s]?(?:\d{{3,10}}|\d{{2}}(?=-\d))"
@@ -413,24 +427,19 @@ _SPLIT_GAP = r"[^0-9\n\[\]\ue000]"
 _REG_LABEL = r"(?:주민|외국인|주번|a(?<![A-Za-z].)rc(?![A-Za-z]))(?:\s?(?:등록)?\s?(?:번호|증))?"
 _FRONT = r"앞\s?(?:6\s?)?(?:자리|번호)?"
 _BACK = r"(?:뒤|뒷)\s?(?:7\s?)?(?:자리|번호)?"
-# Where a registration label starts (case-sensitive literals: the engine skips ahead to a 주, 외, a or A)
-_REG_LABEL_SCAN = re.compile(r"주민|외국인|주번|[Aa](?<![A-Za-z].)[Rr][Cc](?![A-Za-z])")
-_REGNO_SPLIT = compiled(  # 앞자리 … 뒷자리 (or 앞 … 뒤), either way round
-    rf"{_REG_LABEL}{_SPLIT_GAP}{{0,8}}?(?:{_FRONT}{_SPLIT_GAP}{{0,6}}+(?P<birth>\d{{6}})(?![0-9\ue000])"
-    rf"{_SPLIT_GAP}{{1,12}}?{_BACK}{_SPLIT_GAP}{{0,6}}+(?P<back>\d{{7}})(?![0-9\ue000])"
-    rf"|{_BACK}{_SPLIT_GAP}{{0,6}}+(?P<back2>\d{{7}})(?![0-9\ue000])"
-    rf"{_SPLIT_GAP}{{1,12}}?{_FRONT}{_SPLIT_GAP}{{0,6}}+(?P<birth2>\d{{6}})(?![0-9\ue000]))"
+# After the label (one scan): 뒷자리 … 앞자리 told apart; only the front told ("주민번호 앞자리가 900101 이고 …",
+# a birth date the label makes a registration number's); only the back ("주민번호 뒷자리는 1929581"). 앞 … 뒤 in
+# that order is _REGNO_COUNTED's, label or not.
+_PART_GAP = rf"{_SPLIT_GAP}{{0,6}}+"
+_REGNO_TOLD = compiled(
+    rf"(?P<label>{_REG_LABEL}){_SPLIT_GAP}{{0,8}}?(?:"
+    rf"{_BACK}{_PART_GAP}(?P<back2>\d{{7}})(?![0-9\ue000]){_SPLIT_GAP}{{1,12}}?{_FRONT}{_PART_GAP}(?P<birth2>\d{{6}})"
+    rf"(?![0-9\ue000])|{_FRONT}{_PART_GAP}(?P<birth>\d{{6}})(?![0-9\ue000])|{_BACK}{_PART_GAP}(?P<back>[1-8]\d{{6}})"
+    rf"(?![0-9\ue000]))"
 )
-# "주민번호 앞자리가 900101 이고 …": only the front told (a birth date that the label makes a registration number's)
-_REGNO_FRONT = compiled(
-    rf"(?P<label>{_REG_LABEL}){_SPLIT_GAP}{{0,8}}?{_FRONT}{_SPLIT_GAP}{{0,6}}+(?P<birth>\d{{6}})(?![0-9\ue000])"
-)
-# "주민번호 뒷자리는 1929581": only the back told; "앞 6자리: 820207 / 뒤 7자리: 1282045": the digit counts say what
-# the parts are without a label (the parts may be on two lines)
-_REGNO_BACK = compiled(
-    rf"{_REG_LABEL}{_SPLIT_GAP}{{0,8}}?{_BACK}{_SPLIT_GAP}{{0,6}}+(?P<back>[1-8]\d{{6}})(?![0-9\ue000])"
-)
-_REGNO_COUNTED = compiled(  # also "앞 820215 / 뒤 2385171" with no label: a birth date and its 7th digit vouch
+# "앞 6자리: 820207 / 뒤 7자리: 1282045", "앞 820215 / 뒤 2385171": with or without a label, a birth date and its 7th
+# digit (or an FRN check digit) vouch; the parts may be on two lines.
+_REGNO_COUNTED = compiled(
     rf"{_FRONT}{_SPLIT_GAP}{{0,6}}+(?P<birth>\d{{6}})(?![0-9\ue000])(?:{_SPLIT_GAP}|\n){{1,12}}?"
     rf"{_BACK}{_SPLIT_GAP}{{0,6}}+(?P<back>\d{{7}})(?![0-9\ue000])"
 )
@@ -476,32 +485,47 @@ def _frn_checked(digits: str) -> bool:
     return (13 - total % 11) % 10 == int(digits[12])
 
 
-_Registration = tuple[str, Span, bool]  # 7th digit, span, and whether it needs its kind's label to count
+# 7th digit, span, and what makes it count: WHOLE (a whole number: unless a business reference label stands before
+# it), LABEL (only after its kind's label) or TOLD (told after a label or by its parts' digit counts: as it is)
+_Registration = tuple[str, Span, int]
+WHOLE, LABEL, TOLD = 0, 1, 2
 
 
 def _labelled_parts(view: str, found: list[_Registration]) -> list[_Registration]:
-    """After a 주민/외국인 label: 앞 … 뒤 told apart, a front or a back told alone, a number its writer hid; and
-    both parts told by their digit counts. One scan for the labels, each form tried only where one stands."""
-    parts: list[_Registration] = []
-    for label in _REG_LABEL_SCAN.finditer(view):
-        at = label.start()
-        if (m := _REGNO_SPLIT.match(view, at)) is not None:
-            birth, back = ("birth", "back") if m["birth"] else ("birth2", "back2")
-            if _born(m[birth], m[back][0]):
-                parts += [(m[back][0], m.span(birth), False), (m[back][0], m.span(back), False)]
-                continue
-        if (m := _REGNO_FRONT.match(view, at)) is not None and _a_date(m["birth"]):
-            parts.append(("5" if m["label"].startswith("외") else "1", m.span("birth"), False))
-        if (m := _REGNO_BACK.match(view, at)) is not None:
-            parts.append((m["back"][0], m.span("back"), False))
-        if (m := _REGNO_HIDDEN.match(view, at)) is not None and _born(m["birth"], m["g"]):
-            parts.append((m["g"], m.span("n"), False))
+    """After a 주민/외국인 label: a front or a back told alone, 뒤 … 앞, a number its writer hid; and 앞 … 뒤 with or
+    without a label (not inside a number already found)."""
+    parts = _told(view)
     if "앞" in view:
         for m in _REGNO_COUNTED.finditer(view):
             if _born(m["birth"], m["back"][0]) or (m["back"][0] in "5678" and _frn_checked(m["birth"] + m["back"])):
-                parts += [(m["back"][0], m.span("birth"), False), (m["back"][0], m.span("back"), False)]
-    taken = [span for _, span, _ in found]
-    return [part for part in parts if not any(s <= part[1][0] < e for s, e in taken)]
+                parts += [(m["back"][0], m.span("birth"), TOLD), (m["back"][0], m.span("back"), TOLD)]
+    if not found:
+        return parts
+    taken = sorted(span for _, span, _ in found)
+    starts = [start for start, _ in taken]
+    return [part for part in parts if not _inside_any(part[1][0], taken, starts)]
+
+
+def _told(view: str) -> list[_Registration]:
+    """The parts told after a label, and numbers their writers hid."""
+    parts: list[_Registration] = []
+    for m in _REGNO_TOLD.finditer(view):
+        if m["back2"] and _born(m["birth2"], m["back2"][0]):
+            parts += [(m["back2"][0], m.span("birth2"), TOLD), (m["back2"][0], m.span("back2"), TOLD)]
+        elif m["birth"] and _a_date(m["birth"]):
+            parts.append(("5" if m["label"][0] in "외aA" else "1", m.span("birth"), TOLD))  # 외국인, ARC
+        elif m["back"]:
+            parts.append((m["back"][0], m.span("back"), TOLD))
+    for m in _REGNO_HIDDEN.finditer(view):
+        if _born(m["birth"], m["g"]):
+            parts.append((m["g"], m.span("n"), TOLD))
+    return parts
+
+
+def _inside_any(at: int, spans: list[Span], starts: list[int]) -> bool:
+    """Whether ``at`` lies inside one of the sorted, non-overlapping spans."""
+    k = bisect_right(starts, at) - 1
+    return k >= 0 and at < spans[k][1]
 
 
 _last_registrations: tuple[str, list[_Registration]] = ("", [])
@@ -519,9 +543,9 @@ def _registrations(view: str) -> list[_Registration]:
         # A 7th digit 5-8 with a valid check digit is an FRN whatever the century says (960804-8721597: the
         # numbers issued before 2020 put 7/8 on people born in the 1900s too).
         if _born(birth, back[0]) or (back[0] in "5678" and _a_date(birth) and _frn_checked(birth + back)):
-            found.append((back[0], m.span(), False))
+            found.append((back[0], m.span(), WHOLE))
         elif _a_date(birth):
-            found.append((back[0], m.span(), True))
+            found.append((back[0], m.span(), LABEL))
     found += _labelled_parts(view, found)
     _last_registrations = (view, found)
     return found
@@ -541,13 +565,16 @@ def registration_numbers(genders: str) -> Finder:
 
     def find(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
         label = label_regex(rule.labels, _KEY_GAP) if rule.labels else None
-        for gender, (start, end), needs_label in _registrations(view):
+        for gender, (start, end), counts in _registrations(view):
             if gender not in genders:
                 continue
             # After the kind's own label or log key (arc_no=, rrn=), a date in any century is enough. Looked up
             # only behind such numbers (rare), not over the view: "a", "r", "s" start half the words in English.
-            labelled = label is not None and label.search(view, max(0, start - 40), start) is not None
-            if labelled or not (needs_label or _REFERENCE_BEFORE.search(view, max(0, start - 30), start)):
+            if counts == TOLD or (
+                counts == WHOLE and _REFERENCE_BEFORE.search(view, max(0, start - 30), start) is None
+            ):
+                yield start, end
+            elif label is not None and label.search(view, max(0, start - 40), start) is not None:
                 yield start, end
 
     return find

@@ -19,19 +19,21 @@ _UNIT_AHEAD = (
 _ROAD = compiled(
     r"(?P<road>[가-힣](?<![가-힣0-9\ue000].)(?:[가-힣0-9]{0,10}?[가-힣0-9])?(?<!으)(?:로|길)(?:\s?\d{1,4}번?가?길)?)\s?"
     r"\d{1,4}(?:-\d{1,4})?(?![0-9\ue000])(?:,?\s?(?:\d{1,4}동\s?)?\d{1,5}호|,?\s?(?:지하\s?)?\d{1,3}층|\s?\([가-힣0-9,.\s]{1,16}\))?"
-    rf"(?![.,][0-9\ue000](?<!,\d(?=\d{{4}}(?:[,|\t\n]|\Z))))"  # "…로 156,17867": a zip code's cell may follow
+    # "…로 156,17867": a zip code's cell may follow; "…길 321,201호": the unit
+    rf"(?![.,][0-9\ue000](?<!,\d(?=\d{{4}}(?:[,|\t\n]|\Z)))(?![0-9]{{0,4}}(?:동|호)))"
     rf"(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지)(?:{COUNT}|{_UNIT_AHEAD})"
 )
 # 지번 address: a 동/읍/면/리 name and a lot number ("역삼동 123-45", "용봉동 1234", "산 12번지").
 _LOT = compiled(  # starts at the 동/읍/면/리 (rare), its name is looked up behind it (_LOT_NAME)
     r"(?P<suffix>[동읍면리])(?<=[가-힣0-9][동읍면리])\s?(?:산\s?)?(?P<lot>\d{1,5}(?:-\d{1,4})?)(?P<bunji>번지)?"
-    rf"(?![0-9\ue000-])(?![.,][0-9])(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지)(?:{COUNT}|{_UNIT_AHEAD})"
+    rf"(?![0-9\ue000-])(?![.,][0-9](?![0-9]{{0,4}}(?:동|호)))"  # "가산동 227-17,106동 1703호": the unit after a comma
+    rf"(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지)(?:{COUNT}|{_UNIT_AHEAD})"
 )
 _LOT_NAME = compiled(r"(?<![가-힣0-9\ue000])[가-힣]{1,5}[0-9]?\Z")
 # What follows an address: a building name or two, then the unit ("래미안광교 108동 702호", ", 3동 204호",
 # "(녹번동) 105동 1301호", "지하1층 B101호", "2층"). Words are whole (separated by spaces), so no backtracking within.
 _UNIT = compiled(
-    r"\s?,?(?:\s{1,2}(?:\([가-힣0-9,.\s]{1,16}\)|[가-힣A-Za-z○0-9]{1,12}+),?){0,4}?\s{0,2}"
+    r"\s?,?(?:(?:\s{1,2}|(?<=,))(?:\([가-힣0-9,.\s]{1,16}\)|[가-힣A-Za-z○0-9]{1,12}+),?){0,4}?\s{0,2}"
     r"(?:(?:지하\s?)?\d{1,3}층\s?)?(?:[A-Z]?\d{1,4}동\s?)?(?:[A-Z]?\d{1,5}호|(?:지하\s?)?\d{1,3}층|[A-Z]-\d{1,4}호?)"
     r"(?![0-9A-Za-z\ue000])"
 )
@@ -44,7 +46,7 @@ _APARTMENT = compiled(r"[0-9](?<![0-9\ue000].)\d{0,3}동\s?\d{1,5}호(?![0-9A-Za
 _BUILDING = compiled(r"(?<![가-힣A-Za-z0-9\ue000])[가-힣A-Za-z][가-힣A-Za-z0-9]{0,11}\s\Z")  # its name before it
 _DONG_BEFORE = compiled(r"[가-힣]{1,5}(?:동|읍|면|리)\s\Z")
 _REGION_WORD = (
-    rf"(?<![{HG}])(?:{REGIONS}|[가-힣]{{1,4}}(?:특별시|광역시|특별자치시|특별자치도)|[가-힣]{{2,4}}[시군구]"
+    rf"(?:(?<![{HG}])|(?<=주소))(?:{REGIONS}|[가-힣]{{1,4}}(?:특별시|광역시|특별자치시|특별자치도)|[가-힣]{{2,4}}[시군구]"
     rf"|[중동서남북]구|경기도|강원도|충청[남북]도|전라[남북]도|경상[남북]도|제주도)(?![{HG}])"
 )
 _REGION_TAIL = compiled(rf"(?:{_REGION_WORD}\s?){{1,4}}\Z")
@@ -209,17 +211,26 @@ def _windows(found: tuple[Span, ...], reach: int) -> Iterator[Span]:
 
 
 # What may stand between a line's start and a name that starts it: indentation, a list mark, a key
-_LINE_START = compiled(r"(?:\A|\n)[\s*>|-]{0,6}(?:(?:name|이름|성명|담당자?)\s?[:=]\s?)?\Z")
+_LEAD = compiled(r"[\s*>|-]{0,6}(?:(?:name|이름|성명|담당자?)\s?[:=]\s?)?")
+
+
+def _starts_line(view: str, at: int) -> bool:
+    """Whether only indentation, a list mark or a name key stands between the line's start and ``at``."""
+    line = view.rfind("\n", max(0, at - 16), at)
+    if line < 0 and at > 16:
+        return False
+    return _LEAD.fullmatch(view, line + 1, at) is not None
 
 
 def _beside(view: str, name: Span, found: tuple[Span, ...], starts: list[int]) -> bool:
     """Whether a found span begins within reach after the name, or ends within reach before it: on the same line,
-    or on the next one when the name starts its line (a signature: "원지훈 대리 | 물류기획팀" / "M. 010-…")."""
+    or up to two lines down when the name starts its line (a signature: "원지훈 대리" / "물류기획팀" / "M. 010-…")."""
     k = bisect_left(starts, name[1])
-    breaks = 1 if _LINE_START.search(view, max(0, name[0] - 16), name[0]) else 0
-    after = k < len(found) and found[k][0] - name[1] <= _NAME_REACH and view.count("\n", name[1], found[k][0]) <= breaks
-    before = k > 0 and 0 <= name[0] - found[k - 1][1] <= _NAME_REACH and "\n" not in view[found[k - 1][1] : name[0]]
-    return after or before
+    if k < len(found) and found[k][0] - name[1] <= _NAME_REACH:
+        breaks = view.count("\n", name[1], found[k][0])
+        if breaks == 0 or (breaks <= 2 and _starts_line(view, name[0])):
+            return True
+    return k > 0 and 0 <= name[0] - found[k - 1][1] <= _NAME_REACH and "\n" not in view[found[k - 1][1] : name[0]]
 
 
 def _is_name(name: str) -> bool:

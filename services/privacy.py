@@ -126,7 +126,7 @@ _RULES: tuple[Rule, ...] = (
         PiiKind.PASSPORT,
         "[여권번호]",
         7,
-        find.labelled_finder(find.PASSPORT, before_label=True),
+        find.labelled_finder(find.PASSPORT_LABELLED, before=find.PASSPORT),
         _w(r"여권(?:\s?(?:번호|no|number|#)\.?)? passport(?:\s?(?:no|number|#)\.?)? PP\s?(?:No\.?|#)"),
     ),
     Rule(
@@ -157,6 +157,7 @@ _RULES: tuple[Rule, ...] = (
             "선임연구원 책임연구원 수석연구원 연구원 본부장 센터장 파트장 그룹장 부사장 실장 팀장 부장 차장"
             " 과장 대리 주임 사원 인턴 매니저 책임 선임 수석 프로 이사 상무 전무 사장 대표 리드"
             " 부점장 지점장 점장 점주 강사 교수 코치 계장 주무관"  # stores and training: 방은정 점장님, 박지훈 강사님
+            " 공장장 라인장 조장 직장"  # a plant's line titles: 차건우 조장, 여형석 직장
             " 기사 선생 원장 고객 소장 반장 님 씨"  # service titles too: 배현우 기사님, 박민정 고객님
         ),
         second_pass=True,
@@ -222,18 +223,18 @@ def _detect(view: str) -> list[_Hit]:
     return _resolve(first + second)[0] if second else first
 
 
-_DUMMY_KINDS = frozenset({PiiKind.PHONE, PiiKind.CARD, PiiKind.ACCOUNT})
+_DUMMY_KINDS = frozenset({PiiKind.PHONE, PiiKind.CARD, PiiKind.ACCOUNT, PiiKind.EMPLOYEE_ID, PiiKind.PASSPORT})
 _NOT_DIGIT = re.compile(r"[^0-9]")
 
 
 def _dummy(view: str, hit: _Hit) -> bool:
-    """A placeholder written in a number's shape: one digit repeated, after a mobile prefix too (01000000000,
-    0000-0000-0000-0000)."""
+    """A placeholder written in a number's shape: one digit repeated, after a mobile prefix or a letter too
+    (01000000000, 0000-0000-0000-0000, 사번 000000, M00000000)."""
     if hit[2].kind not in _DUMMY_KINDS:
         return False
     digits = _NOT_DIGIT.sub("", view[hit[0] : hit[1]])
     body = digits[3:] if digits.startswith("01") else digits
-    return len(digits) >= 8 and len(set(body)) == 1
+    return len(digits) >= 6 and len(set(body)) == 1
 
 
 def _hits(text: str) -> list[_Hit]:
