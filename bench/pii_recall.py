@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/pii_recall.py [--show]
 The corpora: the frozen one (written with the patterns), `blind_` and `blind2_` (written blind, then development
-data, asserted by the tests), `blind3_` to `blind6_` (each written blind by another writer for another company,
+data, asserted by the tests), `blind3_` to `blind7_` (each written blind by another writer for another company,
 scored once as it fell, then the source of general fixes; reported here only). docs/benchmarks.md has the figures
 as they fell.
 """
@@ -28,8 +28,20 @@ CORPORA = {
     "blind4": "blind4_",
     "blind5": "blind5_",
     "blind6": "blind6_",
+    "blind7": "blind7_",
 }
-ALL_PII = {"blind4", "blind5", "blind6"}  # corpora whose secrets are all the PII in a row, not only the row's kind
+ALL_PII = {
+    "blind4",
+    "blind5",
+    "blind6",
+    "blind7",
+}  # corpora whose secrets are all the PII in a row, not only the row's kind
+# blind7's writer counted every personal name as a secret, also a bare one in a form field ("성명 : 지정우"); the
+# issue's rule (and the masker's) is a name followed by a title or 님 next to a contact. Reported both ways: as
+# written, and with the bare names left out of what a row requires ("to the rule").
+BARE_NAMES = {"blind7"}
+_NAME_SECRET = re.compile(r"[가-힣]{2,4}|[A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+){1,2}")
+_TITLED = re.compile(r"\s?(?:님|씨|[가-힣]{1,3}(?:장|님|리|임|니저|사원|책임|선임|수석|이사|대표|프로|매니저))")
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
@@ -46,6 +58,16 @@ def _inside(text: str, secret: str, spans: list[tuple[int, int]]) -> bool:
     return bool(starts) and all(any(s <= at and at + len(secret) <= e for s, e in spans) for at in starts)
 
 
+def to_the_rule(text: str, secrets: str) -> str:
+    """The secrets without the bare names (those not followed by a title or 님), when others are left."""
+    kept = [
+        x
+        for x in secrets.split("|")
+        if not _NAME_SECRET.fullmatch(x) or any(_TITLED.match(text, m.end()) for m in re.finditer(re.escape(x), text))
+    ]
+    return "|".join(kept) if kept else secrets
+
+
 def masked_right(kind: str, text: str, secrets: str, all_pii: bool = False) -> bool:
     """Every occurrence of every secret lies inside one match of the expected kind. With ``all_pii`` (a corpus
     whose secrets are all the PII in the row, of any kind): every secret inside a match of any kind, and one of
@@ -59,6 +81,12 @@ def masked_right(kind: str, text: str, secrets: str, all_pii: bool = False) -> b
     return all(_inside(text, secret, every) for secret in listed) and any(_inside(text, x, own) for x in listed)
 
 
+def columns() -> list[tuple[str, str, bool, bool]]:
+    """(column, file prefix, secrets are all the row's PII, bare names left out) for every corpus."""
+    found = [(corpus, prefix, corpus in ALL_PII, False) for corpus, prefix in CORPORA.items()]
+    return found + [(f"{corpus} (to the rule)", CORPORA[corpus], True, True) for corpus in sorted(BARE_NAMES)]
+
+
 def main() -> None:
     """Print one Markdown table: recall per kind per corpus, then the near-miss false positives."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -66,23 +94,28 @@ def main() -> None:
     args = parser.parse_args()
     table: dict[str, dict[str, tuple[int, int]]] = {}
     shown: list[str] = []
-    for corpus, prefix in CORPORA.items():
+    heads = [name for name, _, _, _ in columns()]
+    for name, prefix, all_pii, rule in columns():
         for kind, text, secrets in rows(f"{prefix}positives.tsv"):
-            hits, total = table.setdefault(kind, {}).get(corpus, (0, 0))
-            ok = masked_right(kind, text, secrets, corpus in ALL_PII)
-            table[kind][corpus] = (hits + ok, total + 1)
+            hits, total = table.setdefault(kind, {}).get(name, (0, 0))
+            ok = masked_right(kind, text, to_the_rule(text, secrets) if rule else secrets, all_pii)
+            table[kind][name] = (hits + ok, total + 1)
             if not ok:
-                shown.append(f"{corpus} miss ({kind}): {text}")
-    print("| kind | " + " | ".join(CORPORA) + " |")
-    print("|---|" + "---:|" * len(CORPORA))
+                shown.append(f"{name} miss ({kind}): {text}")
+    print("| kind | " + " | ".join(heads) + " |")
+    print("|---|" + "---:|" * len(heads))
     for kind in sorted(table):
-        cells = [f"{h}/{t}" for h, t in (table[kind].get(c, (0, 0)) for c in CORPORA)]
+        cells = [f"{h}/{t}" for h, t in (table[kind].get(c, (0, 0)) for c in heads)]
         print(f"| {kind} | " + " | ".join(cells) + " |")
+    totals = [sum(table[k].get(c, (0, 0))[0] for k in table) for c in heads]
+    counts = [sum(table[k].get(c, (0, 0))[1] for k in table) for c in heads]
+    print("| all positives | " + " | ".join(f"{h}/{t}" for h, t in zip(totals, counts, strict=True)) + " |")
     cells = []
-    for corpus, prefix in CORPORA.items():
+    for name, prefix, _, _ in columns():
         texts = [r[1] for r in rows(f"{prefix}near_misses.tsv")]
         changed = [t for t in texts if mask_pii(t) != t]
-        shown += [f"{corpus} false positive: {t} -> {mask_pii(t)}" for t in changed]
+        if not name.endswith("(to the rule)"):
+            shown += [f"{name} false positive: {t} -> {mask_pii(t)}" for t in changed]
         cells.append(f"{len(changed)}/{len(texts)}")
     print("| near misses changed | " + " | ".join(cells) + " |")
     if args.show:

@@ -237,10 +237,21 @@ def _dummy(view: str, hit: _Hit) -> bool:
     return len(digits) >= 6 and len(set(body)) == 1
 
 
+def _a_reference(view: str, hit: _Hit) -> bool:
+    """An account-shaped number a business reference label stands right before ("이체 거래번호 0012-2411-9981")."""
+    return (
+        hit[2].kind is PiiKind.ACCOUNT and find.REFERENCE_BEFORE.search(view, max(0, hit[0] - 30), hit[0]) is not None
+    )
+
+
 def _hits(text: str) -> list[_Hit]:
     """PII hits with offsets in ``text`` itself (corporate numbers left out)."""
     view, where = normalised(text)
-    hits = [hit for hit in _detect(_glued(view)) if hit[2].kind is not None and not _dummy(view, hit)]
+    hits = [
+        hit
+        for hit in _detect(_glued(view))
+        if hit[2].kind is not None and not _dummy(view, hit) and not _a_reference(view, hit)
+    ]
     return hits if where is None else [(where.start(s), where.end(e), r) for s, e, r in hits]
 
 

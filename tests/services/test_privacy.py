@@ -488,6 +488,13 @@ def test_corpus_masking_is_idempotent() -> None:
         P("현주소서울시 금천구 가산동 1063-19,111동 2306호", "현주소[주소]", id="glued-to-its-label-unit-after-comma"),
         P("명촌12길 321,201호 로", "[주소] 로", id="road-unit-after-comma"),
         P("서부동 951-23,현대아파트 103동 403호 입니다", "[주소] 입니다", id="lot-building-after-comma"),
+        # the seventh blind corpus
+        P(
+            "이체 거래번호 0012-2411-9981 확인",
+            "이체 거래번호 0012-2411-9981 확인",
+            id="account-shape-after-a-reference",
+        ),
+        P("이체 계좌 0012-2411-99812 확인", "이체 계좌 [계좌번호] 확인", id="account-after-its-label"),
         P("주소 경기 이천시 마장면 덕평로 811-3", "주소 [주소]", id="road-after-myeon"),
         P("세종시 한누리2로 21, 302동 1101호", "[주소]", id="road-name-with-digit"),
         P("주소,우편번호\n경기 평택시 평택항로 156,17867", "주소,우편번호\n[주소],17867", id="zip-cell-after-address"),
