@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
@@ -15,9 +16,13 @@ import pytest
 from services.metrics import Metrics
 from services.migrate import migrate
 from services.persist import AttachReply, MessageRef, Recorder, RecordExchange, RecordFeedback, RemoveFeedback
+from services.persist_spill import LOG_EVERY, Spill
 from services.storage import Exchange, Storage
 from tests.fakes.pg_process import PgProcess
 from tests.helpers import eventually
+
+if TYPE_CHECKING:
+    from loguru import Record
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -214,3 +219,20 @@ async def test_one_voters_votes_land_in_the_order_given_while_their_message_is_a
     assert await recorder.flush(30)
     assert await pool.fetchval("SELECT count(*) FROM feedback") == 0
     await recorder.aclose()
+
+
+def test_a_sustained_overflow_warns_once_per_interval_with_the_count(
+    tmp_path: Path, warnings_logged: list[Record]
+) -> None:
+    now = [100.0]
+    metrics = Metrics()
+    spill = Spill(tmp_path / "writes.jsonl", metrics, clock=lambda: now[0])
+    for n in range(500):  # a full queue: every write spills
+        spill.write([RecordExchange(exchange(n))])
+        now[0] += 0.01  # 5 s in all
+    now[0] += LOG_EVERY
+    spill.write([RecordExchange(exchange(500))])
+    spilled = [r for r in warnings_logged if r["message"] == "writes spilled to disk"]
+    assert [r["extra"]["count"] for r in spilled] == [1, 500]  # the first at once, then the 499 since plus this one
+    assert len((tmp_path / "writes.jsonl").read_text(encoding="utf-8").splitlines()) == 501  # every write kept
+    assert metrics.registry.get_sample_value("persist_operations_total", {"operation": "spilled"}) == 501
