@@ -46,6 +46,14 @@ from services.storage import Exchange, Storage  # noqa: E402
 from services.tokenizer import KoreanTokenizer  # noqa: E402
 
 try:
+    from services.offload import stop_processes
+except ImportError:  # an older tree (same-run baseline): charts were drawn in a thread
+
+    def stop_processes() -> None:
+        """Nothing to stop."""
+
+
+try:
     from services.report_chart import render_daily_chart
 except ImportError:  # an older tree (same-run baseline): the chart was drawn on the loop
     from services.report_chart import daily_chart
@@ -263,7 +271,10 @@ def main() -> None:
     args = parser.parse_args()
     logger.remove()
     logger.add(sys.stderr, level="WARNING")  # the pipeline logs every answer at INFO
-    asyncio.run(run(args.database_url, args.sizes, args))
+    try:
+        asyncio.run(run(args.database_url, args.sizes, args))
+    finally:
+        stop_processes()  # the chart process, on trees that have one
 
 
 if __name__ == "__main__":

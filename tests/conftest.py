@@ -270,6 +270,9 @@ def warm_cache(tmp_path: Path, tokenizers: TokenizerPool) -> None:
 # --- The run leaves no process behind ------------------------------------------------------------------------------
 
 
+_RESOURCE_TRACKER = "from multiprocessing.resource_tracker import main"
+
+
 def _marked_processes() -> list[str]:
     """'pid: command line' of every live process (not this one) that carries this run's marker."""
     marker = f"{RUN_MARKER}={os.environ[RUN_MARKER]}".encode()
@@ -280,12 +283,13 @@ def _marked_processes() -> list[str]:
         try:
             if marker not in (entry / "environ").read_bytes().split(b"\0"):
                 continue
-            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
             line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except (OSError, IndexError):
             continue  # gone meanwhile, or not ours to read
-        if state != "Z":
-            found.append(f"{entry.name}: {line}")
+        if fields[0] == "Z" or (int(fields[1]) == os.getpid() and _RESOURCE_TRACKER in line):
+            continue  # multiprocessing's resource tracker (the chart process' helper) ends with this process
+        found.append(f"{entry.name}: {line}")
     return found
 
 

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
+import time
+from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
-from services.offload import run_cpu
+import pytest
+
+from services.offload import run_cpu, run_in_process, stop_processes
 from services.report_chart import daily_chart, render_daily_chart
 from services.storage import DailyStat
 
@@ -34,10 +41,51 @@ async def test_the_loop_keeps_running_while_a_worker_computes() -> None:
     assert await job == 42
 
 
-async def test_the_chart_rendered_off_the_loop_is_the_same_png() -> None:
+@pytest.fixture
+def chart_process() -> Iterator[None]:
+    """The chart process a test starts is stopped after it (the session-end check would find it otherwise)."""
+    yield
+    stop_processes()
+
+
+async def test_the_chart_rendered_off_the_loop_is_the_same_png(chart_process: None) -> None:
     days = [DailyStat(date(2026, 3, 18) - timedelta(days=6 - i), i + 1, i, i // 2, i % 2) for i in range(7)]
     off_loop = await render_daily_chart(days, "7일 리포트")
     assert off_loop is not None
     assert off_loop.startswith(b"\x89PNG")
     assert off_loop == daily_chart(days, "7일 리포트")
     assert await render_daily_chart([], "빈 기간") is None
+
+
+async def test_charts_are_drawn_in_another_process_that_stop_ends(chart_process: None) -> None:
+    first = await run_in_process(os.getpid)
+    assert first != os.getpid()
+    assert await run_in_process(os.getpid) == first  # one process, reused
+    stop_processes()
+    assert not _alive(first)
+    assert await run_in_process(os.getpid) not in (first, os.getpid())  # the next chart starts a new one
+
+
+async def test_a_chart_process_that_died_is_replaced(chart_process: None) -> None:
+    first = await run_in_process(os.getpid)
+    os.kill(first, signal.SIGKILL)
+    await asyncio.to_thread(_gone, first)
+    second = await run_in_process(os.getpid)
+    assert second not in (first, os.getpid())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _gone(pid: int) -> None:
+    """Wait (bounded) until the killed process is reaped or a zombie."""
+    for _ in range(200):
+        if not _alive(pid):
+            return
+        time.sleep(0.05)  # not a synchronisation: polling the process table, which nothing signals
+    raise AssertionError(f"process {pid} still alive")
