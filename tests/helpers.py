@@ -1,4 +1,5 @@
-"""Small helpers every test package shares: a free TCP port, the one bounded poll, a PNG's size."""
+"""Small helpers every test package shares: a free TCP port, the one bounded poll, a PNG's size, whether a process
+runs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import socket
 import struct
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 POLL_INTERVAL = 0.02
 
@@ -42,3 +44,12 @@ def png_size(data: bytes) -> tuple[int, int]:
     assert data[12:16] == b"IHDR", "no IHDR chunk first"
     width, height = struct.unpack(">II", data[16:24])
     return int(width), int(height)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, waiting to be reaped, does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"

@@ -9,16 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import process_alive
+
 ROOT = Path(__file__).resolve().parents[1]
 LEAKY = ROOT / "tests" / "data" / "leaky" / "leaves_a_process.py"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])
@@ -37,4 +31,4 @@ def test_a_process_left_alive_fails_the_run_and_is_killed(workers: str, tmp_path
     assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout + run.stderr
     assert "still alive at its end" in run.stdout, run.stdout
     assert f"{pid}: " in run.stdout, run.stdout
-    assert not _alive(pid)
+    assert not process_alive(pid)

@@ -9,13 +9,13 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
 from services.offload import run_cpu, run_in_process, stop_processes
 from services.report_chart import daily_chart, render_daily_chart
 from services.storage import DailyStat
+from tests.helpers import process_alive
 
 
 def _where() -> str:
@@ -62,7 +62,7 @@ async def test_charts_are_drawn_in_another_process_that_stop_ends(chart_process:
     assert first != os.getpid()
     assert await run_in_process(os.getpid) == first  # one process, reused
     stop_processes()
-    assert not _alive(first)
+    assert not process_alive(first)
     assert await run_in_process(os.getpid) not in (first, os.getpid())  # the next chart starts a new one
 
 
@@ -74,18 +74,10 @@ async def test_a_chart_process_that_died_is_replaced(chart_process: None) -> Non
     assert second not in (first, os.getpid())
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 def _gone(pid: int) -> None:
     """Wait (bounded) until the killed process is reaped or a zombie."""
     for _ in range(200):
-        if not _alive(pid):
+        if not process_alive(pid):
             return
         time.sleep(0.05)  # not a synchronisation: polling the process table, which nothing signals
     raise AssertionError(f"process {pid} still alive")
