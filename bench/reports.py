@@ -46,7 +46,7 @@ from services.storage import Exchange, Storage  # noqa: E402
 from services.tokenizer import KoreanTokenizer  # noqa: E402
 
 try:
-    from services.offload import stop_processes
+    from services.processes import stop_processes
 except ImportError:  # an older tree (same-run baseline): charts were drawn in a thread
 
     def stop_processes() -> None:

@@ -18,7 +18,7 @@ from loguru import logger
 from config.settings import Settings
 from handlers import texts
 from handlers.context import SlackServices
-from services import offload
+from services import processes
 from services.admin import AdminService
 from services.answering import AnswerService, Protection
 from services.cache import AnswerCache
@@ -257,7 +257,7 @@ async def open_deps(settings: Settings, tokenizer: KoreanTokenizer | None = None
     log_llm_status(settings)
     metrics = Metrics(process_collectors=True)
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(asyncio.to_thread, offload.stop_processes)  # the chart process, if a report drew
+        stack.push_async_callback(asyncio.to_thread, processes.stop_processes)  # the chart process, if a report drew
         pool, redis, watch, recorder = await _resources(settings, stack, metrics)
         http = aiohttp.ClientSession()  # opened here (no connection yet) so the stack closes it
         stack.push_async_callback(http.close)

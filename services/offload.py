@@ -10,8 +10,7 @@ would add parallelism but needs its own Kiwi and indexes per process and a reloa
 Charts are the exception: matplotlib's Agg drawing and PNG encoding hold the GIL in long C calls (a 90-day chart
 ~400 ms; from a worker thread it still cost the loop 111 ms at a time), and with an admin's reports running back to
 back 20 users' answer p95 rose 76%; drawn in a process it rose 8% (bench/reports.py, quiet machine). They need no
-Kiwi nor index, so one spawned process, started on the first chart and stopped by its owner (`stop_processes`), is
-enough.
+Kiwi nor index, so one spawned process is enough: services/processes.py.
 """
 
 from __future__ import annotations
@@ -19,12 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import multiprocessing
-import signal
 import threading
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
@@ -62,44 +58,6 @@ async def run_cpu(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     context = contextvars.copy_context()
     context.run(_APP_LOOP.set, loop)
     return await loop.run_in_executor(_executor(), functools.partial(context.run, fn, *args, **kwargs))
-
-
-_processes: ProcessPoolExecutor | None = None
-
-
-def _quiet_worker() -> None:
-    """A chart process ignores Ctrl-C: the terminal's SIGINT reaches the whole process group, and the parent stops
-    it (no traceback from a worker on the operator's screen)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _process_pool() -> ProcessPoolExecutor:
-    global _processes
-    with _pool_lock:
-        if _processes is None:
-            context = multiprocessing.get_context("spawn")  # not fork: this process runs threads
-            _processes = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_quiet_worker)
-        return _processes
-
-
-async def run_in_process(fn: Callable[..., T], *args: Any) -> T:
-    """Run the picklable `fn(*args)` in the chart process and await its result; if that process died (killed,
-    out of memory), a new one gets one more try."""
-    loop = asyncio.get_running_loop()
-    try:
-        return await loop.run_in_executor(_process_pool(), fn, *args)
-    except BrokenProcessPool:
-        stop_processes()
-        return await loop.run_in_executor(_process_pool(), fn, *args)
-
-
-def stop_processes() -> None:
-    """Stop the chart process (if one was started); the next chart starts a new one."""
-    global _processes
-    with _pool_lock:
-        pool, _processes = _processes, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_coroutine(coro: Coroutine[Any, Any, T], *, may_suspend: bool) -> T:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from functools import lru_cache
 from typing import Protocol
@@ -121,6 +121,9 @@ _HEADER_CELL = 16  # a header cell holds the label and little else ("여권번�
 _HEADER_LINE = 200  # a longer line is prose (or a log), not a header row
 _MAX_ROWS = 50
 _TEXT_PER_HEADER = 256
+# What may follow the label in its header cell: a number word, a note in brackets ("사번(8자리)"), not another
+# word ("여권 만료일" heads the expiry dates, not passports)
+_HEADER_REST = compiled(r"\s?[_-]?(?:번호|no\.?|num|number|#|id)?\s?(?:\([^()\n]{0,10}\))?\s?")
 
 
 def _column_cells(view: str, labels: list[Span]) -> Iterator[int]:
@@ -159,7 +162,8 @@ def _headers(view: str, labels: list[Span]) -> Iterator[tuple[int, str, set[int]
         _, sep, columns = headers[line]
         cell_start = view.rfind(sep, line, start) + 1 or line
         cell_end = view.find(sep, end, line_end)
-        if (line_end if cell_end < 0 else cell_end) - cell_start <= _HEADER_CELL:
+        cell_end = line_end if cell_end < 0 else cell_end
+        if cell_end - cell_start <= _HEADER_CELL and _HEADER_REST.fullmatch(view, end, cell_end) is not None:
             columns.add(view.count(sep, line, start))
             budget -= 1
             if budget == 0:
@@ -222,7 +226,7 @@ _CORRECTION = r"아니|말고|→|->|=>|정정|수정|바뀌|바뀜|바뀐|변�
 @lru_cache(maxsize=16)
 def _correction(item: str) -> re.Pattern[str]:
     """A correction word, then another item, on the same line shortly after an item."""
-    return compiled(rf"[^\n]{{0,16}}?(?:{_CORRECTION})[^\n]{{0,24}}?(?P<next>{item})")
+    return compiled(rf"[^\n\ue000]{{0,16}}?(?:{_CORRECTION})[^\n\ue000]{{0,24}}?(?P<next>{item})")  # not over a mask
 
 
 @lru_cache(maxsize=16)
@@ -256,6 +260,21 @@ def _corrected(view: str, span: Span, item: re.Pattern[str]) -> Iterator[Span]:
         span = m.span("next")
 
 
+def _with_corrections(view: str, spans: Iterable[Span], item: re.Pattern[str]) -> list[Span]:
+    """The spans (each once) and the items correcting or repeating each; a chain stops at a span of the list (its
+    own chain goes on from there), so each item is looked at a bounded number of times."""
+    introduced = list(dict.fromkeys(spans))
+    starts = {start for start, _ in introduced}
+    out = list(introduced)
+    for span in introduced:
+        for more in _corrected(view, span, item):
+            if more[0] in starts:
+                break
+            starts.add(more[0])
+            out.append(more)
+    return out
+
+
 @lru_cache(maxsize=16)
 def _before_label(item: str, labels: tuple[str, ...]) -> re.Pattern[str]:
     return compiled(rf"(?P<item>{item}){_AFTER_GLUE}{_words(labels)}")
@@ -268,15 +287,7 @@ def labelled_finder(
     a label."""
 
     def find(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
-        introduced = list(_introduced(view, rule, item))
-        starts = {start for start, _ in introduced}
-        for span in introduced:
-            yield span
-            for more in _corrected(view, span, item):
-                if more[0] in starts:
-                    break  # introduced by a label of its own: that one's chain goes on from there
-                starts.add(more[0])
-                yield more
+        yield from _with_corrections(view, _introduced(view, rule, item), item)
         if alone is not None:
             yield from (m.span() for m in alone.finditer(view))
         if before is not None:
@@ -614,8 +625,7 @@ def _account_span(view: str, start: int, end: int) -> Span | None:
 
 def accounts(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     """10-14 digit numbers after a bank word, or followed by one (``… 우리``, ``… (카카오뱅크)``)."""
-    candidates = list(_introduced(view, rule, ACCOUNT))
-    candidates += [more for span in candidates for more in _corrected(view, span, ACCOUNT)]
+    candidates = _with_corrections(view, _introduced(view, rule, ACCOUNT), ACCOUNT)
     candidates += _preceding(view, rule, _ACCOUNT_TAIL)
     for start, end in candidates:
         span = _account_span(view, start, end)

@@ -137,7 +137,7 @@ _RULES: tuple[Rule, ...] = (
         # "사번호" is never 사번 but occurs inside 검사번호/조사번호
         _w(
             r"사번(?!호) 사원\s?번호 직원\s?번호 인사\s?번호 직번"
-            r" employee[\s_]?(?:id|no|number|#)\.? emp[._]?\s?(?:id|no|#)\.? emp(?![A-Za-z])"
+            r" employee[\s_]?(?:id|no|number|#)\.? emp[._]?\s?(?:id|no|#)\.? e(?<![A-Za-z]e)mp(?![A-Za-z])"
         ),
     ),
     Rule(PiiKind.VEHICLE_PLATE, "[차량번호]", 9, find.pattern_finder(find.PLATE, region=True)),
@@ -157,7 +157,7 @@ _RULES: tuple[Rule, ...] = (
             "선임연구원 책임연구원 수석연구원 연구원 본부장 센터장 파트장 그룹장 부사장 실장 팀장 부장 차장"
             " 과장 대리 주임 사원 인턴 매니저 책임 선임 수석 프로 이사 상무 전무 사장 대표 리드"
             " 부점장 지점장 점장 점주 강사 교수 코치 계장 주무관"  # stores and training: 방은정 점장님, 박지훈 강사님
-            " 공장장 라인장 조장 직장"  # a plant's line titles: 차건우 조장, 여형석 직장
+            " 공장장 라인장 조장(?![하해했한할]) 직장"  # a plant's line titles: 차건우 조장, 여형석 직장 (not 조장하다)
             " 기사 선생 원장 고객 소장 반장 님 씨"  # service titles too: 배현우 기사님, 박민정 고객님
         ),
         second_pass=True,
@@ -217,7 +217,9 @@ def _detect(view: str) -> list[_Hit]:
     """The first-pass rules over the view, then the second-pass rules (names) around what they found."""
     if not any(hint.search(view) for hint in _HINTS):
         return []
-    first = _first_pass(view)
+    # Placeholders (01000000000) and reference numbers are dropped before the names pass: a name is PII only next
+    # to PII (and masking twice must see what masking once saw).
+    first = [hit for hit in _first_pass(view) if not _dummy(view, hit) and not _a_reference(view, hit)]
     found: tuple[Span, ...] = tuple((s, e) for s, e, r in first if r.kind is not None)
     second = [(s, e, r) for r in _RULES if r.second_pass for s, e in r.finder(view, r, found)]
     return _resolve(first + second)[0] if second else first
@@ -247,11 +249,7 @@ def _a_reference(view: str, hit: _Hit) -> bool:
 def _hits(text: str) -> list[_Hit]:
     """PII hits with offsets in ``text`` itself (corporate numbers left out)."""
     view, where = normalised(text)
-    hits = [
-        hit
-        for hit in _detect(_glued(view))
-        if hit[2].kind is not None and not _dummy(view, hit) and not _a_reference(view, hit)
-    ]
+    hits = [hit for hit in _detect(_glued(view)) if hit[2].kind is not None]
     return hits if where is None else [(where.start(s), where.end(e), r) for s, e, r in hits]
 
 

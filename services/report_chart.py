@@ -19,7 +19,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator  # noqa: E402
 
-from services.offload import run_in_process  # noqa: E402
+from services.processes import run_in_process  # noqa: E402
 from services.storage import DailyStat  # noqa: E402
 
 WIDTH_PX, HEIGHT_PX, DPI = 1000, 480, 100
@@ -60,7 +60,7 @@ _register_hangul_font()
 
 
 async def render_daily_chart(days: Sequence[DailyStat], title: str, text: ChartText | None = None) -> bytes | None:
-    """`daily_chart` in the chart process (services.offload): drawing and PNG encoding hold the GIL for ~400 ms."""
+    """`daily_chart` in the chart process (services.processes): drawing and PNG encoding hold the GIL ~400 ms."""
     return await run_in_process(daily_chart, list(days), title, text)
 
 

@@ -40,7 +40,13 @@ HOST_ENV = {name.upper(): os.environ.get(name.upper()) for name in Settings.mode
 # Every process the run starts inherits this variable: the session-end check finds the ones still alive by it
 # (pgserver's postmaster and redis-server are daemons, no longer our children once pg_ctl has returned).
 RUN_MARKER = "ENDY_TEST_RUN"
-os.environ[RUN_MARKER] = f"{os.getpid()}-{uuid.uuid4().hex}"
+# A pytest-xdist worker marks its children "<the run's marker>/<worker id>": it checks its own, and the controller
+# finds those of a worker that crashed (and so reported nothing) by the prefix.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _WORKER and os.environ.get(RUN_MARKER):
+    os.environ[RUN_MARKER] = f"{os.environ[RUN_MARKER]}/{_WORKER}"
+else:
+    os.environ[RUN_MARKER] = f"{os.getpid()}-{uuid.uuid4().hex}"
 # a server stopped by the last teardown may still be on its way out (tests of this check shorten it)
 LEFTOVER_GRACE = float(os.environ.get("ENDY_TEST_LEFTOVER_GRACE", "10"))
 
@@ -273,15 +279,19 @@ def warm_cache(tmp_path: Path, tokenizers: TokenizerPool) -> None:
 _RESOURCE_TRACKER = "from multiprocessing.resource_tracker import main"
 
 
-def _marked_processes() -> list[str]:
-    """'pid: command line' of every live process (not this one) that carries this run's marker."""
+def _marked_processes(workers: bool = False) -> list[str]:
+    """'pid: command line' of every live process (not this one) that carries this run's marker (with `workers`:
+    instead that of one of its xdist workers)."""
     marker = f"{RUN_MARKER}={os.environ[RUN_MARKER]}".encode()
     found = []
     for entry in Path("/proc").glob("[0-9]*"):
         if int(entry.name) == os.getpid():
             continue
         try:
-            if marker not in (entry / "environ").read_bytes().split(b"\0"):
+            variables = (entry / "environ").read_bytes().split(b"\0")
+            # workers: only a worker's children ("marker/gw0"); the worker processes themselves carry the run's own
+            # marker and are still shutting down when the controller looks
+            if not any(v.startswith(marker + b"/") if workers else v == marker for v in variables):
                 continue
             fields = (entry / "stat").read_text().rpartition(")")[2].split()
             line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
@@ -310,7 +320,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not Path("/proc").is_dir():
         return
     if session.config.pluginmanager.hasplugin("dsession"):
-        left = list(_WORKER_LEFTOVERS)
+        left = list(dict.fromkeys(_WORKER_LEFTOVERS + _leftovers(workers=True)))  # a crashed worker reported none
     else:
         left = _leftovers()
         if hasattr(session.config, "workeroutput"):
@@ -325,10 +335,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def _leftovers() -> list[str]:
-    """This process's leftovers after a bounded grace, each killed."""
+def _leftovers(workers: bool = False) -> list[str]:
+    """This process's leftovers (with `workers`: its xdist workers' too) after a bounded grace, each killed."""
     deadline = time.monotonic() + LEFTOVER_GRACE
-    while (left := _marked_processes()) and time.monotonic() < deadline:
+    while (left := _marked_processes(workers)) and time.monotonic() < deadline:
         time.sleep(0.1)  # not a test: waiting (bounded) for the last stopped servers to exit
     for item in left:
         try:

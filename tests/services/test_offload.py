@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
-from services.offload import run_cpu, run_in_process, stop_processes
+from services.offload import run_cpu
+from services.processes import run_in_process, stop_processes
 from services.report_chart import daily_chart, render_daily_chart
 from services.storage import DailyStat
-from tests.helpers import process_alive
+from tests.helpers import eventually, process_alive
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _where() -> str:
@@ -66,12 +71,43 @@ async def test_charts_are_drawn_in_another_process_that_stop_ends(chart_process:
     assert await run_in_process(os.getpid) not in (first, os.getpid())  # the next chart starts a new one
 
 
-async def test_a_chart_process_that_died_is_replaced(chart_process: None) -> None:
+async def test_a_chart_process_that_died_is_replaced_once_for_every_caller(chart_process: None) -> None:
     first = await run_in_process(os.getpid)
+    calls = [asyncio.ensure_future(run_in_process(time.sleep, 0.3)) for _ in range(3)]
+    await asyncio.sleep(0.1)  # not a synchronisation: the calls are queued in the worker either way
     os.kill(first, signal.SIGKILL)
-    await asyncio.to_thread(_gone, first)
+    assert await asyncio.gather(*calls) == [None, None, None]  # each caller got its retry
     second = await run_in_process(os.getpid)
     assert second not in (first, os.getpid())
+    assert await run_in_process(os.getpid) == second  # one new worker for all of them
+
+
+async def test_the_chart_process_leaves_when_its_parent_is_killed(tmp_path: Path) -> None:
+    script = (
+        "import asyncio, os, sys\n"
+        "from services.processes import run_in_process\n"
+        "async def main():\n"
+        "    print(await run_in_process(os.getpid), flush=True)\n"
+        "    await asyncio.sleep(600)\n"
+        "if __name__ == '__main__':\n"
+        "    asyncio.run(main())\n"
+    )
+    (tmp_path / "parent.py").write_text(script)
+    parent = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(tmp_path / "parent.py"),
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert parent.stdout is not None
+        worker = int((await asyncio.wait_for(parent.stdout.readline(), 60)).decode())
+        assert process_alive(worker)
+    finally:
+        parent.kill()  # SIGKILL: no exit stack runs
+        await parent.wait()
+    await eventually(lambda: not process_alive(worker), "the orphaned chart process to leave", bound=15)
 
 
 def _gone(pid: int) -> None:

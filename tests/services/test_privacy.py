@@ -184,6 +184,10 @@ def test_leaves_near_misses_unchanged(text: str) -> None:
         P(MASKED_PLACEHOLDERS, id="placeholders-only"),
         P("계좌 110-123-456789, 그리고 운송장 123456789012", id="context-window-shrinks"),
         P("사번 E12345 2019001234", id="placeholder-contains-context-word"),
+        P("사번 000000 아니고 K2041, E20419 입니다", id="correction-after-a-placeholder"),
+        P("여권 M00000000 아니고 M1234567 / M12345678", id="passport-correction-after-a-placeholder"),
+        P("택배 운송장 홍길동님 6070-1234-5678 우체국", id="name-beside-a-reference-number"),
+        P("거래번호: 김민수 대리 1002-345-678901 우리", id="name-between-reference-and-number"),
     ],
 )
 def test_mask_is_idempotent(text: str) -> None:
@@ -495,6 +499,14 @@ def test_corpus_masking_is_idempotent() -> None:
             id="account-shape-after-a-reference",
         ),
         P("이체 계좌 0012-2411-99812 확인", "이체 계좌 [계좌번호] 확인", id="account-after-its-label"),
+        # found by a second reader
+        P("temp 20240315 폴더, CPU temp: 72313", "temp 20240315 폴더, CPU temp: 72313", id="emp-inside-temp"),
+        P("여권 만료일,국가\n20300101,KR", "여권 만료일,국가\n20300101,KR", id="header-cell-with-another-word"),
+        P(
+            "위화감 조장하지 마시고 문의는 010-1234-5678로",
+            "위화감 조장하지 마시고 문의는 [전화번호]로",
+            id="jojang-the-verb",
+        ),
         P("주소 경기 이천시 마장면 덕평로 811-3", "주소 [주소]", id="road-after-myeon"),
         P("세종시 한누리2로 21, 302동 1101호", "[주소]", id="road-name-with-digit"),
         P("주소,우편번호\n경기 평택시 평택항로 156,17867", "주소,우편번호\n[주소],17867", id="zip-cell-after-address"),
