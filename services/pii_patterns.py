@@ -120,7 +120,7 @@ _CELL_SEPARATORS = "|\t,"
 _HEADER_CELL = 16  # a header cell holds the label and little else ("여권번호", "사번(8자리)")
 _HEADER_LINE = 200  # a longer line is prose (or a log), not a header row
 _MAX_ROWS = 50
-_TEXT_PER_HEADER = 256
+_TEXT_PER_HEADER = 128
 # What may follow the label in its header cell: a number word, a note in brackets ("사번(8자리)"), not another
 # word ("여권 만료일" heads the expiry dates, not passports)
 _HEADER_REST = compiled(r"\s?[_-]?(?:번호|no\.?|num|number|#|id)?\s?(?:\([^()\n]{0,10}\))?\s?")
@@ -147,8 +147,9 @@ def _headers(view: str, labels: list[Span]) -> Iterator[tuple[int, str, set[int]
     """(line end, separator, columns) of each line where labels stand alone in cells, as a table's header."""
     headers: dict[int, tuple[int, str, set[int]]] = {}  # line start -> (line end, separator, label columns)
     line = line_end = -1
-    budget = 8 + len(view) // _TEXT_PER_HEADER  # header labels looked at: plenty for real tables, bounded for floods
-    for start, end in labels:
+    # Labels looked at, at most: plenty for real text (72 in an 8 KiB log record), bounded for a flood of labels
+    budget = 8 + len(view) // _TEXT_PER_HEADER
+    for start, end in labels[:budget]:
         if start > line_end:  # labels come in order: a line's bounds are looked up once
             line = view.rfind("\n", max(0, start - _HEADER_LINE), start) + 1
             line_end = view.find("\n", end, end + _HEADER_LINE)
@@ -165,9 +166,6 @@ def _headers(view: str, labels: list[Span]) -> Iterator[tuple[int, str, set[int]
         cell_end = line_end if cell_end < 0 else cell_end
         if cell_end - cell_start <= _HEADER_CELL and _HEADER_REST.fullmatch(view, end, cell_end) is not None:
             columns.add(view.count(sep, line, start))
-            budget -= 1
-            if budget == 0:
-                break
     return (header for header in headers.values() if header[2])
 
 
