@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -100,9 +101,9 @@ async def test_the_chart_process_leaves_when_its_parent_is_killed(tmp_path: Path
         env=os.environ | {"PYTHONPATH": str(ROOT)},
         stdout=asyncio.subprocess.PIPE,
     )
+    stdout = cast(asyncio.StreamReader, parent.stdout)  # stdout=PIPE: a reader
     try:
-        assert parent.stdout is not None
-        worker = int((await asyncio.wait_for(parent.stdout.readline(), 60)).decode())
+        worker = int((await asyncio.wait_for(stdout.readline(), 60)).decode())
         assert process_alive(worker)
     finally:
         parent.kill()  # SIGKILL: no exit stack runs
