@@ -561,12 +561,17 @@ def _registrations(view: str) -> list[_Registration]:
 
 
 _KEY_GAP = rf"(?:[_-]?(?i:no|num|number)\.?)?[^{AN}@\[\]\n]{{0,16}}\Z"  # _GAP, read backwards from the value
-# A business reference number's label right before a date-shaped number ("주문일자-순번 240601-3000112", "문서번호
-# 240611-0000123"): then only the registration number's own label makes it one.
-REFERENCE_BEFORE = compiled(
+# A business reference number's label right before a number ("주문일자-순번 240601-3000112", "문서번호
+# 240611-0000123", "이체 거래번호 0012-2411-9981"): no registration number (unless its own label says so), no account.
+_REFERENCE_BEFORE = compiled(
     r"(?:(?:주문|문서|접수|결재|품의|발주|견적|계약|티켓|요청|예약|거래|승인|관리|전표|상품|품목|청구|증권)\s?(?:번호|일자|코드|no|#)"
     rf"|순번|일련번호|운?송장|영수증|인보이스|바코드|품번|invoice|order|ticket|ref|barcode|sku|ean)[^{AN}@\[\]\n]{{0,12}}\Z"
 )
+
+
+def _after_reference(view: str, start: int) -> bool:
+    """Whether a business reference label stands right before ``start``."""
+    return _REFERENCE_BEFORE.search(view, max(0, start - 30), start) is not None
 
 
 def registration_numbers(genders: str) -> Finder:
@@ -579,7 +584,7 @@ def registration_numbers(genders: str) -> Finder:
                 continue
             # After the kind's own label or log key (arc_no=, rrn=), a date in any century is enough. Looked up
             # only behind such numbers (rare), not over the view: "a", "r", "s" start half the words in English.
-            if counts == TOLD or (counts == WHOLE and REFERENCE_BEFORE.search(view, max(0, start - 30), start) is None):
+            if counts == TOLD or (counts == WHOLE and not _after_reference(view, start)):
                 yield start, end
             elif label is not None and label.search(view, max(0, start - 40), start) is not None:
                 yield start, end
@@ -627,5 +632,5 @@ def accounts(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Spa
     candidates += _preceding(view, rule, _ACCOUNT_TAIL)
     for start, end in candidates:
         span = _account_span(view, start, end)
-        if span is not None:
+        if span is not None and not _after_reference(view, start):
             yield span

@@ -60,6 +60,7 @@ class Rule:
     # What any value of this kind must contain: text without it skips the finders (a cheap first look). A kind whose
     # values have no digit nor at-sign declares its own, or it would never match.
     hint: re.Pattern[str] = find.HINT
+    placeholders: bool = False  # one repeated digit (010-0000-0000) is a form's placeholder, not a value
 
 
 def _w(words: str) -> tuple[str, ...]:
@@ -102,6 +103,7 @@ _RULES: tuple[Rule, ...] = (
         find.cards,
         _w("카드 법카 card"),
         _w("비자 visa 마스터 master 아멕스 amex jcb 다이너스 diners bc"),
+        placeholders=True,
     ),
     Rule(
         PiiKind.DRIVER_LICENSE,
@@ -110,7 +112,7 @@ _RULES: tuple[Rule, ...] = (
         find.driver_licences,
         _w(r"면허 driver'?s?[\s_]?licen[cs]e licen[cs]e(?=[\s_]?(?:no|num|#)|\s?[=:])"),
     ),
-    Rule(PiiKind.PHONE, "[전화번호]", 5, find.phones, hint=find.PHONE_HINT),
+    Rule(PiiKind.PHONE, "[전화번호]", 5, find.phones, hint=find.PHONE_HINT, placeholders=True),
     Rule(
         PiiKind.ACCOUNT,
         "[계좌번호]",
@@ -121,6 +123,7 @@ _RULES: tuple[Rule, ...] = (
             " IBK NH bank account acct"
         ),
         _w("국민 우리 하나 기업 우체국 새마을 부산 대구 경남 광주 전북 제주 카카오 토스 케이 산업 SC"),  # "우리 팀"
+        placeholders=True,
     ),
     Rule(
         PiiKind.PASSPORT,
@@ -128,6 +131,7 @@ _RULES: tuple[Rule, ...] = (
         7,
         find.labelled_finder(find.PASSPORT_LABELLED, before=find.PASSPORT),
         _w(r"여권(?:\s?(?:번호|no|number|#)\.?)? passport(?:\s?(?:no|number|#)\.?)? PP\s?(?:No\.?|#)"),
+        placeholders=True,
     ),
     Rule(
         PiiKind.EMPLOYEE_ID,
@@ -139,6 +143,7 @@ _RULES: tuple[Rule, ...] = (
             r"사번(?!호) 사원\s?번호 직원\s?번호 인사\s?번호 직번"
             r" employee[\s_]?(?:id|no|number|#)\.? emp[._]?\s?(?:id|no|#)\.? e(?<![A-Za-z]e)mp(?![A-Za-z])"
         ),
+        placeholders=True,
     ),
     Rule(PiiKind.VEHICLE_PLATE, "[차량번호]", 9, find.pattern_finder(find.PLATE, region=True)),
     Rule(
@@ -217,33 +222,25 @@ def _detect(view: str) -> list[_Hit]:
     """The first-pass rules over the view, then the second-pass rules (names) around what they found."""
     if not any(hint.search(view) for hint in _HINTS):
         return []
-    # Placeholders (01000000000) and reference numbers are dropped before the names pass: a name is PII only next
-    # to PII (and masking twice must see what masking once saw).
-    first = [hit for hit in _first_pass(view) if not _dummy(view, hit) and not _a_reference(view, hit)]
+    # Placeholders (01000000000) are dropped before the names pass: a name is PII only next to PII (and masking twice
+    # must see what masking once saw).
+    first = [hit for hit in _first_pass(view) if not _placeholder(view, hit)]
     found: tuple[Span, ...] = tuple((s, e) for s, e, r in first if r.kind is not None)
     second = [(s, e, r) for r in _RULES if r.second_pass for s, e in r.finder(view, r, found)]
     return _resolve(first + second)[0] if second else first
 
 
-_DUMMY_KINDS = frozenset({PiiKind.PHONE, PiiKind.CARD, PiiKind.ACCOUNT, PiiKind.EMPLOYEE_ID, PiiKind.PASSPORT})
 _NOT_DIGIT = re.compile(r"[^0-9]")
 
 
-def _dummy(view: str, hit: _Hit) -> bool:
-    """A placeholder written in a number's shape: one digit repeated, after a mobile prefix or a letter too
-    (01000000000, 0000-0000-0000-0000, 사번 000000, M00000000)."""
-    if hit[2].kind not in _DUMMY_KINDS:
+def _placeholder(view: str, hit: _Hit) -> bool:
+    """A form's placeholder in a number's shape, for the kinds whose row says so: one digit repeated, after a mobile
+    prefix or a letter too (01000000000, 0000-0000-0000-0000, 사번 000000, M00000000)."""
+    if not hit[2].placeholders:
         return False
     digits = _NOT_DIGIT.sub("", view[hit[0] : hit[1]])
     body = digits[3:] if digits.startswith("01") else digits
     return len(digits) >= 6 and len(set(body)) == 1
-
-
-def _a_reference(view: str, hit: _Hit) -> bool:
-    """An account-shaped number a business reference label stands right before ("이체 거래번호 0012-2411-9981")."""
-    return (
-        hit[2].kind is PiiKind.ACCOUNT and find.REFERENCE_BEFORE.search(view, max(0, hit[0] - 30), hit[0]) is not None
-    )
 
 
 def _hits(text: str) -> list[_Hit]:
