@@ -29,7 +29,7 @@ from tests.endy import Endy, StartEndy, TokenizerPool, run_endy
 from tests.fakes.pg_process import PgProcess
 from tests.fakes.redis_process import RedisProcess
 from tests.fakes.slack import FakeSlack
-from tests.helpers import eventually
+from tests.helpers import eventually, process_state
 
 if TYPE_CHECKING:
     from loguru import Record
@@ -293,12 +293,12 @@ def _marked_processes(workers: bool = False) -> list[str]:
             # marker and are still shutting down when the controller looks
             if not any(v.startswith(marker + b"/") if workers else v == marker for v in variables):
                 continue
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
             line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-        except (OSError, IndexError):
+        except OSError:
             continue  # gone meanwhile, or not ours to read
-        if fields[0] == "Z" or (int(fields[1]) == os.getpid() and _RESOURCE_TRACKER in line):
-            continue  # multiprocessing's resource tracker (the chart process' helper) ends with this process
+        state = process_state(int(entry.name))
+        if state is None or state[0] == "Z" or (state[1] == os.getpid() and _RESOURCE_TRACKER in line):
+            continue  # gone, a zombie, or multiprocessing's resource tracker (it ends with this process)
         found.append(f"{entry.name}: {line}")
     return found
 
@@ -336,7 +336,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def _leftovers(workers: bool = False) -> list[str]:
-    """This process's leftovers (with `workers`: its xdist workers' too) after a bounded grace, each killed."""
+    """This process's leftovers (with `workers`: instead those of its xdist workers) after a bounded grace, each
+    killed."""
     deadline = time.monotonic() + LEFTOVER_GRACE
     while (left := _marked_processes(workers)) and time.monotonic() < deadline:
         time.sleep(0.1)  # not a test: waiting (bounded) for the last stopped servers to exit

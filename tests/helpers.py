@@ -46,10 +46,16 @@ def png_size(data: bytes) -> tuple[int, int]:
     return int(width), int(height)
 
 
+def process_state(pid: int) -> tuple[str, int] | None:
+    """The process's state letter (R, S, Z …) and its parent's pid from /proc, or None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return fields[0], int(fields[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def process_alive(pid: int) -> bool:
     """Whether the process runs (a zombie, waiting to be reaped, does not count)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
+    state = process_state(pid)
+    return state is not None and state[0] != "Z"
