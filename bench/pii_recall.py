@@ -30,12 +30,8 @@ CORPORA = {
     "blind6": "blind6_",
     "blind7": "blind7_",
 }
-ALL_PII = {
-    "blind4",
-    "blind5",
-    "blind6",
-    "blind7",
-}  # corpora whose secrets are all the PII in a row, not only the row's kind
+# corpora whose secrets are all the PII in a row, not only the row's kind
+ALL_PII = {"blind4", "blind5", "blind6", "blind7"}
 # blind7's writer counted every personal name as a secret, also a bare one in a form field ("성명 : 지정우"); the
 # issue's rule (and the masker's) is a name followed by a title or 님 next to a contact. Reported both ways: as
 # written, and with the bare names left out of what a row requires ("to the rule").
@@ -110,13 +106,13 @@ def main() -> None:
     totals = [sum(table[k].get(c, (0, 0))[0] for k in table) for c in heads]
     counts = [sum(table[k].get(c, (0, 0))[1] for k in table) for c in heads]
     print("| all positives | " + " | ".join(f"{h}/{t}" for h, t in zip(totals, counts, strict=True)) + " |")
-    cells = []
-    for name, prefix, _, _ in columns():
+    changed: dict[str, tuple[list[tuple[str, str]], int]] = {}  # per corpus file: (text, masked) changed, rows
+    for corpus, prefix in CORPORA.items():
         texts = [r[1] for r in rows(f"{prefix}near_misses.tsv")]
-        changed = [t for t in texts if mask_pii(t) != t]
-        if not name.endswith("(to the rule)"):
-            shown += [f"{name} false positive: {t} -> {mask_pii(t)}" for t in changed]
-        cells.append(f"{len(changed)}/{len(texts)}")
+        masked = [(t, mask_pii(t)) for t in texts]
+        changed[prefix] = ([(t, m) for t, m in masked if m != t], len(texts))
+        shown += [f"{corpus} false positive: {t} -> {m}" for t, m in changed[prefix][0]]
+    cells = [f"{len(changed[prefix][0])}/{changed[prefix][1]}" for _, prefix, _, _ in columns()]
     print("| near misses changed | " + " | ".join(cells) + " |")
     if args.show:
         print("\n".join(shown))
