@@ -121,6 +121,7 @@ def _sets() -> dict[str, tuple[list[EvalCase], list[str]]]:
     out = {}
     for name, cases, oos in (
         ("paraphrases", "learn_paraphrases.jsonl", "learn_oos.txt"),
+        ("paraphrases2", "learn_paraphrases2.jsonl", "learn2_oos.txt"),
         ("dev", "dev.jsonl", "dev_oos.txt"),
         ("held", "held.jsonl", "held_oos.txt"),
         ("cold", "cold.jsonl", "cold_oos.txt"),
