@@ -53,16 +53,15 @@ class Vocabulary:
         return out
 
     def near_words(self, question: str) -> tuple[str, ...]:
-        """Near words of the question's topic words (lexicon group members, then Kiwi neighbours), a few each."""
+        """Near words of the question's topic words from the lexicon's groups, a few each. Kiwi's word-vector
+        neighbours are left out: as often as not they are about something else (냉장고 → 냉동실, 가전제품)."""
         out: list[str] = []
-        tokenizer = self.retriever.tokenizer
         for concept in self.retriever.concepts(question):
             word = concept.token
             if concept.factor < 1.0 or len(word) < 2:
                 continue
             group = [m for g in builtin_lexicon() if any(_key(x) == _key(word) for x in g) for m in g]
-            vectors = [w for w in tokenizer.similar(word, 10) if len(w) >= 2 and token_factor(w) >= 1.0]
-            out += [w for w in dict.fromkeys([*group, *vectors]) if _key(w) != _key(word)][:NEAR_PER_WORD]
+            out += [w for w in dict.fromkeys(group) if _key(w) != _key(word)][:NEAR_PER_WORD]
         return tuple(dict.fromkeys(out))[:MAX_NEAR_WORDS]
 
     def knowledge_words(self) -> list[str]:

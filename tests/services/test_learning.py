@@ -9,6 +9,7 @@ from services.answer_types import AnswerKind
 from services.errors import PermissionDenied
 from services.kb_model import KnowledgeBase
 from services.learning import Actor, FaqDraft, LearnedKind, LearningRefused, Refusal
+from services.lexicon import builtin_lexicon
 from services.storage import Storage
 from tests.services.learning_support import (
     ADMIN,
@@ -217,3 +218,18 @@ async def test_a_word_the_handbook_never_uses_is_paired_with_the_handbook_word_n
     assert taught.added == 1
     kind, title = await rig.ask(question)
     assert kind is AnswerKind.ANSWER and title is not None and "경조" in title, title
+
+
+async def test_a_taught_phrasing_carries_near_words_from_the_lexicon_only(rig: Rig) -> None:
+    # Kiwi's word vectors put 냉동실, 가전제품, 식판 … next to 냉장고 and 도시락: words about something else, which
+    # made a taught phrasing match other questions. Near words come from the lexicon's groups (curated) only.
+    question = "탕비실 냉장고에 넣어둔 도시락 없어졌어요 누가 버린 거예요?"
+    await asked(rig.svc.storage, question)
+    (gap,) = await rig.svc.gaps(7)
+    await rig.svc.teach_section(gap.gap_id, LOUNGE_ID, ME)
+    (learned,) = [s for s in rig.answers.kb.sections if s.id.startswith("learned:")]
+    phrasing, *near = learned.keywords
+    assert phrasing == question
+    lexicon = {m for g in builtin_lexicon() for m in g}
+    assert near and all(w in lexicon for w in near), near  # 탕비실's group (휴게실, 라운지 …) is there
+    assert not {"냉동실", "가전제품", "식판"} & set(near)
