@@ -200,15 +200,25 @@ class Retriever:
         return out
 
     def _rejoin(self, tokens: list[str]) -> list[str]:
-        """Two one-letter pieces in a row that together are a word of the handbook are that word: Kiwi splits a
-        compound by context ("경조휴가 며칠" → 경/조/휴가, alone → 경조/휴가), the handbook's own use decides."""
+        """Pieces in a row that together are a word of the handbook are that word when no piece alone is one (each
+        is a single letter or a word the handbook never uses): Kiwi splits a compound by context ("경조휴가 며칠" →
+        경/조/휴가, alone → 경조/휴가; "코어타임 몇시" → 코어/타임, "**코어타임**은" → 코어타임), the handbook's
+        own use decides."""
         out: list[str] = []
         i = 0
         while i < len(tokens):
-            pair = tokens[i] + tokens[i + 1] if i + 1 < len(tokens) else ""
-            if len(tokens[i]) == 1 and len(pair) == 2 and pair in self._df:
-                out.append(pair)
-                i += 2
+            for size in (3, 2):
+                run = tokens[i : i + size]
+                joined = "".join(run)
+                if (
+                    len(run) == size
+                    and joined in self._df
+                    and all(len(t) == 1 or t not in self._df for t in run)
+                    and all(_HANGUL_WORD.fullmatch(t) for t in run)
+                ):
+                    out.append(joined)
+                    i += size
+                    break
             else:
                 out.append(tokens[i])
                 i += 1

@@ -9,7 +9,7 @@ import pytest
 
 from endy_bot.evaluation import EvalReport, evaluate, load_devset, load_out_of_scope
 from services.answering import AnswerService
-from services.knowledge import KnowledgeBase
+from services.knowledge import KnowledgeBase, load_knowledge_base
 from services.retrieval import Retriever
 from services.tokenizer import KoreanTokenizer
 from tests.conftest import DATA
@@ -121,3 +121,23 @@ def test_eval_lines_are_validated(tmp_path: Path) -> None:
     path.write_text(json.dumps({"question": "q", "expected_section": "s"}) + "\n{not json}\n", encoding="utf-8")
     with pytest.raises(Exception, match="dev.jsonl:2"):
         load_devset(path)
+
+
+def test_a_compound_kiwi_splits_in_the_question_meets_the_handbooks_whole_word(
+    tmp_path: Path, tokenizer: KoreanTokenizer
+) -> None:
+    # Kiwi keeps 코어타임 whole in "**코어타임**은 …" but splits it into 코어/타임 in "본사 코어타임 몇시부터": neither
+    # piece is a word of the handbook, so the run is the handbook's word. Known pieces are never glued (휴가 신청).
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "hr.md").write_text(
+        "# 근무\n\n## 본사 근무시간\n\n- **코어타임**은 10:30~16:00입니다.\n\n"
+        "## 휴가 신청\n\n휴가신청은 3일 전까지 휴가 시스템에서 합니다.\n\n## 주차\n\n본사 주차는 지하 2층입니다.\n",
+        encoding="utf-8",
+    )
+    retriever = Retriever(load_knowledge_base(tmp_path / "kb"), tokenizer)
+    question = "본사 코어타임 몇시부터 몇시까지에요?"
+    assert {"코어", "타임"} <= set(tokenizer.tokenize(question))  # the split this test is about
+    found = retriever.search_lexical(question)
+    assert found.best is not None and found.best.section.title.endswith("본사 근무시간")
+    assert "코어타임" in found.query_tokens
+    assert {"휴가", "신청"} <= set(retriever.search_lexical("휴가 신청 언제까지 해요?").query_tokens)
