@@ -64,19 +64,26 @@ class SynonymExpander:
         # Literal words by their first two letters: one pass over the question finds every word it contains.
         self._by_bigram: dict[str, list[tuple[str, int]]] = {}
         self._longest = 1
+        # Members the analyser gets wrong (육휴 → 휴, 내선번호 → 내/번호): they fire only as literal words of the
+        # question, never on their stray morphemes, and are no expansion (a lone 휴 or 사 would match everything).
+        self._literal_only: list[set[str]] = []
         for group in groups:
-            members = [(tuple(tokenizer.term(word)), _literal(word)) for word in group]
-            # A member the analyser gets wrong (우리사주 → 사, 품의 → 품) would fire on every such letter.
-            members = [m for m, word in zip(members, group, strict=True) if m[0] and _analysed_whole(word, m[0])]
-            if len(members) < 2:
+            analysed = [(tuple(tokenizer.term(word)), _literal(word)) for word in group]
+            whole = [bool(m[0]) and _analysed_whole(word, m[0]) for m, word in zip(analysed, group, strict=True)]
+            members = [m for m, ok in zip(analysed, whole, strict=True) if ok]
+            literal_only = {word for (_, word), ok in zip(analysed, whole, strict=True) if not ok and word}
+            if not members or len(members) + len(literal_only) < 2:
                 continue
             index = len(self._groups)
             self._groups.append(members)
+            self._literal_only.append(literal_only)
             for phrase, word in members:
                 self._by_first.setdefault(phrase[0], []).append(index)
                 self._longest = max(self._longest, len(phrase))
                 if word:
                     self._by_bigram.setdefault(word[:2], []).append((word, index))
+            for word in literal_only:
+                self._by_bigram.setdefault(word[:2], []).append((word, index))
 
     def expand(self, tokens: Sequence[str], text: str = "") -> dict[str, set[tuple[str, ...]]]:
         """Per distinct question token: the token itself and the members of every group it fired."""
@@ -90,6 +97,7 @@ class SynonymExpander:
         for g in sorted(candidates):
             members = self._groups[g]
             fired = [(m, word) for m, word in members if m in grams or word in present]
+            fired += [((), word) for word in self._literal_only[g] if word in present]
             phrases = {m for m, _ in members}
             for member, word in fired:
                 # Literal hits may be split differently in the question: expand the tokens inside the word.

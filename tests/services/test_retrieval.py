@@ -10,6 +10,7 @@ import pytest
 from endy_bot.evaluation import EvalReport, evaluate, load_devset, load_out_of_scope
 from services.answering import AnswerService
 from services.knowledge import KnowledgeBase, load_knowledge_base
+from services.lexicon import SynonymExpander
 from services.retrieval import Retriever
 from services.tokenizer import KoreanTokenizer
 from tests.conftest import DATA
@@ -141,3 +142,26 @@ def test_a_compound_kiwi_splits_in_the_question_meets_the_handbooks_whole_word(
     assert found.best is not None and found.best.section.title.endswith("본사 근무시간")
     assert "코어타임" in found.query_tokens
     assert {"휴가", "신청"} <= set(retriever.search_lexical("휴가 신청 언제까지 해요?").query_tokens)
+
+
+def test_a_lexicon_word_kiwi_cannot_analyse_fires_only_where_the_question_spells_it(
+    tokenizer: KoreanTokenizer, tmp_path: Path
+) -> None:
+    # Kiwi reads 육휴 as 육 (a numeral, dropped) + 휴: as a morpheme phrase the member would be a lone 휴.
+    assert tokenizer.term("육휴") == ["휴"]
+    expander = SynonymExpander([("육아휴직", "육휴")], tokenizer)
+    question = "육휴 언제까지 신청해야되나요"
+    assert ("육아", "휴직") in expander.expand(tokenizer.tokenize(question), question)["휴"]
+    elsewhere = "오늘 휴 신청"  # no 육휴 written: nothing fires on the stray letter
+    assert expander.expand(tokenizer.tokenize(elsewhere), elsewhere)["휴"] == {("휴",)}
+    assert ("휴",) not in expander.phrases()  # and the stray letter is never an expansion of 육아휴직
+
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "hr.md").write_text(
+        "# 휴가\n\n## 육아휴직\n\n육아휴직은 시작 30일 전까지 신청합니다.\n\n## 연차\n\n연차는 전날까지 신청합니다.\n\n"
+        "## 병가\n\n병가는 진단서를 내고 신청합니다.\n",
+        encoding="utf-8",
+    )
+    retriever = Retriever(load_knowledge_base(tmp_path / "kb"), tokenizer)
+    found = retriever.search_lexical(question)
+    assert found.best is not None and found.best.section.title.endswith("육아휴직")
