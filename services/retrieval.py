@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import json
 import math
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -475,28 +476,45 @@ def _write_json(path: Path, data: object, what: str) -> None:
         logger.bind(path=str(path)).warning(f"{what} not written")
 
 
+_TOKEN_CACHE_ENTRIES = 200_000  # texts kept in the token cache: this handbook's, then the most recent others'
+
+
 def _cached_tokens(kb: KnowledgeBase, tokenizer: KoreanTokenizer, cache_dir: Path | None) -> Fields:
-    """Title and body tokens per section, cached on disk by KB version so a restart skips analysis."""
-    path = (
-        cache_dir / f"tokens-{kb.version}-{token_cache_version()}-{tokenizer.vocabulary}-{_INDEX_FORMAT}.json.gz"
-        if cache_dir
-        else None
-    )
-    if path is not None and path.exists():
+    """Title and body tokens per section. Cached on disk per text (a field's analysis depends on its text, the user
+    words in force and the tokenizer's code only), so a restart analyses nothing and a reload only the texts that
+    changed: a learned phrasing is a copy of its section with a new title, one short text to analyse."""
+    fields = [section_fields(s) for s in kb.sections]
+    texts = [f[0] for f in fields] + [f[1] for f in fields]
+    if cache_dir is None:
+        analysed = tokenizer.tokenize_many(texts)
+        return analysed[: len(fields)], analysed[len(fields) :]
+    path = cache_dir / f"tokens-{token_cache_version()}-{tokenizer.vocabulary}-{_INDEX_FORMAT}.json.gz"
+    cached: dict[str, list[str]] = {}
+    if path.exists():
         try:
             with gzip.open(path, "rt", encoding="utf-8") as fh:
-                titles, bodies = json.load(fh)
-            if len(titles) == len(bodies) == len(kb.sections):
-                return titles, bodies
-        except (OSError, ValueError):
+                cached = {str(k): [str(t) for t in v] for k, v in json.load(fh).items()}
+        except (OSError, ValueError, AttributeError, TypeError):
             logger.bind(path=str(path)).warning("token cache unreadable; rebuilding")
-    fields = [section_fields(s) for s in kb.sections]
-    titles = tokenizer.tokenize_many([f[0] for f in fields])
-    bodies = tokenizer.tokenize_many([f[1] for f in fields])
-    if path is not None:
+    keys = [hashlib.sha256(t.encode()).hexdigest()[:24] for t in texts]
+    todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in cached}
+    if todo:
+        fresh = dict(zip(todo, tokenizer.tokenize_many(list(todo.values())), strict=True))
+        own = set(keys)
+        others = [(k, v) for k, v in cached.items() if k not in own][-max(0, _TOKEN_CACHE_ENTRIES - len(own)) :]
+        cached = {**dict(others), **{k: cached[k] if k in cached else fresh[k] for k in dict.fromkeys(keys)}}
+        _write_tokens(path, cached)
+    tokens = [cached[k] for k in keys]
+    return tokens[: len(fields)], tokens[len(fields) :]
+
+
+def _write_tokens(path: Path, data: dict[str, list[str]]) -> None:
+    """Write the token cache atomically (a warning, not a failure, when the folder is read-only)."""
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with gzip.open(tmp, "wt", encoding="utf-8") as fh:
-            json.dump([titles, bodies], fh, ensure_ascii=False)
+            json.dump(data, fh, ensure_ascii=False)
         tmp.replace(path)
-    return titles, bodies
+    except OSError:
+        logger.bind(path=str(path)).warning("token cache not written")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -114,7 +115,15 @@ def test_token_cache_skips_analysis_on_restart(sample_kb: KnowledgeBase, tmp_pat
     q = "노트북 교체 주기"
     assert [h.section.id for h in first.search_lexical(q).hits] == [h.section.id for h in second.search_lexical(q).hits]
     (cache_file,) = tmp_path.glob("tokens-*.json.gz")
-    assert sample_kb.version in cache_file.name
+
+    # A reload with one section changed (a new version of the handbook) analyses that section's changed text only.
+    changed = list(sample_kb.sections)
+    changed[3] = dataclasses.replace(changed[3], text=changed[3].text + "\n\n추가 안내: 노트북 교체는 3년마다 합니다.")
+    edited = dataclasses.replace(sample_kb, sections=changed, version=sample_kb.version + "-edited")
+    third = Retriever(edited, tok, cache_dir=tmp_path)
+    assert CountingTokenizer.analysed == analysed + 1  # the body; its title is the same text as before
+    assert "추가" in third._token_sets[3]  # noqa: SLF001 - the edited text was analysed, not an old copy
+    assert list(tmp_path.glob("tokens-*.json.gz")) == [cache_file]  # one cache, per text, not per version
 
 
 def test_eval_lines_are_validated(tmp_path: Path) -> None:
