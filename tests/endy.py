@@ -11,7 +11,7 @@ then costs another second or two. Tests share both through `TokenizerPool`, with
   its vocabulary is still the one that handbook gave it: a test that reloads another handbook into its Endy
   leaves a tokenizer with foreign words, which is dropped instead of lent again;
 - a tokenizer is lent to one Endy at a time (two replicas in a test get two, as two processes have);
-- the handbook's caches under DATA_DIR/cache — its token cache (`tokens-…`, keyed by handbook version, tokenizer
+- the handbook's caches under DATA_DIR/cache — its token cache (`tokens-…`, per text, keyed by tokenizer
   version and vocabulary), its compound cache (`compounds-…`, the user words a fresh tokenizer learnt from it,
   keyed by the phrases and the vocabulary before) and the lexicon's term cache (`terms-…`, keyed by the terms and
   the vocabulary) — are copied into the next Endy's DATA_DIR: files Endy would have written itself, byte for byte.
