@@ -59,7 +59,7 @@ REGIONS = "서울|부산|대구|인천|광주|대전|울산|세종|경기|강원
 _REGION_BEFORE = compiled(rf"(?<![{HG}])(?:{REGIONS})\s?\Z")
 # label → value: no digits, letters or placeholder between, except a log key's suffix (acct_no=, card_no:)
 _GAP = compiled(
-    rf"(?:[_-]?(?:no|num|number)(?![A-Za-z])\.?)?(?:\s?\((?=[^()\n]{{0,9}}[가-힣])[^()\n\[\]@]{{1,10}}\))?[^{AN}@\[\]\n]{{0,16}}+"
+    rf"(?:[_-]?(?:no|num|number)(?![A-Za-z])\.?)?(?:\s?\((?=[^()\n]{{0,9}}[가-힣]|[A-Za-z\s]{{1,10}}\))[^()\n\[\]@]{{1,10}}\))?[^{AN}@\[\]\n]{{0,16}}+"
 )  # also a note in brackets after the label: "사원번호(8자리) 20230417", "여권번호(영문 포함): …"
 _NEAR_GAP = compiled(r"\s?[:(/,|\t]?\s?")  # also a CSV or table cell: "국민,004501-…", "| 국민 | …"
 _LIST_SEP = compiled(r"\s?(?:[,/&]|및|와|과|또는)\s?")
@@ -218,7 +218,7 @@ def pattern_finder(pattern: re.Pattern[str], region: bool = False) -> Finder:
 
 
 # "E20419 아니고 E20491", "M20384756 → M593B1048", "(구) M60451182 (신) M604F1182"
-_CORRECTION = r"아니|말고|→|->|=>|정정|수정|바뀌|바뀜|바뀐|변경|오타|틀렸|\(신\)|새\s?번호"
+_CORRECTION = r"아니|말고|→|->|=>|정정|수정|바뀌|바뀜|바뀐|변경|오타|틀렸|\(신\)|새\s?번호|에서"
 
 
 @lru_cache(maxsize=16)
@@ -275,7 +275,7 @@ def _with_corrections(view: str, spans: Iterable[Span], item: re.Pattern[str]) -
 
 @lru_cache(maxsize=16)
 def _before_label(item: str, labels: tuple[str, ...]) -> re.Pattern[str]:
-    return compiled(rf"(?P<item>{item}){_AFTER_GLUE}{_words(labels)}")
+    return compiled(rf"(?P<item>{item}){_AFTER_GLUE}(?:(?:←|<-|<=)\s?)?(?:(?:새|신규|변경된|바뀐)\s?)?{_words(labels)}")
 
 
 def labelled_finder(
@@ -402,20 +402,20 @@ PASSPORT = compiled(
 PASSPORT_LABELLED = compiled(  # after a label only: other countries' digits-only and two-letter shapes
     rf"{PASSPORT.pattern}|[0-9]{_B}\d{{6,8}}{_POST}|[A-Za-z]{_B}[A-Za-z]\d{{6,7}}{_POST}"
 )
+_PARTICLE = (
+    r"(?:이|가|을|를|은|는|의|에|도|만|과|와|로|으로|에서|에게|까지|부터|씩|째|쯤|짜리|정도|입니다|이에요|예요|요)"
+)
 EMPLOYEE = compiled(  # also with a slipped space inside: "k2019 0042", "K2021 -0388"
     rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}(?:-[A-Za-z]{{1,3}})?[-\s]?(?:\d{{3,10}}|\d{{2}}(?=-\d))"
     rf"(?:-\d{{2,6}}|\s-?\s?\d{{2,6}}){{0,2}}"
     rf"|[0-9]{_B}(?:\d{{3}}{_S}\d{{4}}|\d{{4,11}}(?:-\d{{2,6}}){{0,2}}|\d-\d{{3,6}}))"
-    rf"{_POST}(?!\s?(?:년|월|일|원|만|명|개|시|분|%))"
+    rf"{_POST}(?!\s?(?:년|월|일|원|만|명|개|시|분){_PARTICLE}?(?![가-힣]))(?!\s?%)"
 )
 EMPLOYEE_ALONE = re.compile(rf"E(?<![{AN}-]E)N(?:C-?\d{{5,6}}|\d{{6}}|-\d{{4}}-\d{{3,4}})(?![{AN}])", re.ASCII)
 CORPORATE = compiled(rf"[0-9]{_B}(?:\d{{5}}(?:{_S})?\d{{7}}|\d{{2}}(?:{_S})?\d{{2}}(?:{_S})?\d{{5}}){_POST}")
 _PLATE_LETTERS = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자배하허호"
 # A counter ends its word, or only a particle follows it: "3456명이 왔다" is a count, "12가3456 명의이전" (a title
 # transfer), "… 대여", "… 회수", "… 일괄" are a plate and the word after it.
-_PARTICLE = (
-    r"(?:이|가|을|를|은|는|의|에|도|만|과|와|로|으로|에서|에게|까지|부터|씩|째|쯤|짜리|정도|입니다|이에요|예요|요)"
-)
 _PLATE_COUNT = rf"(?!\s?(?:원|만(?=\s?원)|억|천|명|개|건|년|월|일|회|대){_PARTICLE}?(?![가-힣]))(?!\s?%)"
 PLATE = compiled(  # also "69소-2038", read out digit by digit, "12 가 3 4 5 6", and glued to its region: "서울12가3456"
     rf"[0-9](?<![{AN}].)\d{{1,2}}[-\s]?[{_PLATE_LETTERS}](?:[-\s]?\d{{4}}|\s?\d(?:\s\d){{3}})(?![{AN}]){_PLATE_COUNT}"
@@ -443,9 +443,12 @@ _PART_GAP = rf"{_SPLIT_GAP}{{0,6}}+"
 _REGNO_TOLD = compiled(
     rf"(?P<label>{_REG_LABEL}){_SPLIT_GAP}{{0,8}}?(?:"
     rf"{_BACK}{_PART_GAP}(?P<back2>\d{{7}})(?![0-9\ue000]){_SPLIT_GAP}{{1,12}}?{_FRONT}{_PART_GAP}(?P<birth2>\d{{6}})"
-    rf"(?![0-9\ue000])|{_FRONT}{_PART_GAP}(?P<birth>\d{{6}})(?![0-9\ue000])|{_BACK}{_PART_GAP}(?P<back>[1-8]\d{{6}})"
+    rf"(?![0-9\ue000])|{_FRONT}{_PART_GAP}(?P<birth>\d{{6}})(?![0-9\ue000])|{_BACK}{_SPLIT_GAP}{{0,14}}+(?P<back>[1-8]\d{{6}})"
     rf"(?![0-9\ue000]))"
 )
+# "뒷자리 1846103 이요": the back part alone, no label: seven digits told as a number's 뒷자리 (a phone's or a card's
+# are four).
+_BACK_ALONE = compiled(rf"(?<![가-힣])뒷\s?(?:7\s?)?자리{_PART_GAP}(?P<back>[1-8]\d{{6}})(?![0-9\ue000])")
 # "앞 6자리: 820207 / 뒤 7자리: 1282045", "앞 820215 / 뒤 2385171": with or without a label, a birth date and its 7th
 # digit (or an FRN check digit) vouch; the parts may be on two lines.
 _REGNO_COUNTED = compiled(
@@ -518,6 +521,8 @@ def _labelled_parts(view: str, found: list[_Registration]) -> list[_Registration
 def _told(view: str) -> list[_Registration]:
     """The parts told after a label, and numbers their writers hid."""
     parts: list[_Registration] = []
+    if "뒷" in view:
+        parts += [(m["back"][0], m.span("back"), TOLD) for m in _BACK_ALONE.finditer(view)]
     for m in _REGNO_TOLD.finditer(view):
         if m["back2"] and _born(m["birth2"], m["back2"][0]):
             parts += [(m["back2"][0], m.span("birth2"), TOLD), (m["back2"][0], m.span("back2"), TOLD)]
@@ -565,7 +570,7 @@ _KEY_GAP = rf"(?:[_-]?(?i:no|num|number)\.?)?[^{AN}@\[\]\n]{{0,16}}\Z"  # _GAP, 
 # 240611-0000123", "이체 거래번호 0012-2411-9981"): no registration number (unless its own label says so), no account.
 _REFERENCE_BEFORE = compiled(
     r"(?:(?:주문|문서|접수|결재|품의|발주|견적|계약|티켓|요청|예약|거래|승인|관리|전표|상품|품목|청구|증권)\s?(?:번호|일자|코드|no|#)"
-    rf"|순번|일련번호|운?송장|영수증|인보이스|바코드|품번|invoice|order|ticket|ref|barcode|sku|ean)[^{AN}@\[\]\n]{{0,12}}\Z"
+    rf"|순번|일련번호|운?송장|등기(?:\s?번호)?|영수증|인보이스|바코드|품번|invoice|order|ticket|ref|barcode|sku|ean)[^{AN}@\[\]\n]{{0,12}}\Z"
 )
 
 
@@ -606,7 +611,9 @@ def cards(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     # and date-prefixed order numbers pass Luhn one time in ten.
     for m in CARD.finditer(view):
         digits = _NON_DIGIT.sub("", m.group())
-        luhn = _luhn_ok(digits) and (digits != m.group() or digits[0] in "3456")
+        luhn = _luhn_ok(digits) and (digits != m.group() or (digits[0] in "3456" and 14 <= len(digits) <= 16))
+        if digits == m.group() and _after_reference(view, m.start()):
+            continue
         if luhn or (len(digits) in (15, 16) and _followed(view, m.end(), rule)):
             yield m.span()
     for start, end in _introduced(view, rule, CARD):

@@ -193,7 +193,9 @@ _NOT_NAMES = frozenset(
     "국내 국외 국제 국가 국장 봉사 봉투 피부 피드 육아 육성 맹장".split()
 )
 _DOUBLE_SURNAMES = frozenset("황보 남궁 제갈 선우 독고 사공 서문".split())
-_NAME_REACH = 24  # characters between a name (with its title) and the detail it sits next to
+# A name in Latin letters with 님 ("Aigerim Sultanova님", "CHEN JING 님"): capitalised words, case-sensitive.
+_LATIN_NAME = re.compile(r"(?<![A-Za-z])(?P<name>[A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+){0,2}) ?님")
+_NAME_REACH = 28  # characters between a name (with its title) and the detail it sits next to
 
 
 def _windows(found: tuple[Span, ...], reach: int) -> Iterator[Span]:
@@ -247,4 +249,7 @@ def names(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     for lo, hi in _windows(found, _NAME_REACH + 12):  # 12: room for the name and its title
         for m in pattern.finditer(view, lo, hi):
             if _is_name(m["name"].replace(" ", "")) and _beside(view, m.span(), found, starts):
+                yield m.span("name")
+        for m in _LATIN_NAME.finditer(view, lo, hi):
+            if _beside(view, m.span(), found, starts):
                 yield m.span("name")

@@ -342,6 +342,48 @@ def test_corpus_masking_is_idempotent() -> None:
         P("핸드폰 O10-1234-5678", "핸드폰 [전화번호]", id="letter-o-for-zero"),
         P("공일공 일이삼사 오육칠팔", "[전화번호]", id="digit-words"),
         P("대표번호 1800-1234, 1566-0000", "대표번호 1800-1234, 1566-0000", id="representative-numbers"),
+        # the eighth blind corpus' misses, each as a general form
+        P("사번(ID) H20123849 초기화 요청", "사번(ID) [사번] 초기화 요청", id="employee-id-latin-note"),
+        P(
+            "직원번호 : EMP-408442 명찰 재발급",
+            "직원번호 : [사번] 명찰 재발급",
+            id="employee-id-before-a-word-like-a-count",
+        ),
+        P("사번 E2019 20명 충원", "사번 [사번] 20명 충원", id="employee-id-then-a-count"),
+        P(
+            "여권번호가 M69925694 에서 M750B7584 로 바뀌었어요",
+            "여권번호가 [여권번호] 에서 [여권번호] 로 바뀌었어요",
+            id="passport-corrected-with-eseo",
+        ),
+        P("M988D9232 ← 새 여권번호", "[여권번호] ← 새 여권번호", id="passport-before-an-arrow-and-label"),
+        P(
+            "뒷자리 1846103 이요 앞자리는 생일이에요",
+            "뒷자리 [주민등록번호] 이요 앞자리는 생일이에요",
+            id="rrn-back-told-alone",
+        ),
+        P(
+            "주민번호 뒷자리만 알려드릴게요 1359531",
+            "주민번호 뒷자리만 알려드릴게요 [주민등록번호]",
+            id="rrn-back-told-later",
+        ),
+        P("카드 뒷자리 1234 맞아요", "카드 뒷자리 1234 맞아요", id="card-back-four-digits-is-no-rrn"),
+        P("설지혜 간호사 긴급연락처 010-8352-2111", "[이름] 간호사 긴급연락처 [전화번호]", id="name-hospital-title"),
+        P(
+            "Aigerim Sultanova님 연락처 010-9916-5991",
+            "[이름]님 연락처 [전화번호]",
+            id="name-latin-with-nim",
+        ),
+        P(
+            "hi 서순자님, please call me back at 82-10-8778-9806",
+            "hi [이름]님, please call me back at [전화번호]",
+            id="name-english-reach",
+        ),
+        P(
+            "요양급여 청구번호 5359726496065 반송",
+            "요양급여 청구번호 5359726496065 반송",
+            id="thirteen-digits-are-no-card",
+        ),
+        P("우체국 등기 6863027209357 발송 완료", "우체국 등기 6863027209357 발송 완료", id="registered-mail-number"),
         # the second blind corpus' misses, each as a general form
         P("서울12가3456 명의이전 서류 접수", "[차량번호] 명의이전 서류 접수", id="plate-glued-region-then-word"),
         P("경기12가3456, 부산 123가4567 대여 반납", "[차량번호], [차량번호] 대여 반납", id="plate-region-variants"),
