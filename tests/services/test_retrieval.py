@@ -133,18 +133,24 @@ def test_eval_lines_are_validated(tmp_path: Path) -> None:
         load_devset(path)
 
 
+def _handbook(tmp_path: Path, tokenizer: KoreanTokenizer, markdown: str) -> Retriever:
+    """A retriever over a one-file handbook folder."""
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "hr.md").write_text(markdown, encoding="utf-8")
+    return Retriever(load_knowledge_base(tmp_path / "kb"), tokenizer)
+
+
 def test_a_compound_kiwi_splits_in_the_question_meets_the_handbooks_whole_word(
     tmp_path: Path, tokenizer: KoreanTokenizer
 ) -> None:
     # Kiwi keeps 코어타임 whole in "**코어타임**은 …" but splits it into 코어/타임 in "본사 코어타임 몇시부터": neither
     # piece is a word of the handbook, so the run is the handbook's word. Known pieces are never glued (휴가 신청).
-    (tmp_path / "kb").mkdir()
-    (tmp_path / "kb" / "hr.md").write_text(
+    retriever = _handbook(
+        tmp_path,
+        tokenizer,
         "# 근무\n\n## 본사 근무시간\n\n- **코어타임**은 10:30~16:00입니다.\n\n"
         "## 휴가 신청\n\n휴가신청은 3일 전까지 휴가 시스템에서 합니다.\n\n## 주차\n\n본사 주차는 지하 2층입니다.\n",
-        encoding="utf-8",
     )
-    retriever = Retriever(load_knowledge_base(tmp_path / "kb"), tokenizer)
     question = "본사 코어타임 몇시부터 몇시까지에요?"
     assert {"코어", "타임"} <= set(tokenizer.tokenize(question))  # the split this test is about
     found = retriever.search_lexical(question)
@@ -165,12 +171,11 @@ def test_a_lexicon_word_kiwi_cannot_analyse_fires_only_where_the_question_spells
     assert expander.expand(tokenizer.tokenize(elsewhere), elsewhere)["휴"] == {("휴",)}
     assert ("휴",) not in expander.phrases()  # and the stray letter is never an expansion of 육아휴직
 
-    (tmp_path / "kb").mkdir()
-    (tmp_path / "kb" / "hr.md").write_text(
+    retriever = _handbook(
+        tmp_path,
+        tokenizer,
         "# 휴가\n\n## 육아휴직\n\n육아휴직은 시작 30일 전까지 신청합니다.\n\n## 연차\n\n연차는 전날까지 신청합니다.\n\n"
         "## 병가\n\n병가는 진단서를 내고 신청합니다.\n",
-        encoding="utf-8",
     )
-    retriever = Retriever(load_knowledge_base(tmp_path / "kb"), tokenizer)
     found = retriever.search_lexical(question)
     assert found.best is not None and found.best.section.title.endswith("육아휴직")
