@@ -64,8 +64,9 @@ class SynonymExpander:
         # Literal words by their first two letters: one pass over the question finds every word it contains.
         self._by_bigram: dict[str, list[tuple[str, int]]] = {}
         self._longest = 1
-        # Members the analyser gets wrong (육휴 → 휴, 내선번호 → 내/번호): they fire only as literal words of the
-        # question, never on their stray morphemes, and are no expansion (a lone 휴 or 사 would match everything).
+        # Members the analyser gets wrong (육휴 → 휴, 내선번호 → 내/번호): they fire only where a word of the question
+        # starts with them (검사번호 holds no 사번), never on their stray morphemes, and are no expansion (a lone 휴 or
+        # 사 would match everything).
         self._literal_only: list[set[str]] = []
         for group in groups:
             analysed = [(tuple(tokenizer.term(word)), _literal(word)) for word in group]
@@ -97,7 +98,7 @@ class SynonymExpander:
         for g in sorted(candidates):
             members = self._groups[g]
             fired = [(m, word) for m, word in members if m in grams or word in present]
-            fired += [((), word) for word in self._literal_only[g] if word in present]
+            fired += [((), word) for word in self._literal_only[g] if word in present and _starts_a_word(word, text)]
             phrases = {m for m, _ in members}
             for member, word in fired:
                 # Literal hits may be split differently in the question: expand the tokens inside the word.
@@ -118,6 +119,22 @@ class SynonymExpander:
                 if literal.startswith(word, i):
                     found.add((word, g))
         return found
+
+
+def _starts_a_word(literal: str, text: str) -> bool:
+    """Whether the literal occurs in the spaceless text where one of its words starts ("두 시간만" holds 두시간;
+    "교육 휴" holds 육휴 only from inside 교육)."""
+    compact, starts, at = "", set(), 0
+    for word in text.lower().split():
+        starts.add(at)
+        compact += word
+        at += len(word)
+    found = compact.find(literal)
+    while found >= 0:
+        if found in starts:
+            return True
+        found = compact.find(literal, found + 1)
+    return False
 
 
 def _analysed_whole(word: str, tokens: tuple[str, ...]) -> bool:

@@ -218,13 +218,19 @@ def pattern_finder(pattern: re.Pattern[str], region: bool = False) -> Finder:
 
 
 # "E20419 아니고 E20491", "M20384756 → M593B1048", "(구) M60451182 (신) M604F1182"
-_CORRECTION = r"아니|말고|→|->|=>|정정|수정|바뀌|바뀜|바뀐|변경|오타|틀렸|\(신\)|새\s?번호|에서"
+_CORRECTION = r"아니|말고|→|->|=>|정정|수정|바뀌|바뀜|바뀐|변경|오타|틀렸|\(신\)|새\s?번호"
 
 
 @lru_cache(maxsize=16)
 def _correction(item: str) -> re.Pattern[str]:
     """A correction word, then another item, on the same line shortly after an item."""
     return compiled(rf"[^\n\ue000]{{0,16}}?(?:{_CORRECTION})[^\n\ue000]{{0,24}}?(?P<next>{item})")  # not over a mask
+
+
+@lru_cache(maxsize=16)
+def _changed_to(item: str) -> re.Pattern[str]:
+    """ "X 에서 Y 로": the next item right after 에서 and right before 로 (에서 alone is the commonest particle)."""
+    return compiled(rf"\s{{0,2}}에서\s{{0,2}}(?P<next>{item})\s?(?:으로|로)(?![가-힣])")
 
 
 @lru_cache(maxsize=16)
@@ -246,7 +252,7 @@ def _corrected(view: str, span: Span, item: re.Pattern[str]) -> Iterator[Span]:
     """The identifier that corrects one (close after a correction word: "PT20-067 아니고 2004325", "M22392159 →
     R667C6425"), and the next one of the very same shape on the line ("K20190024? 아 K20190042 였나"), repeatedly."""
     for _ in range(_MAX_LISTED):
-        m = _correction(item.pattern).match(view, span[1])
+        m = _correction(item.pattern).match(view, span[1]) or _changed_to(item.pattern).match(view, span[1])
         if m is not None:
             yield m.span("next")
             span = m.span("next")
@@ -409,7 +415,7 @@ EMPLOYEE = compiled(  # also with a slipped space inside: "k2019 0042", "K2021 -
     rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}(?:-[A-Za-z]{{1,3}})?[-\s]?(?:\d{{3,10}}|\d{{2}}(?=-\d))"
     rf"(?:-\d{{2,6}}|\s-?\s?\d{{2,6}}){{0,2}}"
     rf"|[0-9]{_B}(?:\d{{3}}{_S}\d{{4}}|\d{{4,11}}(?:-\d{{2,6}}){{0,2}}|\d-\d{{3,6}}))"
-    rf"{_POST}(?!\s?(?:년|월|일|원|만|명|개|시|분){_PARTICLE}?(?![가-힣]))(?!\s?%)"
+    rf"{_POST}(?!\s?(?:년|월|일|원|만|명(?!찰|함)|개|시|분|%))"  # 명찰, 명함: a name tag or card, no count
 )
 EMPLOYEE_ALONE = re.compile(rf"E(?<![{AN}-]E)N(?:C-?\d{{5,6}}|\d{{6}}|-\d{{4}}-\d{{3,4}})(?![{AN}])", re.ASCII)
 CORPORATE = compiled(rf"[0-9]{_B}(?:\d{{5}}(?:{_S})?\d{{7}}|\d{{2}}(?:{_S})?\d{{2}}(?:{_S})?\d{{5}}){_POST}")
@@ -443,12 +449,16 @@ _PART_GAP = rf"{_SPLIT_GAP}{{0,6}}+"
 _REGNO_TOLD = compiled(
     rf"(?P<label>{_REG_LABEL}){_SPLIT_GAP}{{0,8}}?(?:"
     rf"{_BACK}{_PART_GAP}(?P<back2>\d{{7}})(?![0-9\ue000]){_SPLIT_GAP}{{1,12}}?{_FRONT}{_PART_GAP}(?P<birth2>\d{{6}})"
-    rf"(?![0-9\ue000])|{_FRONT}{_PART_GAP}(?P<birth>\d{{6}})(?![0-9\ue000])|{_BACK}{_SPLIT_GAP}{{0,14}}+(?P<back>[1-8]\d{{6}})"
+    rf"(?![0-9\ue000])|{_FRONT}{_PART_GAP}(?P<birth>\d{{6}})(?![0-9\ue000])|{_BACK}{_PART_GAP}(?P<back>[1-8]\d{{6}})"
     rf"(?![0-9\ue000]))"
 )
 # "뒷자리 1846103 이요": the back part alone, no label: seven digits told as a number's 뒷자리 (a phone's or a card's
 # are four).
 _BACK_ALONE = compiled(rf"(?<![가-힣])뒷\s?(?:7\s?)?자리{_PART_GAP}(?P<back>[1-8]\d{{6}})(?![0-9\ue000])")
+# ... unless another number's word stands before it ("계좌 뒷자리 1234567", "휴대폰 뒷자리 …")
+_OTHER_NUMBER_BEFORE = compiled(
+    r"(?:계좌|통장|카드|휴대폰|핸드폰|전화|폰|사번|차량|여권|면허|송장|주문|접수|티켓|회원|학번|군번)\s?(?:번호)?\s?\Z"
+)
 # "앞 6자리: 820207 / 뒤 7자리: 1282045", "앞 820215 / 뒤 2385171": with or without a label, a birth date and its 7th
 # digit (or an FRN check digit) vouch; the parts may be on two lines.
 _REGNO_COUNTED = compiled(
@@ -522,7 +532,11 @@ def _told(view: str) -> list[_Registration]:
     """The parts told after a label, and numbers their writers hid."""
     parts: list[_Registration] = []
     if "뒷" in view:
-        parts += [(m["back"][0], m.span("back"), TOLD) for m in _BACK_ALONE.finditer(view)]
+        parts += [
+            (m["back"][0], m.span("back"), TOLD)
+            for m in _BACK_ALONE.finditer(view)
+            if _OTHER_NUMBER_BEFORE.search(view, max(0, m.start() - 12), m.start()) is None
+        ]
     for m in _REGNO_TOLD.finditer(view):
         if m["back2"] and _born(m["birth2"], m["back2"][0]):
             parts += [(m["back2"][0], m.span("birth2"), TOLD), (m["back2"][0], m.span("back2"), TOLD)]
@@ -607,11 +621,12 @@ def _luhn_ok(digits: str) -> bool:
 
 def cards(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     """Luhn-valid card numbers, and 15-16 digit ones next to a card word."""
-    # An ungrouped run must also start like an international card (3-6): 13-digit millisecond timestamps
-    # and date-prefixed order numbers pass Luhn one time in ten.
+    # An ungrouped run must also start like an international card (3-6) and hold 14 digits or more: 13-digit
+    # millisecond timestamps, claim and registered-mail numbers and date-prefixed order numbers pass Luhn one time
+    # in ten.
     for m in CARD.finditer(view):
         digits = _NON_DIGIT.sub("", m.group())
-        luhn = _luhn_ok(digits) and (digits != m.group() or (digits[0] in "3456" and 14 <= len(digits) <= 16))
+        luhn = _luhn_ok(digits) and (digits != m.group() or (digits[0] in "3456" and len(digits) >= 14))
         if digits == m.group() and _after_reference(view, m.start()):
             continue
         if luhn or (len(digits) in (15, 16) and _followed(view, m.end(), rule)):

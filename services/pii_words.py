@@ -190,11 +190,19 @@ _NOT_NAMES = frozenset(
     "강사 교수 점장 점주 계장 부점장 지점장 "  # titles that start like a name
     # words that start with one of the rarer family names
     "모두 모든 모바일 모집 모임 모델 모니터 모범 탁송 탁구 태국 태블릿 태그 편의 편의점 편집 편성 "
-    "국내 국외 국제 국가 국장 봉사 봉투 피부 피드 육아 육성 맹장".split()
+    "국내 국외 국제 국가 국장 봉사 봉투 피부 피드 육아 육성 맹장 "
+    # a hospital's qualifiers before a title ("정규직 간호사", "임상 영양사", "신임 부원장", "전문 간병인")
+    "정규직 정신과 신경과 소아과 안과 성형 정형 마취 방사선 임상 심리 한방 한의 신임 진료 전문 전공 주치 원무 "
+    "조선족 수간 병동".split()
 )
 _DOUBLE_SURNAMES = frozenset("황보 남궁 제갈 선우 독고 사공 서문".split())
-# A name in Latin letters with 님 ("Aigerim Sultanova님", "CHEN JING 님"): capitalised words, case-sensitive.
-_LATIN_NAME = re.compile(r"(?<![A-Za-z])(?P<name>[A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+){0,2}) ?님")
+# A name in Latin letters with 님: capitalised words ("Aigerim Sultanova님", "Kevin님"), or two or three words in
+# capitals ("CHEN JING 님"); case-sensitive. CEO님, HR님 or a product's name are no one's.
+_LATIN_NAME = re.compile(r"(?<![A-Za-z])(?P<name>[A-Z][a-z]+(?: [A-Z][a-z]+){0,2}|[A-Z]{2,}(?: [A-Z]{2,}){1,2}) ?님")
+_NOT_LATIN_NAMES = frozenset(
+    "Team Teams Admin Hello World Microsoft Google Slack Apple Amazon The Dear Hi Manager Support Help Desk Service"
+    " Center Group Office Staff Leader Lead Director Doctor Nurse".split()
+)
 _NAME_REACH = 28  # characters between a name (with its title) and the detail it sits next to
 
 
@@ -251,5 +259,5 @@ def names(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
             if _is_name(m["name"].replace(" ", "")) and _beside(view, m.span(), found, starts):
                 yield m.span("name")
         for m in _LATIN_NAME.finditer(view, lo, hi):
-            if _beside(view, m.span(), found, starts):
+            if not _NOT_LATIN_NAMES & set(m["name"].split()) and _beside(view, m.span(), found, starts):
                 yield m.span("name")

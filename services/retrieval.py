@@ -13,6 +13,8 @@ import json
 import math
 import os
 import re
+import tempfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -476,7 +478,7 @@ def _write_json(path: Path, data: object, what: str) -> None:
         logger.bind(path=str(path)).warning(f"{what} not written")
 
 
-_TOKEN_CACHE_ENTRIES = 200_000  # texts kept in the token cache: this handbook's, then the most recent others'
+_TOKEN_CACHE_ENTRIES = 60_000  # texts kept in the token cache: this handbook's, then the most recent others'
 
 
 def _cached_tokens(kb: KnowledgeBase, tokenizer: KoreanTokenizer, cache_dir: Path | None) -> Fields:
@@ -494,14 +496,15 @@ def _cached_tokens(kb: KnowledgeBase, tokenizer: KoreanTokenizer, cache_dir: Pat
         try:
             with gzip.open(path, "rt", encoding="utf-8") as fh:
                 cached = {str(k): [str(t) for t in v] for k, v in json.load(fh).items()}
-        except (OSError, ValueError, AttributeError, TypeError):
+        except (OSError, ValueError, AttributeError, TypeError, EOFError, zlib.error):  # a torn or foreign file
             logger.bind(path=str(path)).warning("token cache unreadable; rebuilding")
     keys = [hashlib.sha256(t.encode()).hexdigest()[:24] for t in texts]
     todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in cached}
     if todo:
         fresh = dict(zip(todo, tokenizer.tokenize_many(list(todo.values())), strict=True))
         own = set(keys)
-        others = [(k, v) for k, v in cached.items() if k not in own][-max(0, _TOKEN_CACHE_ENTRIES - len(own)) :]
+        others = [(k, v) for k, v in cached.items() if k not in own]
+        others = others[len(others) - min(len(others), max(0, _TOKEN_CACHE_ENTRIES - len(own))) :]
         cached = {**dict(others), **{k: cached[k] if k in cached else fresh[k] for k in dict.fromkeys(keys)}}
         _write_tokens(path, cached)
     tokens = [cached[k] for k in keys]
@@ -512,9 +515,13 @@ def _write_tokens(path: Path, data: dict[str, list[str]]) -> None:
     """Write the token cache atomically (a warning, not a failure, when the folder is read-only)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with gzip.open(tmp, "wt", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False)
-        tmp.replace(path)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # one per writer
+        try:
+            with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as fh:
+                json.dump(data, fh, ensure_ascii=False)
+            os.replace(name, path)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
     except OSError:
         logger.bind(path=str(path)).warning("token cache not written")

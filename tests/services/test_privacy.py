@@ -362,10 +362,38 @@ def test_corpus_masking_is_idempotent() -> None:
             id="rrn-back-told-alone",
         ),
         P(
-            "주민번호 뒷자리만 알려드릴게요 1359531",
-            "주민번호 뒷자리만 알려드릴게요 [주민등록번호]",
-            id="rrn-back-told-later",
+            "주민등록번호 뒷자리 확인 후 접수번호 1234567 로 처리",
+            "주민등록번호 뒷자리 확인 후 접수번호 1234567 로 처리",
+            id="rrn-back-gap-stops-at-another-number",
         ),
+        P(
+            "계좌 뒷자리 1234567, 휴대폰 뒷자리 7654321",
+            "계좌 뒷자리 1234567, 휴대폰 뒷자리 7654321",
+            id="others-back-digits",
+        ),
+        P(
+            "사번 E20419 그룹웨어에서 SR-2025-95189 요청",
+            "사번 [사번] 그룹웨어에서 SR-2025-95189 요청",
+            id="eseo-a-particle",
+        ),
+        P("사번 K20190024 에서 품번 SE5348", "사번 [사번] 에서 품번 SE5348", id="eseo-then-another-label"),
+        P(
+            "사번 K2021 12시간 근무, 직원번호 E12345 만원",
+            "사번 [사번] 12시간 근무, 직원번호 E12345 만원",
+            id="employee-counts",
+        ),
+        P("카드번호 6212345678901234569", "카드번호 [카드번호]", id="card-nineteen-digits"),
+        P(
+            "정규직 간호사 010-1234-5678, 신임 부원장 010-2345-6789",
+            "정규직 간호사 [전화번호], 신임 부원장 [전화번호]",
+            id="qualifier-before-a-title",
+        ),
+        P(
+            "CEO님 010-1234-5678 / Microsoft Teams님 hr@example.com",
+            "CEO님 [전화번호] / Microsoft Teams님 [이메일]",
+            id="latin-words-before-nim",
+        ),
+        P("CHEN JING 님 010-1234-5678", "[이름] 님 [전화번호]", id="latin-name-in-capitals"),
         P("카드 뒷자리 1234 맞아요", "카드 뒷자리 1234 맞아요", id="card-back-four-digits-is-no-rrn"),
         P("설지혜 간호사 긴급연락처 010-8352-2111", "[이름] 간호사 긴급연락처 [전화번호]", id="name-hospital-title"),
         P(

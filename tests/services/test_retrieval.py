@@ -11,7 +11,7 @@ import pytest
 from endy_bot.evaluation import EvalReport, evaluate, load_devset, load_out_of_scope
 from services.answering import AnswerService
 from services.knowledge import KnowledgeBase, load_knowledge_base
-from services.lexicon import SynonymExpander
+from services.lexicon import SynonymExpander, builtin_lexicon
 from services.retrieval import Retriever
 from services.tokenizer import KoreanTokenizer
 from tests.conftest import DATA
@@ -125,6 +125,14 @@ def test_token_cache_skips_analysis_on_restart(sample_kb: KnowledgeBase, tmp_pat
     assert "추가" in third._token_sets[3]  # noqa: SLF001 - the edited text was analysed, not an old copy
     assert list(tmp_path.glob("tokens-*.json.gz")) == [cache_file]  # one cache, per text, not per version
 
+    # A torn file (a crash mid-write elsewhere, a full disk) is read as no cache: analysed again, not a crash.
+    data = cache_file.read_bytes()
+    cache_file.write_bytes(data[: len(data) // 2])
+    before = CountingTokenizer.analysed
+    Retriever(sample_kb, tok, cache_dir=tmp_path)
+    assert CountingTokenizer.analysed == before + 2 * len(sample_kb.sections)
+    assert not list(tmp_path.glob(".tokens-*.tmp"))  # each writer's own temporary file, renamed into place
+
 
 def test_eval_lines_are_validated(tmp_path: Path) -> None:
     path = tmp_path / "dev.jsonl"
@@ -179,3 +187,16 @@ def test_a_lexicon_word_kiwi_cannot_analyse_fires_only_where_the_question_spells
     )
     found = retriever.search_lexical(question)
     assert found.best is not None and found.best.section.title.endswith("육아휴직")
+
+
+def test_a_literal_only_member_fires_only_where_a_word_starts_with_it(tokenizer: KoreanTokenizer) -> None:
+    # 육휴 is matched literally (Kiwi reads it as 육 + 휴); "교육 휴 신청" spells 육휴 only across a space, inside the
+    # words 교육 and 휴: the stray 휴 must not fire the parental-leave group.
+    expander = SynonymExpander([("육아휴직", "육휴")], tokenizer)
+    across = "교육 휴 신청"
+    assert "휴" in tokenizer.tokenize(across)
+    assert expander.expand(tokenizer.tokenize(across), across)["휴"] == {("휴",)}
+    # 작고 ("small and", or "passed away") is no lexicon word: a small screen is no death in the family
+    builtin = SynonymExpander(list(builtin_lexicon()), tokenizer)
+    screen = "화면이 작고 어두워요"
+    assert all(("사망",) not in v for v in builtin.expand(tokenizer.tokenize(screen), screen).values())
