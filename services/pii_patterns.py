@@ -59,7 +59,7 @@ REGIONS = "서울|부산|대구|인천|광주|대전|울산|세종|경기|강원
 _REGION_BEFORE = compiled(rf"(?<![{HG}])(?:{REGIONS})\s?\Z")
 # label → value: no digits, letters or placeholder between, except a log key's suffix (acct_no=, card_no:)
 _GAP = compiled(
-    rf"(?:[_-]?(?:no|num|number)(?![A-Za-z])\.?)?(?:\s?\((?=[^()\n]{{0,9}}[가-힣]|[A-Za-z\s]{{1,10}}\))[^()\n\[\]@]{{1,10}}\))?[^{AN}@\[\]\n]{{0,16}}+"
+    rf"(?:\s?[_-]?(?:no|num|number)(?![A-Za-z])\.?)?(?:\s?\((?=[^()\n]{{0,9}}[가-힣]|[A-Za-z\s]{{1,10}}\))[^()\n\[\]@]{{1,10}}\))?[^{AN}@\[\]\n]{{0,16}}+"
 )  # also a note in brackets after the label: "사원번호(8자리) 20230417", "여권번호(영문 포함): …"
 _NEAR_GAP = compiled(r"\s?[:(/,|\t]?\s?")  # also a CSV or table cell: "국민,004501-…", "| 국민 | …"
 _LIST_SEP = compiled(r"\s?(?:[,/&]|및|와|과|또는)\s?")

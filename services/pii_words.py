@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
+from functools import lru_cache
 
 from services.pii_patterns import AN, COUNT, HG, REGIONS, Labelled, Span, compiled, label_regex
 
 # A building's name and unit right after the number: then "주공…", "세종…" are names, not counters.
 _UNIT_AHEAD = (
-    r"(?=\s{1,2}[가-힣A-Za-z][가-힣A-Za-z0-9]{0,11}\s{1,2}(?:[A-Z]?\d{1,4}동\s?)?(?:[A-Z]?\d{1,5}호|[A-Z]-\d{1,4}))"
+    r"(?=\s{1,2}[가-힣A-Za-z][가-힣A-Za-z0-9]{0,11}(?:\s{1,2}\d{1,2}단지)?\s{1,2}(?:[A-Z]?\d{1,4}동\s?)?"
+    r"(?:[A-Z]?\d{1,5}호|[A-Z]-\d{1,4}))"
 )
 _ROAD = compiled(
     r"(?P<road>[가-힣](?<![가-힣0-9\ue000].)(?:[가-힣0-9]{0,10}?[가-힣0-9])?(?<!으)(?:로|길)(?:\s?\d{1,4}번?가?길)?)\s?"
@@ -25,7 +27,7 @@ _ROAD = compiled(
 )
 # 지번 address: a 동/읍/면/리 name and a lot number ("역삼동 123-45", "용봉동 1234", "산 12번지").
 _LOT = compiled(  # starts at the 동/읍/면/리 (rare), its name is looked up behind it (_LOT_NAME)
-    r"(?P<suffix>[동읍면리])(?<=[가-힣0-9][동읍면리])\s?(?:산\s?)?(?P<lot>\d{1,5}(?:-\d{1,4})?)(?P<bunji>번지)?"
+    r"(?P<suffix>[동읍면리])(?<=[가-힣0-9][동읍면리])(?:\d{1,2}가)?\s?(?:산\s?)?(?P<lot>\d{1,5}(?:-\d{1,4})?)(?P<bunji>번지)?"
     rf"(?![0-9\ue000-])(?![.,][0-9](?![0-9]{{0,4}}(?:동|호)))"  # "가산동 227-17,106동 1703호": the unit after a comma
     rf"(?=\Z|[^{AN}가-힣]|에|으로|로|이|은|입니|번지)(?:{COUNT}|{_UNIT_AHEAD})"
 )
@@ -198,11 +200,33 @@ _NOT_NAMES = frozenset(
 _DOUBLE_SURNAMES = frozenset("황보 남궁 제갈 선우 독고 사공 서문".split())
 # A name in Latin letters with 님: capitalised words ("Aigerim Sultanova님", "Kevin님"), or two or three words in
 # capitals ("CHEN JING 님"); case-sensitive. CEO님, HR님 or a product's name are no one's.
-_LATIN_NAME = re.compile(r"(?<![A-Za-z])(?P<name>[A-Z][a-z]+(?: [A-Z][a-z]+){0,2}|[A-Z]{2,}(?: [A-Z]{2,}){1,2}) ?님")
+_LATIN_NAME = r"(?<![A-Za-z])(?P<name>[A-Z][a-z]+(?: [A-Z][a-z]+){{0,2}}|[A-Z]{{2,}}(?: [A-Z]{{2,}}){{1,2}}) ?(?:{t})"
+
+
+@lru_cache(maxsize=4)
+def _latin_names(titles: tuple[str, ...]) -> re.Pattern[str]:
+    """Latin-letter names before 님 or one of the rule's Korean titles ("Park Jiho 과장"); case-sensitive."""
+    return re.compile(_LATIN_NAME.format(t="|".join(t for t in titles if not t[:1].isascii())))
+
+
 _NOT_LATIN_NAMES = frozenset(
     "Team Teams Admin Hello World Microsoft Google Slack Apple Amazon The Dear Hi Manager Support Help Desk Service"
-    " Center Group Office Staff Leader Lead Director Doctor Nurse".split()
+    " Center Group Office Staff Leader Lead Director Doctor Nurse Contact Please Call Ask Email Mail Text Message"
+    " Thanks Thank From To Cc Mr Ms Mrs Dr".split()
 )
+
+
+def _latin_name_span(view: str, start: int, name: str) -> Span | None:
+    """The name without the common words a sentence starts with ("Contact Park Jiho" → Park Jiho); None when a
+    word of it is no name at all (CEO님, Microsoft Teams님)."""
+    words = name.split(" ")
+    while words and words[0] in _NOT_LATIN_NAMES:
+        start += len(words.pop(0)) + 1
+    if not words or _NOT_LATIN_NAMES & set(words):
+        return None
+    return start, start + len(" ".join(words))
+
+
 _NAME_REACH = 28  # characters between a name (with its title) and the detail it sits next to
 
 
@@ -258,6 +282,7 @@ def names(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
         for m in pattern.finditer(view, lo, hi):
             if _is_name(m["name"].replace(" ", "")) and _beside(view, m.span(), found, starts):
                 yield m.span("name")
-        for m in _LATIN_NAME.finditer(view, lo, hi):
-            if not _NOT_LATIN_NAMES & set(m["name"].split()) and _beside(view, m.span(), found, starts):
-                yield m.span("name")
+        for m in _latin_names(rule.labels).finditer(view, lo, hi):
+            span = _latin_name_span(view, m.start("name"), m["name"])
+            if span is not None and _beside(view, m.span(), found, starts):
+                yield span

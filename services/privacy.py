@@ -140,7 +140,7 @@ _RULES: tuple[Rule, ...] = (
         find.labelled_finder(find.EMPLOYEE, find.EMPLOYEE_ALONE),
         # "사번호" is never 사번 but occurs inside 검사번호/조사번호
         _w(
-            r"사번(?!호) 사원\s?번호 직원\s?번호 인사\s?번호 직번"
+            r"사번(?!호) 사원\s?번호 직원\s?번호 인사\s?번호 직번 작업자\s?번호 근로자\s?번호"
             r" employee[\s_]?(?:id|no|number|#)\.? emp[._]?\s?(?:id|no|#)\.? e(?<![A-Za-z]e)mp(?![A-Za-z])"
         ),
         placeholders=True,
@@ -166,6 +166,7 @@ _RULES: tuple[Rule, ...] = (
             " 기사 선생 원장 고객 소장 반장 님 씨"  # service titles too: 배현우 기사님, 박민정 고객님
             " 수간호사 간호사 간호부장 부원장 병원장 의사 약사 치료사 상담사 영양사 간병인 전공의 주치의 전문의"
             " 복지사 보호사 코디네이터"  # a hospital's: 설지혜 간호사, 나윤아 부원장님
+            " 단장 감리원"  # a building site's: 엄정화 단장님
         ),
         second_pass=True,
     ),

@@ -342,6 +342,22 @@ def test_corpus_masking_is_idempotent() -> None:
         P("핸드폰 O10-1234-5678", "핸드폰 [전화번호]", id="letter-o-for-zero"),
         P("공일공 일이삼사 오육칠팔", "[전화번호]", id="digit-words"),
         P("대표번호 1800-1234, 1566-0000", "대표번호 1800-1234, 1566-0000", id="representative-numbers"),
+        # the ninth blind corpus' misses, each as a general form
+        P(
+            "작업자 번호 W-2026-0871 출입 제한, 근로자번호 GJ-0087",
+            "작업자 번호 [사번] 출입 제한, 근로자번호 [사번]",
+            id="worker-number",
+        ),
+        P("작업자 번호 3명 추가 필요", "작업자 번호 3명 추가 필요", id="worker-number-label-then-a-count"),
+        P("여권 No. M44718820", "여권 No. [여권번호]", id="label-then-spaced-no"),
+        P("주소 노원구 상계동 1130 주공아파트 7단지 712동 305호", "주소 [주소]", id="apartment-complex-number"),
+        P("전주시 완산구 효자동2가 1215-3", "[주소]", id="dong-with-ga"),
+        P("감리단 엄정화 단장님 연락처 010-4418-2093", "감리단 [이름] 단장님 연락처 [전화번호]", id="name-site-title"),
+        P(
+            "Contact Park Jiho 과장 at jiho.park@example.co.kr",
+            "Contact [이름] 과장 at [이메일]",
+            id="latin-name-korean-title",
+        ),
         # the eighth blind corpus' misses, each as a general form
         P("사번(ID) H20123849 초기화 요청", "사번(ID) [사번] 초기화 요청", id="employee-id-latin-note"),
         P(
