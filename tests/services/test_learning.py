@@ -10,7 +10,6 @@ from services.errors import PermissionDenied
 from services.kb_model import KnowledgeBase
 from services.learning import Actor, FaqDraft, LearnedKind, LearningRefused, Refusal
 from services.lexicon import builtin_lexicon
-from services.storage import Storage
 from tests.services.learning_support import (
     ADMIN,
     FRIDGE,
@@ -201,7 +200,6 @@ async def test_the_learned_layer_waits_for_its_migration(pg_url: str, base_kb: K
 async def test_sections_search_by_title(rig: Rig, base_kb: KnowledgeBase) -> None:
     found = await rig.svc.search_sections("탕비실")
     assert [c.section_id for c in found] == [LOUNGE_ID]
-    assert isinstance(rig.svc.storage, Storage)
 
 
 async def test_a_word_the_handbook_never_uses_is_paired_with_the_handbook_word_nearest_by_vector(rig: Rig) -> None:
