@@ -467,13 +467,23 @@ def _expander(groups: list[tuple[str, ...]], tokenizer: KoreanTokenizer, cache_d
     return expander
 
 
-def _write_json(path: Path, data: object, what: str) -> None:
-    """Write a cache file atomically (a warning, not a failure, when the folder is read-only)."""
+def _write_json(path: Path, data: object, what: str, *, gzipped: bool = False) -> None:
+    """Write a cache file atomically through a temporary file of this writer's own (two rebuilds at once must not
+    tear it); a warning, not a failure, when the folder is read-only."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
-        tmp.replace(path)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                if gzipped:
+                    with gzip.open(raw, "wt", encoding="utf-8") as fh:
+                        json.dump(data, fh, ensure_ascii=False)
+                else:
+                    raw.write(json.dumps(data, ensure_ascii=False).encode())
+            os.replace(name, path)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
     except OSError:
         logger.bind(path=str(path)).warning(f"{what} not written")
 
@@ -501,27 +511,11 @@ def _cached_tokens(kb: KnowledgeBase, tokenizer: KoreanTokenizer, cache_dir: Pat
     keys = [hashlib.sha256(t.encode()).hexdigest()[:24] for t in texts]
     todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in cached}
     if todo:
-        fresh = dict(zip(todo, tokenizer.tokenize_many(list(todo.values())), strict=True))
-        own = set(keys)
-        others = [(k, v) for k, v in cached.items() if k not in own]
-        others = others[len(others) - min(len(others), max(0, _TOKEN_CACHE_ENTRIES - len(own))) :]
-        cached = {**dict(others), **{k: cached[k] if k in cached else fresh[k] for k in dict.fromkeys(keys)}}
-        _write_tokens(path, cached)
+        cached.update(zip(todo, tokenizer.tokenize_many(list(todo.values())), strict=True))
+        own = dict.fromkeys(keys)
+        room = max(0, _TOKEN_CACHE_ENTRIES - len(own))  # for other handbooks' texts, the most recent kept
+        others = [k for k in cached if k not in own]
+        kept = [*others[len(others) - min(room, len(others)) :], *own]
+        _write_json(path, {k: cached[k] for k in kept}, "token cache", gzipped=True)
     tokens = [cached[k] for k in keys]
     return tokens[: len(fields)], tokens[len(fields) :]
-
-
-def _write_tokens(path: Path, data: dict[str, list[str]]) -> None:
-    """Write the token cache atomically (a warning, not a failure, when the folder is read-only)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # one per writer
-        try:
-            with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as fh:
-                json.dump(data, fh, ensure_ascii=False)
-            os.replace(name, path)
-        except BaseException:
-            Path(name).unlink(missing_ok=True)
-            raise
-    except OSError:
-        logger.bind(path=str(path)).warning("token cache not written")
