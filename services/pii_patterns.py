@@ -66,7 +66,7 @@ _LIST_SEP = compiled(r"\s?(?:[,/&]|및|와|과|또는)\s?")
 _AFTER_GLUE = r"\s?\(?\s?(?:으로|로|은|는|이|가|에|:)?\s?"
 _MAX_LISTED = 8
 _DIGITS = compiled(r"[0-9]+")
-_NON_DIGIT = compiled(r"[^0-9]")
+NON_DIGIT = compiled(r"[^0-9]")
 HINT = compiled(r"[0-9@]|[(\[{]\s?at\s?[)\]}]")  # every finder needs a digit or an at-sign
 EMAIL_HINT = compiled(r"[0-9@]|[(\[{]\s?at\s?[)\]}]|골뱅이|앳|\sat\s")  # or an e-mail's spelled-out at
 _AT_WORD = compiled(r"[(\[{]\s?at\s?[)\]}]")
@@ -377,7 +377,7 @@ def phones(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]
     yield from (m.span() for m in PHONE.finditer(view))
     yield from (m.span("n") for m in _SIGNATURE_PHONE.finditer(view))
     for m in _REGROUPED_MOBILE.finditer(view):
-        digits = len(_NON_DIGIT.sub("", m.group()))
+        digits = len(NON_DIGIT.sub("", m.group()))
         if digits == 11 or (digits == 10 and m.group()[2] != "0"):
             yield m.span()
     for m in _PHONE_SPLIT.finditer(view):
@@ -625,14 +625,14 @@ def cards(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     # millisecond timestamps, claim and registered-mail numbers and date-prefixed order numbers pass Luhn one time
     # in ten.
     for m in CARD.finditer(view):
-        digits = _NON_DIGIT.sub("", m.group())
+        digits = NON_DIGIT.sub("", m.group())
         luhn = _luhn_ok(digits) and (digits != m.group() or (digits[0] in "3456" and len(digits) >= 14))
         if digits == m.group() and _after_reference(view, m.start()):
             continue
         if luhn or (len(digits) in (15, 16) and _followed(view, m.end(), rule)):
             yield m.span()
     for start, end in _introduced(view, rule, CARD):
-        if len(_NON_DIGIT.sub("", view[start:end])) in (15, 16):
+        if len(NON_DIGIT.sub("", view[start:end])) in (15, 16):
             yield start, end
 
 

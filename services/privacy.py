@@ -233,15 +233,12 @@ def _detect(view: str) -> list[_Hit]:
     return _resolve(first + second)[0] if second else first
 
 
-_NOT_DIGIT = re.compile(r"[^0-9]")
-
-
 def _placeholder(view: str, hit: _Hit) -> bool:
     """A form's placeholder in a number's shape, for the kinds whose row says so: one digit repeated, after a mobile
     prefix or a letter too (01000000000, 0000-0000-0000-0000, 사번 000000, M00000000)."""
     if not hit[2].placeholders:
         return False
-    digits = _NOT_DIGIT.sub("", view[hit[0] : hit[1]])
+    digits = find.NON_DIGIT.sub("", view[hit[0] : hit[1]])
     body = digits[3:] if digits.startswith("01") else digits
     return len(digits) >= 6 and len(set(body)) == 1
 
