@@ -52,15 +52,16 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     return pieces
 
 
-def sources_block(sources: Sequence[Source], policy: OutputPolicy) -> Block | None:
-    """One context line citing the sources, linked when it is one of the knowledge base's validated links."""
+_CITED = f"{texts.SOURCES_LABEL}:"
+
+
+def sources_block(sources: Sequence[Source], policy: OutputPolicy, label: str = _CITED) -> Block | None:
+    """One context line citing the sources (or, with another label, offering them), linked when it is one of the
+    knowledge base's validated links."""
     if not sources:
         return None
     items = [policy.link(s.link, s.title) for s in sources]
-    return {
-        "type": "context",
-        "elements": [{"type": "mrkdwn", "text": f"📄 {texts.SOURCES_LABEL}: " + " · ".join(items)}],
-    }
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": f"📄 {label} " + " · ".join(items)}]}
 
 
 def feedback_block(request_id: str, seal: Seal) -> Block:
@@ -97,7 +98,11 @@ def answer_blocks(
     """The finished answer: text (already made safe), sources and related questions (through `policy`), actions,
     feedback; button values are signed by `seal` for the asker."""
     blocks: list[Block] = [_mrkdwn(piece) for piece in split_text(body)] if body else []
-    cited = sources_block(answer.sources if answer.kind is AnswerKind.ANSWER else answer.suggestions, policy)
+    # A "not found" reply cites nothing: the sections it offers are suggestions, and say so.
+    if answer.kind is AnswerKind.ANSWER:
+        cited = sources_block(answer.sources, policy)
+    else:
+        cited = sources_block(answer.suggestions, policy, texts.SUGGESTIONS_LABEL)
     if cited:
         blocks.append(cited)
     if answer.related_questions:

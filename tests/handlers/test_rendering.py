@@ -181,3 +181,21 @@ def test_share_renders_the_stored_text_again_never_trusting_it() -> None:
 def test_an_answer_whose_every_word_was_a_link_still_says_something() -> None:
     assert answer_body(answer("https://evil.example/a <https://evil.example|클릭>"), LINKS) == "클릭"
     assert answer_body(answer("https://evil.example/a"), LINKS) == texts.NOTHING_SAFE_TO_SHOW
+
+
+def test_a_not_found_reply_offers_its_suggestions_and_cites_nothing() -> None:
+    # "출처" under "I could not find it" read as if the answer had come from that section.
+    near = Source("출장 숙박비 한도", WIKI, "handbook.md", "handbook.md#30")
+    missing = Answer(AnswerKind.NOT_FOUND, "", "오늘 서울 날씨 어때요?", suggestions=[near])
+    shown = [b for b in answer_blocks(missing, answer_body(missing, LINKS), LINKS, seal=SEAL) if b["type"] == "context"]
+    (line,) = [e["text"] for b in shown for e in b["elements"]]
+    assert line.startswith(f"📄 {texts.SUGGESTIONS_LABEL} ") and "출장 숙박비 한도" in line
+    assert texts.SOURCES_LABEL not in line
+    found = answer("답이에요.")
+    cited = [
+        e["text"]
+        for b in answer_blocks(found, "답이에요.", LINKS, seal=SEAL)
+        if b["type"] == "context"
+        for e in b["elements"]
+    ]
+    assert cited[0].startswith(f"📄 {texts.SOURCES_LABEL}: ")
