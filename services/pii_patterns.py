@@ -415,7 +415,9 @@ EMPLOYEE = compiled(  # also with a slipped space inside: "k2019 0042", "K2021 -
     rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}(?:-[A-Za-z]{{1,3}})?[-\s]?(?:\d{{3,10}}|\d{{2}}(?=-\d))"
     rf"(?:-\d{{2,6}}|\s-?\s?\d{{2,6}}){{0,2}}"
     rf"|[0-9]{_B}(?:\d{{3}}{_S}\d{{4}}|\d{{4,11}}(?:-\d{{2,6}}){{0,2}}|\d-\d{{3,6}}))"
-    rf"{_POST}(?!\s?(?:년|월|일|원|만|명(?!찰|함)|개|시|분|%))"  # 명찰, 명함: a name tag or card, no count
+    # a count only where the counter ends its word, or a particle follows it: "12시간", "30분이면" are counts, "명찰",
+    # "분실", "시스템" are words after an ID
+    rf"{_POST}(?!\s?(?:년|월|일|원|만|명|개|시|분)(?:간|월|원|{_PARTICLE}|(?![가-힣])))(?!\s?%)"
 )
 EMPLOYEE_ALONE = re.compile(rf"E(?<![{AN}-]E)N(?:C-?\d{{5,6}}|\d{{6}}|-\d{{4}}-\d{{3,4}})(?![{AN}])", re.ASCII)
 CORPORATE = compiled(rf"[0-9]{_B}(?:\d{{5}}(?:{_S})?\d{{7}}|\d{{2}}(?:{_S})?\d{{2}}(?:{_S})?\d{{5}}){_POST}")

@@ -140,7 +140,9 @@ _RULES: tuple[Rule, ...] = (
         find.labelled_finder(find.EMPLOYEE, find.EMPLOYEE_ALONE),
         # "사번호" is never 사번 but occurs inside 검사번호/조사번호
         _w(
-            r"사번(?!호) 사원\s?번호 직원\s?번호 인사\s?번호 직번 작업자\s?번호 근로자\s?번호"
+            r"사번(?!호) 직번"
+            # a staff noun, then a number word: 사원번호, 직원 ID, 작업자 번호, 크루 코드, 사원증 번호
+            r" (?:사원|직원|임직원|인사|작업자|근로자|근무자|크루|스태프|사원증|직원증)\s?(?:번호|ID|아이디|코드|No|#)"
             r" employee[\s_]?(?:id|no|number|#)\.? emp[._]?\s?(?:id|no|#)\.? e(?<![A-Za-z]e)mp(?![A-Za-z])"
         ),
         placeholders=True,

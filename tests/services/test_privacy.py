@@ -596,6 +596,20 @@ def test_corpus_masking_is_idempotent() -> None:
         P("주소 경기 이천시 마장면 덕평로 811-3", "주소 [주소]", id="road-after-myeon"),
         P("세종시 한누리2로 21, 302동 1101호", "[주소]", id="road-name-with-digit"),
         P("주소,우편번호\n경기 평택시 평택항로 156,17867", "주소,우편번호\n[주소],17867", id="zip-cell-after-address"),
+        P("직원 ID: S2020417 입니다", "직원 ID: [사번] 입니다", id="staff-noun-id-label"),
+        P("크루 번호 CR-10293 로 근무표 확인", "크루 번호 [사번] 로 근무표 확인", id="crew-number-label"),
+        P(
+            "근무자 번호 230415 / 사원 코드 HQ-2231",
+            "근무자 번호 [사번] / 사원 코드 [사번]",
+            id="worker-and-code-labels",
+        ),
+        P(
+            "사원증 번호 A23-0412 분실했어요",
+            "사원증 번호 [사번] 분실했어요",
+            id="id-card-number-then-a-word-not-a-count",
+        ),
+        P("사번 K2021 12시간 근무", "사번 [사번] 12시간 근무", id="a-count-after-the-id-stays"),
+        P("파트너 번호 P-2031 (협력사)", "파트너 번호 P-2031 (협력사)", id="partner-company-number-is-not-staff"),
     ],
 )
 def test_general_forms(text: str, expected: str) -> None:
