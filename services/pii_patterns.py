@@ -87,17 +87,36 @@ def label_regex(words: tuple[str, ...], tail: str = "") -> re.Pattern[str]:
     return re.compile(_words(words) + tail, re.ASCII)
 
 
+_VALUE_WINDOW = 96  # longer than any item and the look-ahead after it
+
+
+def _match_after_label(item: re.Pattern[str], view: str, pos: int) -> Span | None:
+    """The item at ``pos`` right after its label. A label glued to its value by a dot or dash ("사원 No.E255050",
+    "여권no.M44202910") would read as one longer code to the item's own boundary check, so the item is then matched
+    as if the label were not there."""
+    if pos >= 2 and view[pos - 1] in "-._" and view[pos - 2].isascii() and view[pos - 2].isalnum():
+        m = item.match(view[pos - 1 : pos + _VALUE_WINDOW], 1)
+        return None if m is None else (pos - 1 + m.start(), pos - 1 + m.end())
+    m = item.match(view, pos)
+    return None if m is None else m.span()
+
+
 def _listed(view: str, pos: int, item: re.Pattern[str]) -> Iterator[Span]:
     """The item at ``pos`` and those listed right after it (``A1, A2 / A3``)."""
-    for _ in range(_MAX_LISTED):
-        m = item.match(view, pos)
+    first = _match_after_label(item, view, pos)
+    if first is None:
+        return
+    yield first
+    pos = first[1]
+    for _ in range(_MAX_LISTED - 1):
+        sep = _LIST_SEP.match(view, pos)
+        if sep is None:
+            return
+        m = item.match(view, sep.end())
         if m is None:
             return
         yield m.span()
-        sep = _LIST_SEP.match(view, m.end())
-        if sep is None:
-            return
-        pos = sep.end()
+        pos = m.end()
 
 
 def _introduced(view: str, rule: Labelled, item: re.Pattern[str]) -> Iterator[Span]:
@@ -374,7 +393,9 @@ _SIGNATURE_PHONE = compiled(rf"[MTPH](?<![A-Za-z0-9].)(?:\.P)?\.\s?(?P<n>0{_NSN}
 
 def phones(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     """Phone numbers (also with an O typed for a zero), a mobile number told in halves, or in digit words."""
-    yield from (m.span() for m in PHONE.finditer(view))
+    for m in PHONE.finditer(view):  # a bare run after a reference label is that reference: 가맹점번호 026479871
+        if not (m.group().isdigit() and _after_reference(view, m.start())):
+            yield m.span()
     yield from (m.span("n") for m in _SIGNATURE_PHONE.finditer(view))
     for m in _REGROUPED_MOBILE.finditer(view):
         digits = len(NON_DIGIT.sub("", m.group()))
@@ -420,6 +441,29 @@ EMPLOYEE = compiled(  # also with a slipped space inside: "k2019 0042", "K2021 -
     rf"{_POST}(?!\s?(?:년|월|일|원|만|명|개|시|분)(?:간|월|원|{_PARTICLE}|(?![가-힣])))(?!\s?%)"
 )
 EMPLOYEE_ALONE = re.compile(rf"E(?<![{AN}-]E)N(?:C-?\d{{5,6}}|\d{{6}}|-\d{{4}}-\d{{3,4}})(?![{AN}])", re.ASCII)
+# A staff code, whatever its label, where only a person's can stand: in brackets right after a title ("탁유진
+# 파트장(LC77698)", "김하늘 캐셔 (sd174410)"), or right before an attendance event ("SD-2025-5587 지각 3회").
+_TITLE_END = r"(?:장|님|사원|대리|주임|매니저|캐셔|크루|기사|책임|선임|수석|프로|인턴|파트너)"
+_STAFF_CODE = r"[A-Za-z]{1,4}[-_]?\d{2,4}(?:-\d{2,6}){0,2}(?![0-9A-Za-z])|[A-Za-z]{1,4}\d{5,10}(?![0-9A-Za-z])"
+_CODE_IN_BRACKETS = re.compile(rf"\(\s?(?P<item>{_STAFF_CODE})\s?\)")
+_TITLE_BEFORE = re.compile(rf"[가-힣]{_TITLE_END}\s?\Z")
+_ATTENDANCE = re.compile(r"(?:지각|결근|조퇴|무단\s?결근)")
+_CODE_BEFORE_EVENT = re.compile(rf"(?<![0-9A-Za-z\ue000-])(?P<item>{_STAFF_CODE}|\d{{6,10}}(?![0-9]))\s?\Z")
+
+
+def employee_ids(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
+    """Staff numbers after a label (and corrections), the ENC-… shape anywhere, and codes only a person has."""
+    yield from _with_corrections(view, _introduced(view, rule, EMPLOYEE), EMPLOYEE)
+    yield from (m.span() for m in EMPLOYEE_ALONE.finditer(view))
+    for m in _CODE_IN_BRACKETS.finditer(view):  # each found from its bracket: the look back is bounded
+        if _TITLE_BEFORE.search(view, max(0, m.start() - 8), m.start()) is not None:
+            yield m.span("item")
+    for event in _ATTENDANCE.finditer(view):
+        m = _CODE_BEFORE_EVENT.search(view, max(0, event.start() - 24), event.start())
+        if m is not None:
+            yield m.span("item")
+
+
 CORPORATE = compiled(rf"[0-9]{_B}(?:\d{{5}}(?:{_S})?\d{{7}}|\d{{2}}(?:{_S})?\d{{2}}(?:{_S})?\d{{5}}){_POST}")
 _PLATE_LETTERS = "가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주아바사자배하허호"
 # A counter ends its word, or only a particle follows it: "3456명이 왔다" is a count, "12가3456 명의이전" (a title
@@ -434,7 +478,7 @@ def driver_licences(view: str, rule: Labelled, found: tuple[Span, ...]) -> Itera
     """2-2-6-2 numbers anywhere, the old 2-6-2 after a region name, and any grouping after a label."""
     yield from (m.span() for m in LICENCE.finditer(view))
     yield from (m.span() for m in _LICENCE_OLD.finditer(view))
-    yield from _introduced(view, rule, LICENCE_ANY)
+    yield from _with_corrections(view, _introduced(view, rule, LICENCE_ANY), LICENCE_ANY)
 
 
 # ------------------------------------------------------------------------------------------------ validated numbers
@@ -585,7 +629,7 @@ _KEY_GAP = rf"(?:[_-]?(?i:no|num|number)\.?)?[^{AN}@\[\]\n]{{0,16}}\Z"  # _GAP, 
 # A business reference number's label right before a number ("주문일자-순번 240601-3000112", "문서번호
 # 240611-0000123", "이체 거래번호 0012-2411-9981"): no registration number (unless its own label says so), no account.
 _REFERENCE_BEFORE = compiled(
-    r"(?:(?:주문|문서|접수|결재|품의|발주|견적|계약|티켓|요청|예약|거래|승인|관리|전표|상품|품목|청구|증권)\s?(?:번호|일자|코드|no|#)"
+    r"(?:(?:주문|문서|접수|결재|품의|발주|견적|계약|티켓|요청|예약|거래|승인|관리|전표|상품|품목|청구|증권|가맹점|점포|매장)\s?(?:번호|일자|코드|no|#)"
     rf"|순번|일련번호|운?송장|등기(?:\s?번호)?|영수증|인보이스|바코드|품번|invoice|order|ticket|ref|barcode|sku|ean)[^{AN}@\[\]\n]{{0,12}}\Z"
 )
 
@@ -593,6 +637,17 @@ _REFERENCE_BEFORE = compiled(
 def _after_reference(view: str, start: int) -> bool:
     """Whether a business reference label stands right before ``start``."""
     return _REFERENCE_BEFORE.search(view, max(0, start - 30), start) is not None
+
+
+# A bank or account word right before a number: "새마을금고 9002085734515" is an account, whatever date it starts with.
+_ACCOUNT_BEFORE = compiled(
+    rf"(?:계좌|통장|은행|뱅크|금고|신협|농협|수협|우체국|카뱅|케뱅|account|acct)(?:\s?번호)?[^{AN}@\[\]\n]{{0,6}}\Z"
+)
+
+
+def _after_account(view: str, start: int) -> bool:
+    """Whether a bank or account word stands right before ``start``."""
+    return _ACCOUNT_BEFORE.search(view, max(0, start - 16), start) is not None
 
 
 def registration_numbers(genders: str) -> Finder:
@@ -605,7 +660,9 @@ def registration_numbers(genders: str) -> Finder:
                 continue
             # After the kind's own label or log key (arc_no=, rrn=), a date in any century is enough. Looked up
             # only behind such numbers (rare), not over the view: "a", "r", "s" start half the words in English.
-            if counts == TOLD or (counts == WHOLE and not _after_reference(view, start)):
+            if counts == TOLD or (
+                counts == WHOLE and not _after_reference(view, start) and not _after_account(view, start)
+            ):
                 yield start, end
             elif label is not None and label.search(view, max(0, start - 40), start) is not None:
                 yield start, end

@@ -67,6 +67,11 @@ def _w(words: str) -> tuple[str, ...]:
     return tuple(words.split())
 
 
+_STAFF_NOUNS = _w(
+    "사원 직원 임직원 인사 작업자 근로자 근무자 크루 스태프 사원증 직원증 파트타이머 아르바이트 알바 기사 캐셔"
+)
+
+
 _RULES: tuple[Rule, ...] = (
     # EMAIL first: its span contains any digit run found inside the local part.
     Rule(PiiKind.EMAIL, "[이메일]", 0, find.emails, hint=find.EMAIL_HINT),
@@ -76,7 +81,10 @@ _RULES: tuple[Rule, ...] = (
         "",
         1,
         find.labelled_finder(find.CORPORATE),
-        _w(r"법인\s?(?:등록\s?)?번호 사업자\s?(?:등록\s?)?(?:증\s?)?번호 법인등록"),
+        _w(
+            r"법인\s?(?:등록\s?)?번호 사업자\s?(?:등록\s?)?(?:증\s?)?번호 법인등록"
+            r" (?:corp(?:orate)?|biz|business)\.?\s?reg(?:istration)?\.?\s?(?:no|number|#)"
+        ),
     ),
     # Labels (and log keys: rrn=, arc_no=) only widen the births accepted; the pattern alone finds most numbers.
     Rule(
@@ -137,14 +145,13 @@ _RULES: tuple[Rule, ...] = (
         PiiKind.EMPLOYEE_ID,
         "[사번]",
         8,
-        find.labelled_finder(find.EMPLOYEE, find.EMPLOYEE_ALONE),
+        find.employee_ids,
         # "사번호" is never 사번 but occurs inside 검사번호/조사번호
-        _w(
-            r"사번(?!호) 직번"
-            # a staff noun, then a number word: 사원번호, 직원 ID, 작업자 번호, 크루 코드, 사원증 번호
-            r" (?:사원|직원|임직원|인사|작업자|근로자|근무자|크루|스태프|사원증|직원증)\s?(?:번호|ID|아이디|코드|No|#)"
-            r" employee[\s_]?(?:id|no|number|#)\.? emp[._]?\s?(?:id|no|#)\.? e(?<![A-Za-z]e)mp(?![A-Za-z])"
-        ),
+        _w(r"사번(?!호) 직번")
+        # a staff noun, then a number word: 사원번호, 직원 ID, 작업자 번호, 크루 코드, 사원증 번호 (one word each: a
+        # label alternation whose every branch starts with a letter is scanned fast)
+        + tuple(rf"{noun}\s?(?:번호|ID|아이디|코드|No|#)" for noun in _STAFF_NOUNS)
+        + _w(r"employee[\s_]?(?:id|no|number|#)\.? emp[._]?\s?(?:id|no|#)\.? e(?<![A-Za-z]e)mp(?![A-Za-z])"),
         placeholders=True,
     ),
     Rule(PiiKind.VEHICLE_PLATE, "[차량번호]", 9, find.pattern_finder(find.PLATE, region=True)),
@@ -169,6 +176,7 @@ _RULES: tuple[Rule, ...] = (
             " 수간호사 간호사 간호부장 부원장 병원장 의사 약사 치료사 상담사 영양사 간병인 전공의 주치의 전문의"
             " 복지사 보호사 코디네이터"  # a hospital's: 설지혜 간호사, 나윤아 부원장님
             " 단장 감리원"  # a building site's: 엄정화 단장님
+            " 캐셔 계산원 파트타이머 알바생 크루 스태프"  # a store's: 여태양 캐셔, 박민지 크루
         ),
         second_pass=True,
     ),

@@ -211,7 +211,10 @@ def test_placeholders_alone_are_not_pii() -> None:
             id="two",
         ),
         P("사번 E12345", [(PiiKind.EMPLOYEE_ID, "E12345")], id="id-only-not-context"),
-        P("계좌 9001011234567", [(PiiKind.RRN, "9001011234567")], id="rrn-beats-account"),
+        # after a bank or account word a number shaped like a registration number is the account it is told as
+        # (새마을금고 accounts have 13 digits); its own label still makes it one: "계좌 개설용 주민번호 9001011234567"
+        P("계좌 9001011234567", [(PiiKind.ACCOUNT, "9001011234567")], id="account-word-beats-rrn-shape"),
+        P("계좌 개설용 주민번호 9001011234567", [(PiiKind.RRN, "9001011234567")], id="rrn-label-beats-account-word"),
         P("카드 4111111111111111", [(PiiKind.CARD, "4111111111111111")], id="card-beats-account"),
         P("01012345678@naver.com", [(PiiKind.EMAIL, "01012345678@naver.com")], id="email-beats-phone"),
         P("사번 01012345678", [(PiiKind.PHONE, "01012345678")], id="phone-beats-employee"),
@@ -610,6 +613,32 @@ def test_corpus_masking_is_idempotent() -> None:
         ),
         P("사번 K2021 12시간 근무", "사번 [사번] 12시간 근무", id="a-count-after-the-id-stays"),
         P("파트너 번호 P-2031 (협력사)", "파트너 번호 P-2031 (협력사)", id="partner-company-number-is-not-staff"),
+        P("알바 번호 R552310 확인 부탁", "알바 번호 [사번] 확인 부탁", id="part-timer-number-label"),
+        P("직원 No.K30211 으로 조회", "직원 No.[사번] 으로 조회", id="label-glued-by-a-dot"),
+        P("여권no.M44202910", "여권no.[여권번호]", id="passport-label-glued-by-a-dot"),
+        P("정하늘 파트장(QA20931) 승인", "[이름] 파트장([사번]) 승인", id="code-in-brackets-after-a-title"),
+        P("[근태] HM-3321 지각 2회 / 204511 결근", "[근태] [사번] 지각 2회 / [사번] 결근", id="code-before-attendance"),
+        P(
+            "2024 결근 현황 / 팀장(2019) / RTX 4090 지각",
+            "2024 결근 현황 / 팀장(2019) / RTX 4090 지각",
+            id="no-staff-code",
+        ),
+        P(
+            "면허번호 11-22-333333-44 아니고 11 22 333334 44",
+            "면허번호 [운전면허번호] 아니고 [운전면허번호]",
+            id="licence-corrected-spaced",
+        ),
+        P("corp reg no. 110111-1234567", "corp reg no. 110111-1234567", id="corporate-number-english-label"),
+        P("가맹점번호 026479871", "가맹점번호 026479871", id="merchant-number-is-no-phone"),
+        P("용하늘 대리 010-2222-3333", "[이름] 대리 [전화번호]", id="rare-surname-yong"),
+        P("은소연 캐셔 010-2222-3333", "[이름] 캐셔 [전화번호]", id="rare-surname-eun-store-title"),
+        P("제민호 주임 010-2222-3333", "[이름] 주임 [전화번호]", id="three-letter-name-after-je"),
+        P("제가 과장님께 010-2222-3333 드렸어요", "제가 과장님께 [전화번호] 드렸어요", id="je-ga-is-no-name"),
+        P(
+            "은행 과장님 010-2222-3333 / 사용자 님 010-1234-5678",
+            "은행 과장님 [전화번호] / 사용자 님 [전화번호]",
+            id="words-before-titles",
+        ),
     ],
 )
 def test_general_forms(text: str, expected: str) -> None:
