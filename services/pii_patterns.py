@@ -459,9 +459,9 @@ def employee_ids(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator
         if _TITLE_BEFORE.search(view, max(0, m.start() - 8), m.start()) is not None:
             yield m.span("item")
     for event in _ATTENDANCE.finditer(view):
-        m = _CODE_BEFORE_EVENT.search(view, max(0, event.start() - 24), event.start())
-        if m is not None:
-            yield m.span("item")
+        code = _CODE_BEFORE_EVENT.search(view, max(0, event.start() - 24), event.start())
+        if code is not None:
+            yield code.span("item")
 
 
 CORPORATE = compiled(rf"[0-9]{_B}(?:\d{{5}}(?:{_S})?\d{{7}}|\d{{2}}(?:{_S})?\d{{2}}(?:{_S})?\d{{5}}){_POST}")
