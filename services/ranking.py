@@ -18,7 +18,7 @@ FAQ_LINK_WEIGHT = 0.9  # a linked section scores at least this share of the FAQ 
 # Verbs and generic workplace nouns (회사, 신청, 시간) say less about the topic than a specific noun; a one-letter
 # word or a bare number even less.
 VERB_FACTOR = 0.2  # a verb or adjective (ranks in full, counts this much in the confidence)
-GENERIC_FACTOR = 0.3  # a generic workplace noun, a number, or a time word the handbook never uses
+GENERIC_FACTOR = 0.3  # a generic workplace noun or a number (a time word the handbook never uses counts 0)
 # A word in more than this share of the handbook's sections (its company name, its site 오송 or 판교, 신청) says little
 # about which section answers: it counts as generic in the confidence (ranking keeps its BM25 idf). Derived from the
 # handbook itself, not from a word list; chosen across four knowledge bases (leave-one-KB-out).

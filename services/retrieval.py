@@ -194,7 +194,7 @@ class Retriever:
         for token, members in expanded.items():
             factor = token_factor(token, verbs)
             if token in TIME_FORMS and token not in self._df:
-                factor = min(factor, GENERIC_FACTOR)
+                factor = 0.0  # "올해", "이번": a time word the handbook never uses is no evidence, for or against
             if token not in self._df and factor >= 1.0:  # nouns only: 다녀오 is not "done"
                 members |= {(w,) for w in self._translit.counterparts(token)}
             known = any(all(t in self._df for t in m) for m in members)

@@ -28,7 +28,7 @@ GENERIC_FORMS = frozenset(
     "본사 지점".split()
 )
 # Time expressions: everyday words in questions ("월요일 첫 출근", "일주일에 몇 번"); when the handbook never
-# uses one, its absence says little about the topic, so it weighs like a generic word.
+# uses one, its absence says nothing about the topic: it does not weigh in the confidence at all.
 TIME_FORMS = frozenset(
     "월요일 화요일 수요일 목요일 금요일 토요일 일요일 하루 이틀 일주일 한달 "
     "올해 작년 내년 이번 지난 매일 매주 매달 매월 매년 다음주 이번주 지난주 이번달 다음달 지난달".split()

@@ -200,3 +200,22 @@ def test_a_literal_only_member_fires_only_where_a_word_starts_with_it(tokenizer:
     builtin = SynonymExpander(list(builtin_lexicon()), tokenizer)
     screen = "화면이 작고 어두워요"
     assert all(("사망",) not in v for v in builtin.expand(tokenizer.tokenize(screen), screen).values())
+
+
+def test_a_time_word_the_handbook_never_uses_is_no_evidence_against_the_answer(
+    tmp_path: Path, tokenizer: KoreanTokenizer
+) -> None:
+    # "올해 …, 내년으로": the asker's time frame, not the topic. A handbook that never says 올해 or 내년 answers the
+    # question as surely as without them; a topic word it never uses (주가) still counts against the answer.
+    retriever = _handbook(
+        tmp_path,
+        tokenizer,
+        "# 휴가\n\n## 연차 이월\n\n남은 연차는 다음 해 3월까지 이월할 수 있습니다.\n\n"
+        "## 경조휴가\n\n본인 결혼 시 5일의 경조휴가가 주어집니다.\n",
+    )
+    plain = retriever.search_lexical("연차 이월 돼요?")
+    timed = retriever.search_lexical("올해 연차 내년으로 이월 돼요?")
+    assert {"올해", "내년"} <= set(timed.query_tokens)
+    assert timed.best is not None and timed.best.section.title.endswith("연차 이월")
+    assert timed.confidence == pytest.approx(plain.confidence)
+    assert retriever.search_lexical("연차 주가 이월 돼요?").confidence < plain.confidence
