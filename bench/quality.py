@@ -61,6 +61,8 @@ KB5 = ROOT / "bench" / "data" / "kb5"  # written blind on 2026-12-01 (a fifth wr
 KB5_SETS = {"cold": ("cold.jsonl", "cold_oos.txt")}
 KB6 = ROOT / "bench" / "data" / "kb6"  # written blind on 2026-12-02 (a sixth writer), frozen before it was read
 KB6_SETS = {"cold": ("cold.jsonl", "cold_oos.txt")}
+KB7 = ROOT / "bench" / "data" / "kb7"  # written blind on 2026-12-02 (a seventh writer), frozen before it was read
+KB7_SETS = {"cold": ("cold.jsonl", "cold_oos.txt")}
 # Which --sets category a set belongs to (a set not listed is its own): the fresh blind sets run with "cold".
 CATEGORY = {"cold2": "cold", "tricky3": "cold"}
 TRICKY = DATA / "tricky_out_of_scope_v2.txt"
@@ -175,7 +177,13 @@ def _kb_specs(wanted: set[str], quick: bool, tmp: Path) -> list[KbSpec]:
     kb2_notes: list[str] = []
     kb2 = KbSpec("kb2", f"kb2 (`{_rel(KB2)}`, no kb.yaml)", KB2, _sets(KB2, KB2_SETS, wanted, kb2_notes), kb2_notes)
     specs = [sample, bare, kb2]
-    for key, root, table in (("kb3", KB3, KB3_SETS), ("kb4", KB4, KB4_SETS), ("kb5", KB5, KB5_SETS), ("kb6", KB6, KB6_SETS)):
+    for key, root, table in (
+        ("kb3", KB3, KB3_SETS),
+        ("kb4", KB4, KB4_SETS),
+        ("kb5", KB5, KB5_SETS),
+        ("kb6", KB6, KB6_SETS),
+        ("kb7", KB7, KB7_SETS),
+    ):
         kb_notes: list[str] = []
         sets = _sets(root, table, wanted, kb_notes)
         if sets:
