@@ -7,6 +7,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from kiwipiepy import Kiwi
 
@@ -34,6 +35,8 @@ TIME_FORMS = frozenset(
     "올해 작년 내년 이번 지난 매일 매주 매달 매월 매년 다음주 이번주 지난주 이번달 다음달 지난달".split()
 )
 _NOUN_TAGS = ("NNG", "NNP", "XSN", "XR")
+# One-letter nouns Endy drops or discounts (주 of 주가, 수 of 수가): a particle glued to one may be a noun's last letter
+_DROPPED_LETTERS = frozenset(w for w in _STOP_FORMS | GENERIC_FORMS if len(w) == 1)
 _COMPOUND_ROUNDS = 3
 _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 _WORD = re.compile(r"[0-9A-Za-z가-힣]+")
@@ -68,6 +71,7 @@ class KoreanTokenizer:
         self._compounds: dict[str, tuple[str, ...]] = {}
         self._checked: set[str] = set()  # words already known not to need a user word (in this vocabulary)
         self._terms: dict[str, list[str]] = {}  # lexicon terms analysed under the current vocabulary
+        self._whole: dict[str, Any | None] = {}  # two-letter words read alone (see _rejoined)
 
     @property
     def vocabulary(self) -> str:
@@ -210,16 +214,52 @@ class KoreanTokenizer:
 
     def _content(self, tokens: Iterable[object]) -> list[str]:
         out: list[str] = []
-        for tok in tokens:
-            tag: str = tok.tag  # type: ignore[attr-defined]
+        for tok in self._rejoined(list(tokens)):
+            tag: str = tok.tag
             if not tag.startswith(_CONTENT_TAG_PREFIXES):
                 continue
-            form: str = tok.form.lower()  # type: ignore[attr-defined]
+            form: str = tok.form.lower()
             if form in _STOP_FORMS or not form.strip() or _JAMO_ONLY.fullmatch(form):
                 continue
             out.append(form)
             out.extend(self._compounds.get(form, ()))
         return out
+
+    def _rejoined(self, tokens: list[Any]) -> list[Any]:
+        """Kiwi reads "주가" (stock price) in "회사 주가 얼마야" as 주 (week) + the particle 가, and Endy then drops the
+        generic 주: the question's topic is gone. A word that is only a generic one-letter noun and a particle, and
+        that Kiwi reads as one noun on its own, is that noun (under the lock)."""
+        out: list[Any] = []
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            if (
+                nxt is not None
+                and len(tok.form) == 1
+                and tok.tag.startswith("NN")
+                and tok.form in _DROPPED_LETTERS
+                and nxt.tag.startswith("J")
+                and len(nxt.form) == 1
+                and nxt.start == tok.start + 1
+                and (i == 0 or tokens[i - 1].start + tokens[i - 1].len < tok.start)
+                and (i + 2 >= len(tokens) or tokens[i + 2].start > nxt.start + 1)
+            ):
+                whole = self._whole_noun(tok.form + nxt.form)
+                if whole is not None:
+                    out.append(whole)
+                    i += 2
+                    continue
+            out.append(tok)
+            i += 1
+        return out
+
+    def _whole_noun(self, word: str) -> Any | None:
+        """Kiwi's one common noun for the word read alone, or None (memoised; called under the lock)."""
+        if word not in self._whole:
+            alone = self._kiwi.tokenize(word)
+            self._whole[word] = alone[0] if len(alone) == 1 and alone[0].tag == "NNG" else None
+        return self._whole[word]
 
 
 def _pieces(text: str) -> list[str]:

@@ -32,3 +32,14 @@ def test_chat_emoticons_of_bare_jamo_are_not_words(tokenizer: KoreanTokenizer) -
     plain = tokenizer.tokenize("법인카드 잃어버렸어요 어떡하죠")
     assert tokenizer.tokenize("법인카드 잃어버렸어요ㅠㅠ 어떡하죠 ㅋㅋㅋ ㅎㅎ") == plain
     assert tokenizer.tokenize("ㅠㅠ") == []
+
+
+def test_a_generic_letter_and_a_particle_that_make_a_noun_are_that_noun(tokenizer: KoreanTokenizer) -> None:
+    # In context Kiwi reads 주가 (stock price) as 주 (week) + the particle 가; Endy drops the generic 주, and the
+    # question's topic was gone ("온담푸드 주가" matched the handbook on the company's name alone).
+    assert "주가" in tokenizer.tokenize("온담푸드 주가 요즘 왜 이렇게 떨어져요?")
+    assert "주가" in tokenizer.tokenize("주가가 떨어졌어요")
+    # A letter and its particle that are no noun together stay as Kiwi reads them.
+    assert tokenizer.tokenize("연차 며칠 쓸 수가 있어요?") == ["연차"]
+    assert tokenizer.tokenize("회사가 어디에요") == ["회사"]
+    assert "일" in tokenizer.tokenize("요즘 일이 많아요")
