@@ -28,10 +28,10 @@ GENERIC_FORMS = frozenset(
     "원 개 번 회 명 곳 전 후 중 내 외 이상 이하 미만 초과 경우 처리 진행 가능 필요 해당 관리 담당 "
     "본사 지점".split()
 )
-# Time expressions: everyday words in questions ("월요일 첫 출근", "일주일에 몇 번"); when the handbook never
-# uses one, its absence says nothing about the topic: it does not weigh in the confidence at all.
+# Time expressions: everyday words in questions ("월요일 첫 출근", "일주일에 몇 번", "아침에 열이 나서"): weak
+# evidence like a generic word where the handbook uses one, and none at all, for or against, where it never does.
 TIME_FORMS = frozenset(
-    "월요일 화요일 수요일 목요일 금요일 토요일 일요일 하루 이틀 일주일 한달 "
+    "월요일 화요일 수요일 목요일 금요일 토요일 일요일 하루 이틀 일주일 한달 아침 저녁 새벽 밤 "
     "올해 작년 내년 이번 지난 매일 매주 매달 매월 매년 다음주 이번주 지난주 이번달 다음달 지난달".split()
 )
 _NOUN_TAGS = ("NNG", "NNP", "XSN", "XR")
