@@ -393,8 +393,8 @@ _SIGNATURE_PHONE = compiled(rf"[MTPH](?<![A-Za-z0-9].)(?:\.P)?\.\s?(?P<n>0{_NSN}
 
 def phones(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     """Phone numbers (also with an O typed for a zero), a mobile number told in halves, or in digit words."""
-    for m in PHONE.finditer(view):  # a bare run after a reference label is that reference: 가맹점번호 026479871
-        if not (m.group().isdigit() and _after_reference(view, m.start())):
+    for m in PHONE.finditer(view):  # a bare landline-shaped run right after a reference label is that reference
+        if not (m.group().isdigit() and not m.group().startswith("01") and _right_after_reference(view, m.start())):
             yield m.span()
     yield from (m.span("n") for m in _SIGNATURE_PHONE.finditer(view))
     for m in _REGROUPED_MOBILE.finditer(view):
@@ -438,17 +438,27 @@ EMPLOYEE = compiled(  # also with a slipped space inside: "k2019 0042", "K2021 -
     rf"|[0-9]{_B}(?:\d{{3}}{_S}\d{{4}}|\d{{4,11}}(?:-\d{{2,6}}){{0,2}}|\d-\d{{3,6}}))"
     # a count only where the counter ends its word, or a particle follows it: "12시간", "30분이면" are counts, "명찰",
     # "분실", "시스템" are words after an ID
-    rf"{_POST}(?!\s?(?:년|월|일|원|만|명|개|시|분)(?:간|월|원|{_PARTICLE}|(?![가-힣])))(?!\s?%)"
+    rf"{_POST}(?!\s?(?:년|월|일|원|만|명|개|시|분)(?:간|월|원|분|초|반|말|경|{_PARTICLE}|(?![가-힣])))(?!\s?%)"
 )
 EMPLOYEE_ALONE = re.compile(rf"E(?<![{AN}-]E)N(?:C-?\d{{5,6}}|\d{{6}}|-\d{{4}}-\d{{3,4}})(?![{AN}])", re.ASCII)
 # A staff code, whatever its label, where only a person's can stand: in brackets right after a title ("탁유진
 # 파트장(LC77698)", "김하늘 캐셔 (sd174410)"), or right before an attendance event ("SD-2025-5587 지각 3회").
-_TITLE_END = r"(?:장|님|사원|대리|주임|매니저|캐셔|크루|기사|책임|선임|수석|프로|인턴|파트너)"
+_TITLE_END = (
+    r"(?:팀장|파트장|부장|차장|과장|실장|점장|반장|조장|센터장|본부장|그룹장|님|사원|대리|주임|매니저|캐셔|기사|책임|선임"
+    r"|수석|프로|인턴)"
+)
 _STAFF_CODE = r"[A-Za-z]{1,4}[-_]?\d{2,4}(?:-\d{2,6}){0,2}(?![0-9A-Za-z])|[A-Za-z]{1,4}\d{5,10}(?![0-9A-Za-z])"
 _CODE_IN_BRACKETS = re.compile(rf"\(\s?(?P<item>{_STAFF_CODE})\s?\)")
-_TITLE_BEFORE = re.compile(rf"[가-힣]{_TITLE_END}\s?\Z")
+_TITLE_BEFORE = re.compile(rf"(?<![가-힣]){_TITLE_END}\s?\Z|[가-힣]{{2,4}}\s{_TITLE_END}\s?\Z")
 _ATTENDANCE = re.compile(r"(?:지각|결근|조퇴|무단\s?결근)")
 _CODE_BEFORE_EVENT = re.compile(rf"(?<![0-9A-Za-z\ue000-])(?P<item>{_STAFF_CODE}|\d{{6,10}}(?![0-9]))\s?\Z")
+
+
+def _a_day(code: str) -> bool:
+    """A date written as digits (240531, 20240531): a day's attendance, not a person's number."""
+    return code.isdigit() and (
+        (len(code) == 6 and _a_date(code)) or (len(code) == 8 and code[:2] in ("19", "20") and _a_date(code[2:]))
+    )
 
 
 def employee_ids(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
@@ -460,7 +470,7 @@ def employee_ids(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator
             yield m.span("item")
     for event in _ATTENDANCE.finditer(view):
         code = _CODE_BEFORE_EVENT.search(view, max(0, event.start() - 24), event.start())
-        if code is not None:
+        if code is not None and not _after_reference(view, code.start()) and not _a_day(code["item"]):
             yield code.span("item")
 
 
@@ -628,10 +638,11 @@ def _registrations(view: str) -> list[_Registration]:
 _KEY_GAP = rf"(?:[_-]?(?i:no|num|number)\.?)?[^{AN}@\[\]\n]{{0,16}}\Z"  # _GAP, read backwards from the value
 # A business reference number's label right before a number ("주문일자-순번 240601-3000112", "문서번호
 # 240611-0000123", "이체 거래번호 0012-2411-9981"): no registration number (unless its own label says so), no account.
-_REFERENCE_BEFORE = compiled(
-    r"(?:(?:주문|문서|접수|결재|품의|발주|견적|계약|티켓|요청|예약|거래|승인|관리|전표|상품|품목|청구|증권|가맹점|점포|매장)\s?(?:번호|일자|코드|no|#)"
-    rf"|순번|일련번호|운?송장|등기(?:\s?번호)?|영수증|인보이스|바코드|품번|invoice|order|ticket|ref|barcode|sku|ean)[^{AN}@\[\]\n]{{0,12}}\Z"
+_REFERENCE_WORDS = (
+    r"(?:주문|문서|접수|결재|품의|발주|견적|계약|티켓|요청|예약|거래|승인|관리|전표|상품|품목|청구|증권|가맹점)\s?(?:번호|일자|코드|no|#)"
+    r"|순번|일련번호|운?송장|등기(?:\s?번호)?|영수증|인보이스|바코드|품번|invoice|order|ticket|ref|barcode|sku|ean"
 )
+_REFERENCE_BEFORE = compiled(rf"(?:{_REFERENCE_WORDS})[^{AN}@\[\]\n]{{0,12}}\Z")
 
 
 def _after_reference(view: str, start: int) -> bool:
@@ -639,9 +650,18 @@ def _after_reference(view: str, start: int) -> bool:
     return _REFERENCE_BEFORE.search(view, max(0, start - 30), start) is not None
 
 
+_REFERENCE_TIGHT = compiled(rf"(?:{_REFERENCE_WORDS})\s?[:#.]?\s?\Z")
+
+
+def _right_after_reference(view: str, start: int) -> bool:
+    """Whether a business reference label stands directly before ``start`` (``가맹점번호 026479871``)."""
+    return _REFERENCE_TIGHT.search(view, max(0, start - 24), start) is not None
+
+
 # A bank or account word right before a number: "새마을금고 9002085734515" is an account, whatever date it starts with.
+# Only the account rule's own labels, so what the registration finder leaves the account finder takes.
 _ACCOUNT_BEFORE = compiled(
-    rf"(?:계좌|통장|은행|뱅크|금고|신협|농협|수협|우체국|카뱅|케뱅|account|acct)(?:\s?번호)?[^{AN}@\[\]\n]{{0,6}}\Z"
+    rf"(?:계좌|통장|은행|뱅크|새마을금고|신협|농협|수협|카뱅|케뱅|account|acct)(?:\s?번호)?[^{AN}@\[\]\n]{{0,6}}\Z"
 )
 
 

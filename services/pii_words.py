@@ -193,8 +193,7 @@ _NOT_NAMES = frozenset(
     # words that start with one of the rarer family names
     "모두 모든 모바일 모집 모임 모델 모니터 모범 탁송 탁구 태국 태블릿 태그 편의 편의점 편집 편성 "
     "국내 국외 국제 국가 국장 봉사 봉투 피부 피드 육아 육성 맹장 "
-    "용역 용도 용량 용지 용품 용어 용기 용접 용무 은행 은퇴 은혜 은색 "
-    "제조사 제휴사 제출자 제안자 제작사 제조업 제품군 제공자 "  # three letters after 제: a name only when not a word
+    "용역 용도 용량 용지 용품 용어 용기 용접 용무 용인 용산 용차 용달 용봉 은행 은퇴 은혜 은색 은평 "
     # a hospital's qualifiers before a title ("정규직 간호사", "임상 영양사", "신임 부원장", "전문 간병인")
     "정규직 정신과 신경과 소아과 안과 성형 정형 마취 방사선 임상 심리 한방 한의 신임 진료 전문 전공 주치 원무 "
     "조선족 수간 병동".split()
@@ -273,9 +272,8 @@ def _is_name(name: str) -> bool:
     """A family name and one or two syllables (a two-syllable family name allows one more)."""
     if name[:2] in _DOUBLE_SURNAMES:
         return True
-    # 제 (저의) starts too many two-letter words (제가, 제일): after it only a three-letter name; 독 and 사 (독서실,
-    # 사용자) never
-    return len(name) <= 3 and name[0] not in "독사" and (name[0] != "제" or len(name) == 3) and name not in _NOT_NAMES
+    # 제 (저의; 제작팀, 제주점), 독 and 사 (독서실, 사용자) start too many words; an org unit (용산점, 영업팀) is no one
+    return len(name) <= 3 and name[0] not in "제독사" and name[-1] not in "점팀" and name not in _NOT_NAMES
 
 
 def names(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:

@@ -150,7 +150,7 @@ _RULES: tuple[Rule, ...] = (
         _w(r"사번(?!호) 직번")
         # a staff noun, then a number word: 사원번호, 직원 ID, 작업자 번호, 크루 코드, 사원증 번호 (one word each: a
         # label alternation whose every branch starts with a letter is scanned fast)
-        + tuple(rf"{noun}\s?(?:번호|ID|아이디|코드|No|#)" for noun in _STAFF_NOUNS)
+        + tuple(rf"{noun}\s?(?:번호|(?i:id|no)(?![A-Za-z])|아이디|코드(?!표)|#)" for noun in _STAFF_NOUNS)
         + _w(r"employee[\s_]?(?:id|no|number|#)\.? emp[._]?\s?(?:id|no|#)\.? e(?<![A-Za-z]e)mp(?![A-Za-z])"),
         placeholders=True,
     ),
@@ -176,7 +176,7 @@ _RULES: tuple[Rule, ...] = (
             " 수간호사 간호사 간호부장 부원장 병원장 의사 약사 치료사 상담사 영양사 간병인 전공의 주치의 전문의"
             " 복지사 보호사 코디네이터"  # a hospital's: 설지혜 간호사, 나윤아 부원장님
             " 단장 감리원"  # a building site's: 엄정화 단장님
-            " 캐셔 계산원 파트타이머 알바생 크루 스태프"  # a store's: 여태양 캐셔, 박민지 크루
+            " 캐셔 계산원 파트타이머 알바생"  # a store's: 여태양 캐셔 (not 크루, 스태프: 주방 크루, 오픈 크루)
         ),
         second_pass=True,
     ),

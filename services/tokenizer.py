@@ -28,10 +28,11 @@ GENERIC_FORMS = frozenset(
     "원 개 번 회 명 곳 전 후 중 내 외 이상 이하 미만 초과 경우 처리 진행 가능 필요 해당 관리 담당 "
     "본사 지점".split()
 )
-# Time expressions: everyday words in questions ("월요일 첫 출근", "일주일에 몇 번", "아침에 열이 나서"): weak
-# evidence like a generic word where the handbook uses one, and none at all, for or against, where it never does.
+# Time expressions: everyday words in questions ("월요일 첫 출근", "일주일에 몇 번"); when the handbook never
+# uses one, its absence says nothing about the topic: it does not weigh in the confidence at all. (Times of day are
+# not among them: 저녁 of "저녁 식대도 나와요?" is the topic where the handbook's meal allowance covers lunch only.)
 TIME_FORMS = frozenset(
-    "월요일 화요일 수요일 목요일 금요일 토요일 일요일 하루 이틀 일주일 한달 아침 저녁 새벽 밤 "
+    "월요일 화요일 수요일 목요일 금요일 토요일 일요일 하루 이틀 일주일 한달 "
     "올해 작년 내년 이번 지난 매일 매주 매달 매월 매년 다음주 이번주 지난주 이번달 다음달 지난달".split()
 )
 _NOUN_TAGS = ("NNG", "NNP", "XSN", "XR")
@@ -226,9 +227,10 @@ class KoreanTokenizer:
         return out
 
     def _rejoined(self, tokens: list[Any]) -> list[Any]:
-        """Kiwi reads "주가" (stock price) in "회사 주가 얼마야" as 주 (week) + the particle 가, and Endy then drops the
-        generic 주: the question's topic is gone. A word that is only a generic one-letter noun and a particle, and
-        that Kiwi reads as one noun on its own, is that noun (under the lock)."""
+        """Kiwi reads "주가" (stock price) in "회사 주가 얼마야" as 주 (week) + the subject particle 가, and Endy then
+        drops the generic 주: the question's topic is gone. A word that is only a generic one-letter common noun and a
+        subject particle, and that Kiwi reads as one noun on its own, is that noun; never after an adnominal ending
+        ("할 수도", "할 수가": 수 is a bound noun there). Called under the lock."""
         out: list[Any] = []
         i = 0
         while i < len(tokens):
@@ -237,9 +239,10 @@ class KoreanTokenizer:
             if (
                 nxt is not None
                 and len(tok.form) == 1
-                and tok.tag.startswith("NN")
+                and tok.tag == "NNG"
                 and tok.form in _DROPPED_LETTERS
-                and nxt.tag.startswith("J")
+                and nxt.tag == "JKS"
+                and (i == 0 or tokens[i - 1].tag != "ETM")
                 and len(nxt.form) == 1
                 and nxt.start == tok.start + 1
                 and (i == 0 or tokens[i - 1].start + tokens[i - 1].len < tok.start)

@@ -632,7 +632,43 @@ def test_corpus_masking_is_idempotent() -> None:
         P("가맹점번호 026479871", "가맹점번호 026479871", id="merchant-number-is-no-phone"),
         P("용하늘 대리 010-2222-3333", "[이름] 대리 [전화번호]", id="rare-surname-yong"),
         P("은소연 캐셔 010-2222-3333", "[이름] 캐셔 [전화번호]", id="rare-surname-eun-store-title"),
-        P("제민호 주임 010-2222-3333", "[이름] 주임 [전화번호]", id="three-letter-name-after-je"),
+        # a second reader's over-reach cases: none of these is personal, each was masked by a first version
+        P(
+            "용인 기사 010-1234-5678 / 용산점 점장 010-1234-5678",
+            "용인 기사 [전화번호] / 용산점 점장 [전화번호]",
+            id="places-no-names",
+        ),
+        P(
+            "제작팀 과장 010-1234-5678 / 주방 크루 010-1234-5678",
+            "제작팀 과장 [전화번호] / 주방 크루 [전화번호]",
+            id="teams-no-names",
+        ),
+        P(
+            "교육장(B-201) 공장(S-300) 출장(BT-2024-01) 매장(GN001)",
+            "교육장(B-201) 공장(S-300) 출장(BT-2024-01) 매장(GN001)",
+            id="not-titles-before-codes",
+        ),
+        P(
+            "주문번호 SD-2025-5587 지각 배송 / 240531 지각 사유서",
+            "주문번호 SD-2025-5587 지각 배송 / 240531 지각 사유서",
+            id="reference-or-date-before-attendance",
+        ),
+        P(
+            "사번 CS18-7541 11월분 / 사번 K2021 10시반",
+            "사번 [사번] 11월분 / 사번 [사번] 10시반",
+            id="month-or-time-after-an-id",
+        ),
+        P("직원 no.K30211 / 사원 코드표 A-1234", "직원 no.[사번] / 사원 코드표 A-1234", id="label-case-and-end"),
+        P(
+            "주문번호 말고 제 번호 01012345678로 / 매장 번호는 0212345678",
+            "주문번호 말고 제 번호 [전화번호]로 / 매장 번호는 [전화번호]",
+            id="phones-after-references",
+        ),
+        P(
+            "우체국 가서 900101-1234567 불러줬어요 / 금고에 보관한 9001011234567",
+            "우체국 가서 [주민등록번호] 불러줬어요 / 금고에 보관한 [주민등록번호]",
+            id="rrn-after-non-account-words",
+        ),
         P("제가 과장님께 010-2222-3333 드렸어요", "제가 과장님께 [전화번호] 드렸어요", id="je-ga-is-no-name"),
         P(
             "은행 과장님 010-2222-3333 / 사용자 님 010-1234-5678",

@@ -219,3 +219,7 @@ def test_a_time_word_the_handbook_never_uses_is_no_evidence_against_the_answer(
     assert timed.best is not None and timed.best.section.title.endswith("연차 이월")
     assert timed.confidence == pytest.approx(plain.confidence)
     assert retriever.search_lexical("연차 주가 이월 돼요?").confidence < plain.confidence
+    # A time of day is no such word: "저녁 식대" asks about an allowance the handbook gives for lunch only.
+    (tmp_path / "meals").mkdir()
+    meals = _handbook(tmp_path / "meals", tokenizer, "# 복지\n\n## 식대\n\n점심 식대는 1만 원까지 지원합니다.\n")
+    assert meals.search_lexical("저녁 식대도 나와요?").confidence < meals.search_lexical("식대 나와요?").confidence

@@ -38,8 +38,9 @@ def test_a_generic_letter_and_a_particle_that_make_a_noun_are_that_noun(tokenize
     # In context Kiwi reads 주가 (stock price) as 주 (week) + the particle 가; Endy drops the generic 주, and the
     # question's topic was gone ("온담푸드 주가" matched the handbook on the company's name alone).
     assert "주가" in tokenizer.tokenize("온담푸드 주가 요즘 왜 이렇게 떨어져요?")
-    assert "주가" in tokenizer.tokenize("주가가 떨어졌어요")
-    # A letter and its particle that are no noun together stay as Kiwi reads them.
+    # A letter and its particle that are no noun together stay as Kiwi reads them; a bound noun after an adnominal
+    # ending never joins ("할 수도" is no 수도, "할 수가" no 수가).
     assert tokenizer.tokenize("연차 며칠 쓸 수가 있어요?") == ["연차"]
+    assert tokenizer.tokenize("재택근무를 할 수도 있나요?") == ["재택근무"]
     assert tokenizer.tokenize("회사가 어디에요") == ["회사"]
     assert "일" in tokenizer.tokenize("요즘 일이 많아요")
