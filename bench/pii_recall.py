@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/pii_recall.py [--show]
 The corpora: the frozen one (written with the patterns), `blind_` and `blind2_` (written blind, then development
-data, asserted by the tests), `blind3_` to `blind10_` (each written blind by another writer for another company,
+data, asserted by the tests), `blind3_` to `blind11_` (each written blind by another writer for another company,
 scored once as it fell, then the source of general fixes; reported here only). docs/benchmarks.md has the figures
 as they fell.
 """
@@ -32,9 +32,10 @@ CORPORA = {
     "blind8": "blind8_",
     "blind9": "blind9_",
     "blind10": "blind10_",
+    "blind11": "blind11_",
 }
 # corpora whose secrets are all the PII in a row, not only the row's kind
-ALL_PII = {"blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10"}
+ALL_PII = {"blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11"}
 # blind7's writer counted every personal name as a secret, also a bare one in a form field ("성명 : 지정우"); the
 # issue's rule (and the masker's) is a name followed by a title or 님 next to a contact. Reported both ways: as
 # written, and with the bare names left out of what a row requires ("to the rule").
