@@ -393,8 +393,8 @@ _SIGNATURE_PHONE = compiled(rf"[MTPH](?<![A-Za-z0-9].)(?:\.P)?\.\s?(?P<n>0{_NSN}
 
 def phones(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     """Phone numbers (also with an O typed for a zero), a mobile number told in halves, or in digit words."""
-    for m in PHONE.finditer(view):  # a bare landline-shaped run right after a reference label is that reference
-        if not (m.group().isdigit() and not m.group().startswith("01") and _right_after_reference(view, m.start())):
+    for m in PHONE.finditer(view):  # a bare run right after a reference label is that reference: 태그번호 0180…
+        if not (m.group().isdigit() and _right_after_reference(view, m.start())):
             yield m.span()
     yield from (m.span("n") for m in _SIGNATURE_PHONE.finditer(view))
     for m in _REGROUPED_MOBILE.finditer(view):
@@ -428,12 +428,14 @@ PASSPORT = compiled(
 )
 PASSPORT_LABELLED = compiled(  # after a label only: other countries' digits-only and two-letter shapes
     rf"{PASSPORT.pattern}|[0-9]{_B}\d{{6,8}}{_POST}|[A-Za-z]{_B}[A-Za-z]\d{{6,7}}{_POST}"
+    # nine letters and digits, at least five of them digits (German and French shapes: CXW73H603)
+    rf"|[A-Za-z0-9]{_B}(?=(?:[A-Za-z]*\d){{5}})[A-Za-z0-9]{{8}}{_POST}"
 )
 _PARTICLE = (
     r"(?:이|가|을|를|은|는|의|에|도|만|과|와|로|으로|에서|에게|까지|부터|씩|째|쯤|짜리|정도|입니다|이에요|예요|요)"
 )
-EMPLOYEE = compiled(  # also with a slipped space inside: "k2019 0042", "K2021 -0388"
-    rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}(?:-[A-Za-z]{{1,3}})?[-\s]?(?:\d{{3,10}}|\d{{2}}(?=-\d))"
+EMPLOYEE = compiled(  # also with a slipped space inside: "k2019 0042", "K2021 -0388"; a letter inside: "P64K289"
+    rf"(?:[A-Za-z]{_B}[A-Za-z]{{0,3}}(?:-[A-Za-z]{{1,3}})?[-\s]?(?:\d{{2}}[A-Za-z]\d{{3,4}}|\d{{3,10}}|\d{{2}}(?=-\d))"
     rf"(?:-\d{{2,6}}|\s-?\s?\d{{2,6}}){{0,2}}"
     rf"|[0-9]{_B}(?:\d{{3}}{_S}\d{{4}}|\d{{4,11}}(?:-\d{{2,6}}){{0,2}}|\d-\d{{3,6}}))"
     # a count only where the counter ends its word, or a particle follows it: "12시간", "30분이면" are counts, "명찰",
@@ -449,6 +451,10 @@ _TITLE_END = (
 )
 _STAFF_CODE = r"[A-Za-z]{1,4}[-_]?\d{2,4}(?:-\d{2,6}){0,2}(?![0-9A-Za-z])|[A-Za-z]{1,4}\d{5,10}(?![0-9A-Za-z])"
 _CODE_IN_BRACKETS = re.compile(rf"\(\s?(?P<item>{_STAFF_CODE})\s?\)")
+# ... or in the next cell of a table row: "| 임승훈 부장 | TR69-653", "탁나래씨 | GH47923"
+_CODE_IN_CELL = re.compile(
+    rf"(?:(?<=[가-힣])|(?<=[가-힣]\s))(?:{_TITLE_END}|씨)\s?[|\t]\s?(?P<item>{_STAFF_CODE}|\d{{6,10}}(?![0-9]))\s?(?=[|\t\n]|\Z)"
+)
 _TITLE_BEFORE = re.compile(rf"(?<![가-힣]){_TITLE_END}\s?\Z|[가-힣]{{2,4}}\s{_TITLE_END}\s?\Z")
 _ATTENDANCE = re.compile(r"(?:지각|결근|조퇴|무단\s?결근)")
 _CODE_BEFORE_EVENT = re.compile(rf"(?<![0-9A-Za-z\ue000-])(?P<item>{_STAFF_CODE}|\d{{6,10}}(?![0-9]))\s?\Z")
@@ -468,6 +474,8 @@ def employee_ids(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator
     for m in _CODE_IN_BRACKETS.finditer(view):  # each found from its bracket: the look back is bounded
         if _TITLE_BEFORE.search(view, max(0, m.start() - 8), m.start()) is not None:
             yield m.span("item")
+    if "|" in view or "\t" in view:
+        yield from (m.span("item") for m in _CODE_IN_CELL.finditer(view) if not _a_day(m["item"]))
     for event in _ATTENDANCE.finditer(view):
         code = _CODE_BEFORE_EVENT.search(view, max(0, event.start() - 24), event.start())
         if code is not None and not _after_reference(view, code.start()) and not _a_day(code["item"]):
@@ -635,12 +643,13 @@ def _registrations(view: str) -> list[_Registration]:
     return found
 
 
-_KEY_GAP = rf"(?:[_-]?(?i:no|num|number)\.?)?[^{AN}@\[\]\n]{{0,16}}\Z"  # _GAP, read backwards from the value
+_KEY_GAP = rf"(?:\s?[_-]?(?i:no|num|number)\.?)?[^{AN}@\[\]\n]{{0,16}}\Z"  # _GAP, read backwards from the value
 # A business reference number's label right before a number ("주문일자-순번 240601-3000112", "문서번호
 # 240611-0000123", "이체 거래번호 0012-2411-9981"): no registration number (unless its own label says so), no account.
 _REFERENCE_WORDS = (
     r"(?:주문|문서|접수|결재|품의|발주|견적|계약|티켓|요청|예약|거래|승인|관리|전표|상품|품목|청구|증권|가맹점)\s?(?:번호|일자|코드|no|#)"
     r"|순번|일련번호|운?송장|등기(?:\s?번호)?|영수증|인보이스|바코드|품번|invoice|order|ticket|ref|barcode|sku|ean"
+    r"|항공권(?:\s?번호)?|etkt(?:\s?nbr)?|e-?ticket|(?:수하물\s?)?태그(?:\s?번호)?|bag\s?tag"
 )
 _REFERENCE_BEFORE = compiled(rf"(?:{_REFERENCE_WORDS})[^{AN}@\[\]\n]{{0,12}}\Z")
 
@@ -675,9 +684,16 @@ def registration_numbers(genders: str) -> Finder:
 
     def find(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
         label = label_regex(rule.labels, _KEY_GAP) if rule.labels else None
+        columns: set[int] | None = None  # cells under a header cell holding the label ("국적,성명,외국인등록번호")
         for gender, (start, end), counts in _registrations(view):
             if gender not in genders:
                 continue
+            if counts != TOLD and rule.labels and "\n" in view:
+                if columns is None:
+                    columns = set(_column_cells(view, [m.span() for m in label_regex(rule.labels).finditer(view)]))
+                if start in columns:
+                    yield start, end
+                    continue
             # After the kind's own label or log key (arc_no=, rrn=), a date in any century is enough. Looked up
             # only behind such numbers (rare), not over the view: "a", "r", "s" start half the words in English.
             if counts == TOLD or (

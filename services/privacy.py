@@ -69,6 +69,7 @@ def _w(words: str) -> tuple[str, ...]:
 
 _STAFF_NOUNS = _w(
     "사원 직원 임직원 인사 작업자 근로자 근무자 크루 스태프 사원증 직원증 파트타이머 아르바이트 알바 기사 캐셔"
+    " 가이드 인솔자"
 )
 
 
@@ -151,7 +152,8 @@ _RULES: tuple[Rule, ...] = (
         # a staff noun, then a number word: 사원번호, 직원 ID, 작업자 번호, 크루 코드, 사원증 번호 (one word each: a
         # label alternation whose every branch starts with a letter is scanned fast)
         + tuple(rf"{noun}\s?(?:번호|(?i:id|no)(?![A-Za-z])|아이디|코드(?!표)|#)" for noun in _STAFF_NOUNS)
-        + _w(r"employee[\s_]?(?:id|no|number|#)\.? emp[._]?\s?(?:id|no|#)\.? e(?<![A-Za-z]e)mp(?![A-Za-z])"),
+        + _w(r"employee[\s_]?(?:id|no|number|#)\.? emp[._]?\s?(?:id|no|#)\.? e(?<![A-Za-z]e)mp(?![A-Za-z])")
+        + _w(r"staff[\s_]?(?:id|no|number|#)\.?"),
         placeholders=True,
     ),
     Rule(PiiKind.VEHICLE_PLATE, "[차량번호]", 9, find.pattern_finder(find.PLATE, region=True)),
@@ -177,6 +179,7 @@ _RULES: tuple[Rule, ...] = (
             " 복지사 보호사 코디네이터"  # a hospital's: 설지혜 간호사, 나윤아 부원장님
             " 단장 감리원"  # a building site's: 엄정화 단장님
             " 캐셔 계산원 파트타이머 알바생"  # a store's: 여태양 캐셔 (not 크루, 스태프: 주방 크루, 오픈 크루)
+            " 가이드 인솔자 승무원"  # travel: 장윤서 가이드, 민준호 인솔자
         ),
         second_pass=True,
     ),

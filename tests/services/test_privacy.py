@@ -632,6 +632,33 @@ def test_corpus_masking_is_idempotent() -> None:
         P("가맹점번호 026479871", "가맹점번호 026479871", id="merchant-number-is-no-phone"),
         P("용하늘 대리 010-2222-3333", "[이름] 대리 [전화번호]", id="rare-surname-yong"),
         P("은소연 캐셔 010-2222-3333", "[이름] 캐셔 [전화번호]", id="rare-surname-eun-store-title"),
+        # from the eleventh corpus (a travel agency), each a general form
+        P("ARC no. 990919-7794541 로 계약", "ARC no. [외국인등록번호] 로 계약", id="label-then-spaced-no"),
+        P("독일 여권 CXW73H603 / 만료 2035-01-01", "독일 여권 [여권번호] / 만료 2035-01-01", id="nine-alnum-passport"),
+        P("사원번호 P13A078 계정 잠김", "사원번호 [사번] 계정 잠김", id="employee-id-with-a-letter-inside"),
+        P(
+            "staff ID SKR598620 badge lost / 인솔자번호: G-7480",
+            "staff ID [사번] badge lost / 인솔자번호: [사번]",
+            id="staff-labels",
+        ),
+        P("장윤서 가이드 <njung.81@hotmail.com>", "[이름] 가이드 <[이메일]>", id="guide-title"),
+        P("현지 가이드 010-1234-5678", "현지 가이드 [전화번호]", id="a-place-before-a-guide-is-no-name"),
+        P(
+            "ETKT NBR 1608268255690 / 수하물 태그 0180768980",
+            "ETKT NBR 1608268255690 / 수하물 태그 0180768980",
+            id="ticket-and-tag-numbers",
+        ),
+        P(
+            "국적,성명,외국인등록번호\n베트남,Li Wei,720627-7432503",
+            "국적,성명,외국인등록번호\n베트남,Li Wei,[외국인등록번호]",
+            id="frn-in-a-labelled-column",
+        ),
+        P(
+            "오전 | 탁나래씨 | GH47923\n오후 | 육승훈 대리 | 20193543",
+            "오전 | [이름]씨 | [사번]\n오후 | [이름] 대리 | [사번]",
+            id="code-in-the-cell-after-a-title",
+        ),
+        P("팀 과장 | 20240501 | 3층", "팀 과장 | 20240501 | 3층", id="a-date-in-the-cell-after-a-title"),
         # a second reader's over-reach cases: none of these is personal, each was masked by a first version
         P(
             "용인 기사 010-1234-5678 / 용산점 점장 010-1234-5678",
