@@ -63,6 +63,8 @@ KB6 = ROOT / "bench" / "data" / "kb6"  # written blind on 2026-12-02 (a sixth wr
 KB6_SETS = {"cold": ("cold.jsonl", "cold_oos.txt")}
 KB7 = ROOT / "bench" / "data" / "kb7"  # written blind on 2026-12-02 (a seventh writer), frozen before it was read
 KB7_SETS = {"cold": ("cold.jsonl", "cold_oos.txt")}
+KB8 = ROOT / "bench" / "data" / "kb8"  # written blind on 2026-12-02 (an eighth writer), frozen before it was read
+KB8_SETS = {"cold": ("cold.jsonl", "cold_oos.txt")}
 # Which --sets category a set belongs to (a set not listed is its own): the fresh blind sets run with "cold".
 CATEGORY = {"cold2": "cold", "tricky3": "cold"}
 TRICKY = DATA / "tricky_out_of_scope_v2.txt"
