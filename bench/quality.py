@@ -185,6 +185,7 @@ def _kb_specs(wanted: set[str], quick: bool, tmp: Path) -> list[KbSpec]:
         ("kb5", KB5, KB5_SETS),
         ("kb6", KB6, KB6_SETS),
         ("kb7", KB7, KB7_SETS),
+        ("kb8", KB8, KB8_SETS),
     ):
         kb_notes: list[str] = []
         sets = _sets(root, table, wanted, kb_notes)
