@@ -393,8 +393,9 @@ _SIGNATURE_PHONE = compiled(rf"[MTPH](?<![A-Za-z0-9].)(?:\.P)?\.\s?(?P<n>0{_NSN}
 
 def phones(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator[Span]:
     """Phone numbers (also with an O typed for a zero), a mobile number told in halves, or in digit words."""
-    for m in PHONE.finditer(view):  # a bare run right after a reference label is that reference: 태그번호 0180…
-        if not (m.group().isdigit() and _right_after_reference(view, m.start())):
+    for m in PHONE.finditer(view):  # a bare run right after a reference label is that reference: 태그번호 0180768980
+        mobile = len(m.group()) == 11 and m.group().startswith("010")  # 현금영수증 01012345678 is a phone
+        if mobile or not (m.group().isdigit() and _right_after_reference(view, m.start())):
             yield m.span()
     yield from (m.span("n") for m in _SIGNATURE_PHONE.finditer(view))
     for m in _REGROUPED_MOBILE.finditer(view):
@@ -428,8 +429,6 @@ PASSPORT = compiled(
 )
 PASSPORT_LABELLED = compiled(  # after a label only: other countries' digits-only and two-letter shapes
     rf"{PASSPORT.pattern}|[0-9]{_B}\d{{6,8}}{_POST}|[A-Za-z]{_B}[A-Za-z]\d{{6,7}}{_POST}"
-    # nine letters and digits, at least five of them digits (German and French shapes: CXW73H603)
-    rf"|[A-Za-z0-9]{_B}(?=(?:[A-Za-z]*\d){{5}})[A-Za-z0-9]{{8}}{_POST}"
 )
 _PARTICLE = (
     r"(?:이|가|을|를|은|는|의|에|도|만|과|와|로|으로|에서|에게|까지|부터|씩|째|쯤|짜리|정도|입니다|이에요|예요|요)"
@@ -451,9 +450,13 @@ _TITLE_END = (
 )
 _STAFF_CODE = r"[A-Za-z]{1,4}[-_]?\d{2,4}(?:-\d{2,6}){0,2}(?![0-9A-Za-z])|[A-Za-z]{1,4}\d{5,10}(?![0-9A-Za-z])"
 _CODE_IN_BRACKETS = re.compile(rf"\(\s?(?P<item>{_STAFF_CODE})\s?\)")
-# ... or in the next cell of a table row: "| 임승훈 부장 | TR69-653", "탁나래씨 | GH47923"
+# ... or in the next cell of a table row whose cell is a name and a title ("| 임승훈 부장 | TR69-653")
+_CELL_TITLE = (
+    r"(?:팀장|파트장|부장|차장|과장|실장|점장|반장|조장|센터장|본부장|대리|주임|사원|매니저|책임|선임|수석|님|씨)"
+)
 _CODE_IN_CELL = re.compile(
-    rf"(?:(?<=[가-힣])|(?<=[가-힣]\s))(?:{_TITLE_END}|씨)\s?[|\t]\s?(?P<item>{_STAFF_CODE}|\d{{6,10}}(?![0-9]))\s?(?=[|\t\n]|\Z)"
+    rf"(?:^|(?<=[|\t\n]))\s?[가-힣]{{2,4}}\s?{_CELL_TITLE}\s?[|\t]\s?(?P<item>{_STAFF_CODE})\s?(?=[|\t\n]|\Z)",
+    re.MULTILINE,
 )
 _TITLE_BEFORE = re.compile(rf"(?<![가-힣]){_TITLE_END}\s?\Z|[가-힣]{{2,4}}\s{_TITLE_END}\s?\Z")
 _ATTENDANCE = re.compile(r"(?:지각|결근|조퇴|무단\s?결근)")
@@ -475,7 +478,7 @@ def employee_ids(view: str, rule: Labelled, found: tuple[Span, ...]) -> Iterator
         if _TITLE_BEFORE.search(view, max(0, m.start() - 8), m.start()) is not None:
             yield m.span("item")
     if "|" in view or "\t" in view:
-        yield from (m.span("item") for m in _CODE_IN_CELL.finditer(view) if not _a_day(m["item"]))
+        yield from (m.span("item") for m in _CODE_IN_CELL.finditer(view))
     for event in _ATTENDANCE.finditer(view):
         code = _CODE_BEFORE_EVENT.search(view, max(0, event.start() - 24), event.start())
         if code is not None and not _after_reference(view, code.start()) and not _a_day(code["item"]):
@@ -649,7 +652,7 @@ _KEY_GAP = rf"(?:\s?[_-]?(?i:no|num|number)\.?)?[^{AN}@\[\]\n]{{0,16}}\Z"  # _GA
 _REFERENCE_WORDS = (
     r"(?:주문|문서|접수|결재|품의|발주|견적|계약|티켓|요청|예약|거래|승인|관리|전표|상품|품목|청구|증권|가맹점)\s?(?:번호|일자|코드|no|#)"
     r"|순번|일련번호|운?송장|등기(?:\s?번호)?|영수증|인보이스|바코드|품번|invoice|order|ticket|ref|barcode|sku|ean"
-    r"|항공권(?:\s?번호)?|etkt(?:\s?nbr)?|e-?ticket|(?:수하물\s?)?태그(?:\s?번호)?|bag\s?tag"
+    r"|(?<![가-힣])항공권\s?번호|etkt(?:\s?nbr)?|e-?ticket|수하물\s?태그(?:\s?번호)?|(?<![가-힣])태그\s?번호|bag\s?tag"
 )
 _REFERENCE_BEFORE = compiled(rf"(?:{_REFERENCE_WORDS})[^{AN}@\[\]\n]{{0,12}}\Z")
 
