@@ -455,8 +455,8 @@ _CELL_TITLE = (
     r"(?:팀장|파트장|부장|차장|과장|실장|점장|반장|조장|센터장|본부장|대리|주임|사원|매니저|책임|선임|수석|님|씨)"
 )
 _CODE_IN_CELL = re.compile(
-    rf"(?:^|(?<=[|\t\n]))\s?[가-힣]{{2,4}}\s?{_CELL_TITLE}\s?[|\t]\s?(?P<item>{_STAFF_CODE})\s?(?=[|\t\n]|\Z)",
-    re.MULTILINE,
+    # starts at the cell separator (a literal class: the engine skips to the next one fast)
+    rf"[|\t\n]\s?[가-힣]{{2,4}}\s?{_CELL_TITLE}\s?[|\t]\s?(?P<item>{_STAFF_CODE})\s?(?=[|\t\n]|\Z)"
 )
 _TITLE_BEFORE = re.compile(rf"(?<![가-힣]){_TITLE_END}\s?\Z|[가-힣]{{2,4}}\s{_TITLE_END}\s?\Z")
 _ATTENDANCE = re.compile(r"(?:지각|결근|조퇴|무단\s?결근)")
