@@ -87,6 +87,11 @@ def label_regex(words: tuple[str, ...], tail: str = "") -> re.Pattern[str]:
     return re.compile(_words(words) + tail, re.ASCII)
 
 
+def label_spans(view: str, words: tuple[str, ...]) -> list[Span]:
+    """Where the label words stand in the view, in order."""
+    return [label.span() for label in label_regex(words).finditer(view)]
+
+
 _VALUE_WINDOW = 96  # longer than any item and the look-ahead after it
 
 
@@ -124,7 +129,7 @@ def _introduced(view: str, rule: Labelled, item: re.Pattern[str]) -> Iterator[Sp
     the columns labels head in a pasted table or CSV."""
     for words, gap in ((rule.labels, _GAP), (rule.near, _NEAR_GAP)):
         if words:
-            labels = [label.span() for label in label_regex(words).finditer(view)]
+            labels = label_spans(view, words)
             for _, end in labels:
                 skipped = gap.match(view, end)
                 yield from _listed(view, skipped.end() if skipped else end, item)
@@ -444,16 +449,12 @@ EMPLOYEE = compiled(  # also with a slipped space inside: "k2019 0042", "K2021 -
 EMPLOYEE_ALONE = re.compile(rf"E(?<![{AN}-]E)N(?:C-?\d{{5,6}}|\d{{6}}|-\d{{4}}-\d{{3,4}})(?![{AN}])", re.ASCII)
 # A staff code, whatever its label, where only a person's can stand: in brackets right after a title ("탁유진
 # 파트장(LC77698)", "김하늘 캐셔 (sd174410)"), or right before an attendance event ("SD-2025-5587 지각 3회").
-_TITLE_END = (
-    r"(?:팀장|파트장|부장|차장|과장|실장|점장|반장|조장|센터장|본부장|그룹장|님|사원|대리|주임|매니저|캐셔|기사|책임|선임"
-    r"|수석|프로|인턴)"
-)
+_TITLES = "팀장|파트장|부장|차장|과장|실장|점장|반장|조장|센터장|본부장|대리|주임|사원|매니저|책임|선임|수석|님"
+_TITLE_END = rf"(?:{_TITLES}|그룹장|캐셔|기사|프로|인턴)"
 _STAFF_CODE = r"[A-Za-z]{1,4}[-_]?\d{2,4}(?:-\d{2,6}){0,2}(?![0-9A-Za-z])|[A-Za-z]{1,4}\d{5,10}(?![0-9A-Za-z])"
 _CODE_IN_BRACKETS = re.compile(rf"\(\s?(?P<item>{_STAFF_CODE})\s?\)")
 # ... or in the next cell of a table row whose cell is a name and a title ("| 임승훈 부장 | TR69-653")
-_CELL_TITLE = (
-    r"(?:팀장|파트장|부장|차장|과장|실장|점장|반장|조장|센터장|본부장|대리|주임|사원|매니저|책임|선임|수석|님|씨)"
-)
+_CELL_TITLE = rf"(?:{_TITLES}|씨)"  # not 프로 or 기사 in a cell: | 맥북 프로 | A2338 |
 _CODE_IN_CELL = re.compile(
     # starts at the cell separator (a literal class: the engine skips to the next one fast)
     rf"[|\t\n]\s?[가-힣]{{2,4}}\s?{_CELL_TITLE}\s?[|\t]\s?(?P<item>{_STAFF_CODE})\s?(?=[|\t\n]|\Z)"
@@ -693,7 +694,7 @@ def registration_numbers(genders: str) -> Finder:
                 continue
             if counts != TOLD and rule.labels and "\n" in view:
                 if columns is None:
-                    columns = set(_column_cells(view, [m.span() for m in label_regex(rule.labels).finditer(view)]))
+                    columns = set(_column_cells(view, label_spans(view, rule.labels)))
                 if start in columns:
                     yield start, end
                     continue

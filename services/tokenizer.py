@@ -238,9 +238,8 @@ class KoreanTokenizer:
             nxt = tokens[i + 1] if i + 1 < len(tokens) else None
             if (
                 nxt is not None
-                and len(tok.form) == 1
                 and tok.tag == "NNG"
-                and tok.form in _DROPPED_LETTERS
+                and tok.form in _DROPPED_LETTERS  # one letter each
                 and nxt.tag == "JKS"
                 and (i == 0 or tokens[i - 1].tag != "ETM")
                 and len(nxt.form) == 1

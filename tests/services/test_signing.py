@@ -56,4 +56,6 @@ def test_keys_differ_per_purpose_and_per_secret() -> None:
     keys = {derive_key(b"s" * 32, p) for p in ("answer-cache", "kb-reload", "button:share")}
     assert len(keys) == 3
     assert derive_key(b"t" * 32, "kb-reload") not in keys
-    assert KEYS.signer("kb-reload") is KEYS.signer("kb-reload")
+    reload_signer = KEYS.signer("kb-reload")
+    assert KEYS.signer("kb-reload") is reload_signer  # one signer per purpose, made once
+    assert KEYS.signer("answer-cache") is not reload_signer
