@@ -151,12 +151,14 @@ class Composer:
     def not_found(self, masked: str, result: Retrieval) -> Answer:
         """The honest "not in the handbook" answer, naming the team to ask."""
         best = result.best
-        dep_key = best.section.department if best and best.coverage >= SUGGEST_COVERAGE else None
+        # Only a hit holding a topic word of the question is a lead: one that matched generic words alone ("오늘 병원
+        # 근처 날씨": 병원 is in every section) suggests nothing and names no team.
+        dep_key = best.section.department if best and best.matched and best.coverage >= SUGGEST_COVERAGE else None
         # Partial matches are offered as "maybe this helps" links, never presented as the answer.
         near = [
             h.section
             for h in result.hits[:RELATED]
-            if best and h.coverage >= SUGGEST_COVERAGE and h.score >= CLOSE_SCORE * best.score
+            if best and h.matched and h.coverage >= SUGGEST_COVERAGE and h.score >= CLOSE_SCORE * best.score
         ]
         return Answer(
             AnswerKind.NOT_FOUND,

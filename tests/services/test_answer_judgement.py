@@ -18,7 +18,7 @@ from services.lexicon import builtin_lexicon, merge_synonyms
 from services.llm import LlmClient
 from services.output_policy import policy_for
 from services.prompts import NOT_IN_HANDBOOK, REWRITE_PROMPT
-from services.retrieval import Retriever
+from services.retrieval import Hit, Retrieval, Retriever
 from services.tokenizer import KoreanTokenizer
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -85,6 +85,21 @@ async def test_grey_zone_answers_with_a_hedge_and_other_candidates(service: Answ
 async def test_a_single_incidental_word_is_not_evidence(service: AnswerService) -> None:
     answer = await service.answer("오늘 서울 날씨 어때요?", ASKER)
     assert answer.kind is AnswerKind.NOT_FOUND
+
+
+def test_a_not_found_reply_suggests_only_sections_holding_a_topic_word(service: AnswerService) -> None:
+    # "내일 천안 캠퍼스 쪽 날씨 어때?" on a handbook whose every other section names its site: the best hits cover the
+    # question only through such generic words. They are no lead: no "maybe this helps", no team named for them.
+    section = next(s for s in service.kb.sections if s.department)
+    generic_only = Retrieval([Hit(section, 2.0, 0.5, matched=0)], 0.3, ("천안", "캠퍼스", "날씨"), 1)
+    refused = service.composer.not_found("내일 천안 캠퍼스 쪽 날씨 어때?", generic_only)
+    assert refused.suggestions == []
+    assert refused.category is None
+    # the same hit holding one of the question's topic words is offered, with its team
+    topical = Retrieval([Hit(section, 2.0, 0.5, matched=1)], 0.3, ("반반차", "병원"), 2)
+    offered = service.composer.not_found("반반차도 있어요? 병원 가느라 빼고 싶은데", topical)
+    assert [s.title for s in offered.suggestions] == [section.title]
+    assert offered.category == section.category
 
 
 async def test_english_question_without_llm_gets_an_english_note(service: AnswerService) -> None:
